@@ -1,0 +1,1 @@
+"""Checkpoint: road-checkpoint capture, plate recognition and watchlist hits."""
