@@ -1,0 +1,135 @@
+"""The ONNX Runtime plate engine: detect corners, rectify, read with two recognisers, fuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from checkpoint.lpr.colour import plate_colour
+from checkpoint.lpr.detect import PlateDetector
+from checkpoint.lpr.errors import ImageError
+from checkpoint.lpr.fusion import fuse_recognisers
+from checkpoint.lpr.images import to_bgr
+from checkpoint.lpr.models import Corners, Detection, PlateRead
+from checkpoint.lpr.normalize import plate_type_of
+from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, paddle_characters, plate_characters
+from checkpoint.lpr.rectify import is_double_row, plate_width_px, split_rows, warp_plate
+from checkpoint.lpr.resources import PADDLE_RECOGNISER, PLATE_DETECTOR, PLATE_DICTIONARY, PLATE_RECOGNISER, open_session, package_file
+from checkpoint.lpr.settings import LprSettings
+
+Image = npt.NDArray[np.uint8]
+Roi = tuple[int, int, int, int]
+
+PLATE_INPUT = (160, 32)  # plate recogniser: stretched plate, 32 px high
+PLATE_MARGIN = (0.08, 0.08)
+PADDLE_INPUT = (192, 48)
+PADDLE_MARGIN = (0.06, 0.12)
+COLOUR_INPUT = (160, 50)
+DOUBLE_ROW_INPUT = (330, 165)
+MIN_PLATE_WIDTH_PX = 16
+CROP_MARGIN_SCALE = 1.0  # tight crops still read best with the border replicated around them
+
+
+class OnnxPlateEngine:
+    """Detection and recognition on CPU; one instance (three sessions) per process."""
+
+    def __init__(self, settings: LprSettings) -> None:
+        self.settings = settings
+        threads = settings.intra_op_threads
+        self.detector = PlateDetector(open_session(PLATE_DETECTOR, threads), threshold=settings.detect_threshold)
+        dictionary = package_file(*PLATE_DICTIONARY).read_text(encoding="utf-8")
+        self.plate_recogniser = CtcRecogniser(open_session(PLATE_RECOGNISER, threads), plate_characters(dictionary), height=32, width=PLATE_INPUT[0])
+        self.paddle_recogniser: CtcRecogniser | None = None
+        if settings.use_paddle:
+            paddle_session = open_session(PADDLE_RECOGNISER, threads)
+            self.paddle_recogniser = CtcRecogniser(paddle_session, paddle_characters(paddle_session), height=48, width=PADDLE_INPUT[0])
+
+    def read(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[PlateRead]:
+        """Plates in the frame (or in `roi`, x1, y1, x2, y2), corners in frame pixels, best first."""
+        frame = to_bgr(image_bgr, max_pixels=self.settings.max_pixels)
+        reads: list[PlateRead] = []
+        for detection in self.detect(frame, roi):
+            read = self.read_corners(frame, detection.corners, detection.score)
+            if read is not None:
+                reads.append(read)
+        return reads
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[Detection]:
+        """Plate corners in the frame (or in `roi`), in frame pixels, best first."""
+        frame = to_bgr(image_bgr, max_pixels=self.settings.max_pixels)
+        offset_x, offset_y = 0, 0
+        if roi is not None:
+            x1, y1, x2, y2 = (int(v) for v in roi)
+            x1, y1 = max(0, x1), max(0, y1)
+            x2, y2 = min(frame.shape[1], x2), min(frame.shape[0], y2)
+            if x2 - x1 < 8 or y2 - y1 < 8:
+                raise ImageError(f"region of interest {roi} is empty inside a {frame.shape[1]}x{frame.shape[0]} image")
+            frame, offset_x, offset_y = frame[y1:y2, x1:x2], x1, y1
+        longest = max(frame.shape[:2])
+        scale = min(1.0, self.settings.max_side_px / longest)
+        found: list[Detection] = []
+        for detection in self.detector.detect(frame, scale=scale):
+            if plate_width_px(detection.corners) < MIN_PLATE_WIDTH_PX:
+                continue
+            if offset_x or offset_y:
+                shifted: Corners = tuple((x + offset_x, y + offset_y) for x, y in detection.corners)  # type: ignore[assignment]
+                x1, y1, x2, y2 = detection.box
+                box = (x1 + offset_x, y1 + offset_y, x2 + offset_x, y2 + offset_y)
+                detection = Detection(corners=shifted, box=box, score=detection.score)
+            found.append(detection)
+        return found
+
+    def read_plate_image(self, plate_bgr: npt.NDArray[np.uint8]) -> PlateRead | None:
+        """Read an image that is already a tight plate crop (no detection)."""
+        plate = to_bgr(plate_bgr, max_pixels=self.settings.max_pixels)
+        height, width = plate.shape[:2]
+        corners: Corners = ((0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0))
+        return self.read_corners(plate, corners, 1.0, margin_scale=CROP_MARGIN_SCALE)
+
+    def read_corners(self, frame: Image, corners: Corners, detection_score: float, *, margin_scale: float = 1.0) -> PlateRead | None:
+        """Read the plate with these corners; None when the text is no plate or too uncertain."""
+        double_row = is_double_row(corners)
+        if double_row:
+            plate_guesses, paddle_guesses = self._read_double_row(frame, corners)
+        else:
+            plate_guesses, paddle_guesses = self._read_single_row(frame, corners, margin_scale)
+        choice = fuse_recognisers(plate_guesses, paddle_guesses)
+        if choice is None:
+            return None
+        confidence = min(choice.char_confidences) * detection_score
+        if confidence < self.settings.min_confidence:
+            return None
+        colour_view = warp_plate(frame, corners, COLOUR_INPUT)
+        colour = plate_colour(colour_view)
+        crop = warp_plate(frame, corners, (PLATE_INPUT[0] * 2, PLATE_INPUT[1] * 2 * (2 if double_row else 1)), PLATE_MARGIN) if self.settings.keep_crop else None
+        return PlateRead(
+            text=choice.text,
+            colour=colour,
+            plate_type=plate_type_of(choice.text, colour),
+            confidence=confidence,
+            char_confidences=choice.char_confidences,
+            corners=corners,
+            detection_score=detection_score,
+            double_row=double_row,
+            crop=crop,
+        )
+
+    def _read_single_row(self, frame: Image, corners: Corners, margin_scale: float) -> tuple[list[CharGuess], list[CharGuess] | None]:
+        plate_margin = (PLATE_MARGIN[0] * margin_scale, PLATE_MARGIN[1] * margin_scale)
+        plate_guesses = self.plate_recogniser.read(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
+        if self.paddle_recogniser is None:
+            return plate_guesses, None
+        paddle_margin = (PADDLE_MARGIN[0] * margin_scale, PADDLE_MARGIN[1] * margin_scale)
+        return plate_guesses, self.paddle_recogniser.read(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
+
+    def _read_double_row(self, frame: Image, corners: Corners) -> tuple[list[CharGuess], list[CharGuess] | None]:
+        """Read the two rows separately and join them, top row first."""
+        top, bottom = split_rows(warp_plate(frame, corners, DOUBLE_ROW_INPUT, (0.03, 0.03)))
+        recognisers = [self.plate_recogniser] + ([self.paddle_recogniser] if self.paddle_recogniser else [])
+        joined: list[list[CharGuess]] = []
+        for recogniser in recognisers:
+            top_guesses = recogniser.read(top)
+            bottom_guesses = recogniser.read(bottom)
+            halves = [CharGuess(g.probs, g.position * 0.3) for g in top_guesses] + [CharGuess(g.probs, 0.3 + g.position * 0.7) for g in bottom_guesses]
+            joined.append(halves)
+        return joined[0], (joined[1] if len(joined) > 1 else None)

@@ -1,0 +1,97 @@
+"""Turning files, bytes and arrays into the 8-bit BGR frames the models expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from checkpoint.lpr.errors import ImageError
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_PIXELS = 60_000_000  # a 10000x10000 picture is not a camera frame
+
+Image = npt.NDArray[np.uint8]
+
+
+def decode_image(data: bytes, *, name: str = "image", max_pixels: int = MAX_PIXELS) -> Image:
+    """Decode encoded image bytes (JPEG, PNG, ...) to BGR, refusing what is not a usable picture."""
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{name}: file of {len(data)} bytes is too large")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    header_ok, width, height = _peek_size(buffer)
+    if header_ok and width * height > max_pixels:
+        raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise ImageError(f"{name}: not a readable image")
+    return to_bgr(decoded, name=name, max_pixels=max_pixels)
+
+
+def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image:
+    """Read an image file to BGR; a missing or unreadable file is an ImageError."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{file}: cannot read ({exc.strerror})") from exc
+    return decode_image(data, name=str(file), max_pixels=max_pixels)
+
+
+def to_bgr(image: npt.NDArray[np.generic], *, name: str = "image", max_pixels: int = MAX_PIXELS) -> Image:
+    """Bring grayscale, BGRA and 16-bit arrays to 3-channel 8-bit BGR."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        raise ImageError(f"{name}: expected an HxW or HxWxC image array")
+    height, width = image.shape[:2]
+    if height < 8 or width < 8:
+        raise ImageError(f"{name}: {width}x{height} image is too small")
+    if height * width > max_pixels:
+        raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        if not np.issubdtype(image.dtype, np.number):
+            raise ImageError(f"{name}: unsupported pixel type {image.dtype}")
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # type: ignore[return-value]
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)  # type: ignore[return-value]
+    if channels == 3:
+        return np.ascontiguousarray(image)
+    if channels == 4:
+        return _flatten_alpha(image)
+    raise ImageError(f"{name}: {channels}-channel images are not supported")
+
+
+def _flatten_alpha(image: Image) -> Image:
+    """Composite a BGRA picture on white, as a viewer would show it."""
+    alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+    colour = image[:, :, :3].astype(np.float32)
+    return (colour * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+def _peek_size(buffer: npt.NDArray[np.uint8]) -> tuple[bool, int, int]:
+    """Width and height from a PNG or JPEG header, so huge pictures are refused before decoding."""
+    data = buffer.tobytes()[:65536]
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return True, int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        offset = 2
+        while offset + 9 < len(data):
+            if data[offset] != 0xFF:
+                offset += 1
+                continue
+            marker = data[offset + 1]
+            length = int.from_bytes(data[offset + 2 : offset + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                height = int.from_bytes(data[offset + 5 : offset + 7], "big")
+                width = int.from_bytes(data[offset + 7 : offset + 9], "big")
+                return True, width, height
+            offset += 2 + length
+    return False, 0, 0

@@ -1,0 +1,20 @@
+"""Settings of the plate reader; the core settings embed them as `lpr`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LprSettings(BaseModel):
+    """Engine choice and thresholds; the defaults are the ones measured in docs/BENCHMARKS.md."""
+
+    engine: Literal["onnx"] = "onnx"
+    intra_op_threads: int = Field(default=1, ge=1, description="ONNX Runtime threads per session (1: one worker per core)")
+    detect_threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="minimum plate detection score")
+    min_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="reads below this plate confidence are dropped")
+    use_paddle: bool = Field(default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)")
+    max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
+    max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
+    keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")
