@@ -1,0 +1,38 @@
+"""The bare application: error rendering and core routes. Domains are mounted in checkpoint.main."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from checkpoint.core.api import VERSION
+from checkpoint.core.api import router as core_router
+from checkpoint.core.errors import install_error_handlers, problem_response
+
+API_PREFIX = "/api/v1"
+
+
+def _describe(error: dict[str, object]) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
+
+
+def create_base_app() -> FastAPI:
+    app = FastAPI(title="Checkpoint", version=VERSION, docs_url=None, openapi_url=None, redoc_url=None)
+    install_error_handlers(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [dict(err) for err in exc.errors()]
+        detail = "; ".join(_describe(err) for err in errors)
+        response = problem_response(422, "invalid-input", detail)
+        response.body = response.render({"title": "invalid-input", "status": 422, "detail": detail,
+                                         "reason": "invalid-input",
+                                         "errors": [{"loc": list(err.get("loc", ())), "msg": err.get("msg")}
+                                                    for err in errors]})
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    app.include_router(core_router, prefix=API_PREFIX)
+    return app

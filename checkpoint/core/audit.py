@@ -1,0 +1,62 @@
+"""The audit log: who did what, when, from where, and the reason they gave."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checkpoint.core.models import AuditEntry, User
+
+
+def record(
+    session: Session,
+    actor: User | None,
+    action: str,
+    *,
+    target: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+    client_ip: str | None = None,
+    actor_name: str | None = None,
+) -> AuditEntry:
+    """Add one audit row in the caller's transaction; the caller commits with its own work."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else (actor_name or "-"),
+        action=action,
+        target=target,
+        reason=reason,
+        detail=detail or {},
+        client_ip=client_ip,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def search(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Newest first; `before_id` pages back through older rows."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    if actor:
+        query = query.where(AuditEntry.actor_name == actor)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))

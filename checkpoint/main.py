@@ -1,0 +1,56 @@
+"""The application factory: the core app with every domain's routes and the web console mounted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from checkpoint.core.app import API_PREFIX, create_base_app
+from checkpoint.core.deps import CurrentUser
+from checkpoint.sites.api import router as sites_router
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app() -> FastAPI:
+    app = create_base_app()
+    app.include_router(sites_router, prefix=API_PREFIX)
+    _mount_docs(app)
+    _mount_console(app)
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """OpenAPI docs for logged-in users only (the console's cookie is enough in a browser)."""
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi(_user: CurrentUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs(_user: CurrentUser) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Checkpoint API",
+                                   swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+
+def _mount_console(app: FastAPI) -> None:
+    """The console is static HTML/JS: pages hold no data, every datum comes from the API."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/console/map")
+
+    @app.get("/login", include_in_schema=False)
+    def login_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "login.html")
+
+    @app.get("/console/{page}", include_in_schema=False)
+    def console_page(page: str) -> FileResponse:
+        return FileResponse(STATIC_DIR / "console.html")

@@ -1,0 +1,39 @@
+"""Pass: one vehicle seen at one checkpoint at one instant. Append-only, partitioned by day."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from checkpoint.core.db import Base, UtcDateTime, utcnow
+
+
+class Pass(Base):
+    """Partitioned by RANGE(captured_at), one partition a day, so retention drops whole days."""
+
+    __tablename__ = "pass"
+    __table_args__ = (
+        Index("ix_pass_plate_captured_at", "plate", "captured_at"),
+        Index("ix_pass_captured_at", "captured_at"),
+        Index("ix_pass_checkpoint_captured_at", "checkpoint_id", "captured_at"),
+        {"postgresql_partition_by": "RANGE (captured_at)"},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # the pass id: idempotent writes
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[str] = mapped_column(String(16), default="unknown")
+    plate_type: Mapped[str] = mapped_column(String(32), default="unknown")
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    feed_id: Mapped[int | None] = mapped_column(Integer)
+    lane: Mapped[int | None] = mapped_column(Integer)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    image_path: Mapped[str | None] = mapped_column(Text)
+    plate_image_path: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

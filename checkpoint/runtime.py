@@ -1,0 +1,75 @@
+"""Bring the system up: servers (configured or embedded), schema, reference data, first admin."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from checkpoint.core import users
+from checkpoint.core.bus import Bus
+from checkpoint.core.config import Settings
+from checkpoint.core.db import Database
+from checkpoint.core.embedded import EmbeddedServers, start_embedded
+from checkpoint.core.migrate import upgrade
+from checkpoint.core.security import generate_password
+from checkpoint.passes.partitions import ensure_current_partitions
+from checkpoint.sites.geodata_load import is_empty, load_geodata
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class System:
+    settings: Settings
+    engine: Engine
+    bus: Redis
+    embedded: EmbeddedServers
+    database_url: str
+    redis_url: str
+    first_admin_password: str | None = None
+
+
+@contextmanager
+def running_system(settings: Settings, prepare: bool = True, redis: bool = True) -> Iterator[System]:
+    """Servers connected (started if embedded); with `prepare`, schema, partitions, data and admin ready."""
+    embedded = start_embedded(settings.data_dir, need_postgres=not settings.database_url,
+                              need_redis=redis and not settings.redis_url)
+    database_url = settings.database_url or embedded.database_url
+    redis_url = settings.redis_url or embedded.redis_url or ""
+    assert database_url is not None
+    try:
+        engine = Database.configure(database_url)
+        bus = Bus.configure(redis_url) if redis else Redis()  # an unconnected client: never used
+        system = System(settings, engine, bus, embedded, database_url, redis_url)
+        if prepare:
+            system.first_admin_password = prepare_database(settings, engine)
+        yield system
+    finally:
+        Bus.close()
+        Database.dispose()
+        embedded.stop()
+
+
+def prepare_database(settings: Settings, engine: Engine) -> str | None:
+    """Migrate, create partitions, load the reference geodata once, create the first admin.
+
+    Returns the first admin's password when it was created now (to be shown once), else None.
+    """
+    upgrade(engine)
+    with engine.begin() as conn:
+        ensure_current_partitions(conn)
+    assert Database.sessions is not None
+    with Database.sessions() as session:
+        if is_empty(session):
+            summary = load_geodata(session, settings.geodata_dir)
+            log.info("sites.geodata_loaded", extra={"areas": summary.areas, "checkpoints": summary.checkpoints,
+                                                    "road_edges": summary.road_edges})
+        password = generate_password()
+        admin = users.ensure_first_admin(session, password)
+        session.commit()
+    return password if admin is not None else None

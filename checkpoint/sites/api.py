@@ -1,0 +1,65 @@
+"""Routes for areas, checkpoints and the road graph (GeoJSON)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from checkpoint.core import audit
+from checkpoint.core.deps import CurrentUser, SessionDep, client_ip, require_roles
+from checkpoint.core.models import Role, User
+from checkpoint.sites import service
+from checkpoint.sites.schemas import AreaUpload, CheckpointUpdate, Feature, FeatureCollection
+
+router = APIRouter(tags=["sites"])
+AreaEditor = Annotated[User, Depends(require_roles(Role.planner, Role.admin))]
+SiteAdmin = Annotated[User, Depends(require_roles(Role.admin))]
+
+
+@router.get("/areas", response_model=FeatureCollection)
+def list_areas(_user: CurrentUser, session: SessionDep, kind: str | None = None) -> FeatureCollection:
+    """The city, district and centre-area polygons."""
+    return FeatureCollection(features=[service.area_feature(a) for a in service.list_areas(session, kind)])
+
+
+@router.get("/areas/{code}", response_model=Feature)
+def read_area(code: str, _user: CurrentUser, session: SessionDep) -> Feature:
+    return service.area_feature(service.get_area(session, code))
+
+
+@router.put("/areas/{code}", response_model=Feature)
+def update_area(code: str, body: AreaUpload, editor: AreaEditor, request: Request, session: SessionDep) -> Feature:
+    """Replace an area's polygon (e.g. a centre area redrawn by a planner)."""
+    area = service.update_area(session, service.get_area(session, code), body.geometry, body.name)
+    audit.record(session, editor, "area.update", target=code, client_ip=client_ip(request))
+    session.commit()
+    return service.area_feature(area)
+
+
+@router.get("/checkpoints", response_model=FeatureCollection)
+def list_checkpoints(_user: CurrentUser, session: SessionDep, district: str | None = None) -> FeatureCollection:
+    return service.checkpoints_collection(session, district)
+
+
+@router.get("/checkpoints/{code}", response_model=Feature)
+def read_checkpoint(code: str, _user: CurrentUser, session: SessionDep) -> Feature:
+    checkpoint = service.get_checkpoint(session, code)
+    return service.checkpoint_feature(checkpoint, service.feed_counts(session).get(checkpoint.id, 0))
+
+
+@router.patch("/checkpoints/{code}", response_model=Feature)
+def update_checkpoint(code: str, body: CheckpointUpdate, admin: SiteAdmin, request: Request,
+                      session: SessionDep) -> Feature:
+    checkpoint = service.get_checkpoint(session, code)
+    changed = service.update_checkpoint(session, checkpoint, body)
+    audit.record(session, admin, "checkpoint.update", target=checkpoint.code, client_ip=client_ip(request),
+                 detail={"changed": changed})
+    session.commit()
+    return service.checkpoint_feature(checkpoint)
+
+
+@router.get("/roads", response_model=FeatureCollection)
+def list_roads(_user: CurrentUser, session: SessionDep) -> FeatureCollection:
+    """The active road graph, one LineString per junction-to-junction edge."""
+    return service.roads_collection(session)

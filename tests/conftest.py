@@ -1,0 +1,151 @@
+"""Fixtures on real servers: PostgreSQL (a fresh database per run) and Redis (its own db number).
+
+The system servers (127.0.0.1:5432 database `test`, 127.0.0.1:6379) are used when reachable,
+else embedded ones are started, so the suite runs on a bare machine too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis as redis_lib
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoint.core import users
+from checkpoint.core.bus import Bus, get_bus
+from checkpoint.core.config import Settings, get_settings
+from checkpoint.core.db import Database, get_session
+from checkpoint.core.embedded import EmbeddedServers, start_embedded
+from checkpoint.core.models import User
+from checkpoint.core.security import issue_token
+from checkpoint.runtime import prepare_database
+
+SYSTEM_DB = os.environ.get("CHECKPOINT_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+SYSTEM_REDIS = os.environ.get("CHECKPOINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_SECRET = secrets.token_urlsafe(32)
+PASSWORD = "Test-password-1"
+
+
+def _reachable_postgres(url: str) -> bool:
+    try:
+        psycopg2.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+                         connect_timeout=2).close()
+        return True
+    except psycopg2.Error:
+        return False
+
+
+def _reachable_redis(url: str) -> bool:
+    try:
+        return bool(redis_lib.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis_lib.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[str, str]]:
+    """(admin database URL, Redis URL) of real servers: the system ones, else embedded."""
+    pg_ok, redis_ok = _reachable_postgres(SYSTEM_DB), _reachable_redis(SYSTEM_REDIS)
+    embedded = EmbeddedServers()
+    if not (pg_ok and redis_ok):
+        embedded = start_embedded(Path(tempfile.mkdtemp(prefix="checkpoint-test-")), not pg_ok, not redis_ok)
+    yield (SYSTEM_DB if pg_ok else str(embedded.database_url)), (SYSTEM_REDIS if redis_ok else str(embedded.redis_url))
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def test_settings(servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=servers[0], redis_url=servers[1], secret_key=TEST_SECRET,
+                    data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def engine(servers: tuple[str, str], test_settings: Settings) -> Iterator[Engine]:
+    """A database of its own for this run, migrated and loaded with the reference geodata."""
+    admin_url = make_url(servers[0])
+    name = f"checkpoint_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    test_engine = Database.configure(url)
+    prepare_database(test_settings, test_engine)
+    yield test_engine
+    Database.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on the run's database; everything it writes is rolled back."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+            yield s
+        outer.rollback()
+
+
+@pytest.fixture
+def bus(servers: tuple[str, str]) -> Iterator[redis_lib.Redis]:
+    client = Bus.configure(servers[1])
+    client.flushdb()
+    yield client
+    client.flushdb()
+    Bus.close()
+
+
+@pytest.fixture
+def app_factory(test_settings: Settings) -> Callable[[], object]:
+    from checkpoint.main import create_app
+
+    return create_app
+
+
+@pytest.fixture
+def client(session: Session, bus: redis_lib.Redis, test_settings: Settings) -> Iterator[TestClient]:
+    from checkpoint.main import create_app
+
+    app = create_app()
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_settings] = lambda: test_settings
+    app.dependency_overrides[get_bus] = lambda: bus
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., User]:
+    def make(*roles: str, username: str | None = None, password: str = PASSWORD) -> User:
+        name = username or f"u{secrets.token_hex(4)}"
+        user = users.create(session, username=name, password=password, roles=list(roles) or ["officer"])
+        session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def auth_headers(make_user: Callable[..., User]) -> Callable[..., dict[str, str]]:
+    """Bearer headers for a new user holding `roles`."""
+
+    def headers(*roles: str) -> dict[str, str]:
+        user = make_user(*roles)
+        token, _ = issue_token(TEST_SECRET, user.id, user.token_version, 600)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,79 @@
+"""Every API route: 401 without a token (login and health aside), 403 with a role it does not admit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from checkpoint.core.models import Role
+from checkpoint.main import create_app
+
+OPEN_ROUTES = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
+
+
+def api_routes() -> list[tuple[str, str, APIRoute]]:
+    """(method, full path, route) of every API route, routers included (FastAPI resolves them lazily)."""
+    found = []
+    for context in iter_route_contexts(create_app().routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path.startswith("/api"):
+            for method in sorted(context.methods or ()):
+                found.append((method, context.path, route))
+    return found
+
+
+def required_roles(dependant: Dependant) -> set[str] | None:
+    """The roles named by a require_... dependency anywhere in the route's dependency tree."""
+    for sub in dependant.dependencies:
+        name = getattr(sub.call, "__name__", "")
+        if name.startswith("require_"):
+            return set(name.removeprefix("require_").split("_or_"))
+        if (inner := required_roles(sub)) is not None:
+            return inner
+    return None
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_the_app_has_the_expected_routes() -> None:
+    paths = {path for _, path, _ in api_routes()}
+    assert {"/api/v1/checkpoints", "/api/v1/areas", "/api/v1/roads", "/api/v1/audit", "/api/v1/users"} <= paths
+
+
+def test_every_route_needs_a_token(client: TestClient) -> None:
+    checked = 0
+    for method, path, _route in api_routes():
+        if (method, path) in OPEN_ROUTES:
+            continue
+        response = client.request(method, concrete(path), json={})
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a token"
+        checked += 1
+    assert checked >= 10
+    for path in ("/api/docs", "/api/v1/openapi.json"):
+        assert client.get(path).status_code == 401
+
+
+def test_every_role_guarded_route_refuses_other_roles(client: TestClient,
+                                                      auth_headers: Callable[..., dict[str, str]]) -> None:
+    guarded = 0
+    for method, path, route in api_routes():
+        needed = required_roles(route.dependant)
+        if needed is None:
+            continue
+        others = [role.value for role in Role if role.value not in needed]
+        response = client.request(method, concrete(path), json={}, headers=auth_headers(*others))
+        assert response.status_code == 403, f"{method} {path} answered {response.status_code} to roles {others}"
+        assert "needs the" in response.json()["detail"]
+        guarded += 1
+    assert guarded >= 4
+
+
+def test_open_routes_answer_without_a_token(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json()["postgres"] in ("up", "down")
+    assert client.post("/api/v1/auth/login", json={"username": "x", "password": "y"}).status_code == 401
