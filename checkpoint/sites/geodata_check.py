@@ -68,7 +68,7 @@ def check_geodata(folder: Path) -> list[str]:
     city = areas[CITY_CODE][1]
     lon0, lat0 = city.centroid.coords[0]
     projection = LocalProjection(lon0, lat0)
-    city_m = _project(city, projection)
+    city_m = projection.geometry_to_xy(city)
     if len(checkpoints) != sum(QUOTAS.values()):
         problems.append(f"checkpoints.geojson: {len(checkpoints)} checkpoints, expected {sum(QUOTAS.values())}")
     counts = Counter(str((f.get("properties") or {}).get("district")) for f in checkpoints)
@@ -106,12 +106,3 @@ def _check_checkpoint(index: int, feature: dict[str, Any], graph: RoadGraph, cit
         problems.append(f"{where}: {outside:.0f} m outside the city boundary")
     return problems
 
-
-def _project(geometry: BaseGeometry, projection: LocalProjection) -> BaseGeometry:
-    from shapely.ops import transform
-
-    def to_xy(xs: Any, ys: Any, zs: Any = None) -> tuple[list[float], list[float]]:
-        pts = [projection.to_xy(float(x), float(y)) for x, y in zip(xs, ys)]
-        return [p[0] for p in pts], [p[1] for p in pts]
-
-    return transform(to_xy, geometry)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from checkpoint.sites.roadgraph import LocalProjection, LonLat, RoadEdge, RoadGraph
 
@@ -54,11 +53,7 @@ class CrossingFinder:
 
     def to_metres(self, geometry: BaseGeometry) -> BaseGeometry:
         """Project a (lon, lat) geometry to metres."""
-        return transform(lambda x, y, z=None: self._xy_arrays(x, y), geometry)
-
-    def _xy_arrays(self, xs: object, ys: object) -> tuple[list[float], list[float]]:
-        pts = [self.projection.to_xy(float(x), float(y)) for x, y in zip(xs, ys)]  # type: ignore[call-overload]
-        return [p[0] for p in pts], [p[1] for p in pts]
+        return self.projection.geometry_to_xy(geometry)
 
     def position(self, edge: RoadEdge, toward: int, offset_m: float) -> RoadPosition:
         """The point `offset_m` from the edge's source, facing `toward`."""

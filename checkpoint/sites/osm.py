@@ -58,7 +58,7 @@ def read_osm_ways(path: Path, classes: frozenset[str] = DEFAULT_CLASSES) -> list
     try:
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
         for obj in processor:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = {t.k: t.v for t in obj.tags}
             highway = tags.get("highway")

@@ -12,11 +12,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import shapely
 from shapely import STRtree
 from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
 
 EARTH_RADIUS_M = 6_371_008.8
 COORD_DECIMALS = 6
@@ -60,7 +65,7 @@ def haversine_m(a: LonLat, b: LonLat) -> float:
 
 def line_length_m(coords: Sequence[LonLat]) -> float:
     """Length in metres of a (lon, lat) polyline."""
-    return sum(haversine_m(a, b) for a, b in zip(coords, coords[1:]))
+    return sum(haversine_m(a, b) for a, b in pairwise(coords))
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,15 @@ class LocalProjection:
     def to_lonlat(self, x: float, y: float) -> LonLat:
         """(x, y) metres back to (lon, lat) degrees."""
         return (self.lon0 + x / self._m_per_deg_lon, self.lat0 + y / self._m_per_deg_lat)
+
+    def geometry_to_xy(self, geometry: BaseGeometry) -> BaseGeometry:
+        """Any (lon, lat) shapely geometry in metres."""
+        lon0, lat0, kx, ky = self.lon0, self.lat0, self._m_per_deg_lon, self._m_per_deg_lat
+
+        def to_xy(c: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            return np.column_stack(((c[:, 0] - lon0) * kx, (c[:, 1] - lat0) * ky))
+
+        return shapely.transform(geometry, to_xy)
 
     def line(self, coords: Iterable[LonLat]) -> LineString:
         """A (lon, lat) polyline as a shapely LineString in metres."""
