@@ -32,6 +32,7 @@ NEIGHBOUR_SEARCH_M = 2000.0
 LANES_BY_CLASS: dict[str, int] = {"motorway": 6, "trunk": 6, "primary": 4, "secondary": 4, "tertiary": 2,
                                   "unclassified": 2, "residential": 2, "road": 4}
 GROUPS = ("city", "ring", "border")
+GROUP_TURNS = ("city", "ring", "city", "ring", "border")  # the lines coverage is checked on come first
 LABELS: dict[str, tuple[str, str, str]] = {
     "city": ("城界卡口", "城界二线卡口", "城界三线卡口"),
     "ring": ("中心区环卡口", "中心区二线卡口", "中心区三线卡口"),
@@ -176,22 +177,27 @@ class Planner:
 
     def _fill(self, district: str, approaches: list[Approach], taken: list[Point]) -> list[tuple[Approach, int]]:
         quota = QUOTAS[district]
-        by_group = {g: self._spread([a for a in approaches if a.group == g]) for g in GROUPS}
+        queues = {g: self._spread([a for a in approaches if a.group == g]) for g in GROUPS}
         chosen: list[tuple[Approach, int]] = []
-        for depths in ((0, 1), (2,)):
-            queues = {g: list(by_group[g]) for g in GROUPS}
-            while len(chosen) < quota and any(queues.values()):
-                for group in GROUPS:
-                    if not queues[group] or len(chosen) >= quota:
-                        continue
+        paired: list[Approach] = []
+
+        def take(approach: Approach, depth: int) -> None:
+            if depth < len(approach.positions) and len(chosen) < quota \
+                    and self._free(approach.positions[depth], taken):
+                taken.append(Point(self.projection.to_xy(*approach.positions[depth].point)))
+                chosen.append((approach, depth))
+
+        while len(chosen) < quota and any(queues.values()):
+            for group in GROUP_TURNS:
+                while queues[group] and not self._free(queues[group][0].positions[0], taken):
+                    queues[group].pop(0)  # a road already guarded nearby: skip its whole pair
+                if queues[group] and len(chosen) < quota:
                     approach = queues[group].pop(0)
-                    if depths == (0, 1) and not self._free(approach.positions[0], taken):
-                        continue  # an approach already guarded nearby: skip its whole pair
-                    for depth in depths:
-                        if depth < len(approach.positions) and len(chosen) < quota \
-                                and self._free(approach.positions[depth], taken):
-                            taken.append(Point(self.projection.to_xy(*approach.positions[depth].point)))
-                            chosen.append((approach, depth))
+                    paired.append(approach)
+                    take(approach, 0)
+                    take(approach, 1)
+        for approach in paired:  # pairs ran out: third line on the same roads, in the same order
+            take(approach, 2)
         if len(chosen) < quota:
             raise RuntimeError(f"district {district}: only {len(chosen)} checkpoint sites for a quota of {quota}")
         return chosen
