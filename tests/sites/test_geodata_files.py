@@ -102,3 +102,38 @@ def test_build_is_byte_identical(tmp_path: Path) -> None:
     build(tmp_path, GEODATA / "outlines.geojson")
     for name in ("areas.geojson", "roads.geojson", "checkpoints.geojson"):
         assert (tmp_path / name).read_bytes() == (GEODATA / name).read_bytes(), name
+
+
+def test_gcj02_conversion_round_trips_and_moves_about_580_m() -> None:
+    from checkpoint.sites.geodata_gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+    from checkpoint.sites.roadgraph import haversine_m
+
+    gcj = (114.416, 23.112)
+    wgs = gcj02_to_wgs84(*gcj)
+    assert wgs84_to_gcj02(*wgs) == pytest.approx(gcj, abs=1e-8)
+    assert 550 < haversine_m(gcj, wgs) < 610
+
+
+def test_crossing_checkpoint_and_second_line_on_a_toy_road() -> None:
+    """A straight road entering a square area from the west: 150 m inside, then 1.2 km further in."""
+    from shapely.geometry import box
+
+    from checkpoint.sites.geodata_crossings import CrossingFinder
+    from checkpoint.sites.roadgraph import LocalProjection, RoadEdge, line_length_m
+
+    graph = RoadGraph()
+    west, mid, east = (114.30, 23.10), (114.35, 23.10), (114.40, 23.10)
+    for edge_id, (a, b), (s, t) in ((1, (west, mid), (1, 2)), (2, (mid, east), (2, 3))):
+        graph.add_edge(RoadEdge(edge_id, s, t, (a, b), "primary", None, False, line_length_m((a, b))))
+    projection = LocalProjection(114.35, 23.10)
+    finder = CrossingFinder(graph, projection)
+    area = finder.to_metres(box(114.34, 23.05, 114.45, 23.15))
+    (crossing,) = finder.crossings(area, 150.0)
+    assert (crossing.outside_node, crossing.inside_node) == (1, 2)
+    first = crossing.checkpoint
+    assert first.bearing_deg == pytest.approx(90.0, abs=0.5)
+    assert first.point[0] == pytest.approx(114.34 + 150 / 102_330, abs=2e-5)
+    second = finder.walk(first, 1200.0)
+    assert second is not None and second.edge.id == 2  # continued through node 2 onto the same road
+    assert graph.distance_to_edge_m(second.point, 2) < 0.01
+    assert finder.walk(first, 50_000.0) is None  # the road ends at node 3
