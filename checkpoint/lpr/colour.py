@@ -21,9 +21,9 @@ def pixel_classes(plate_bgr: Image) -> dict[PlateColour, float]:
     hue, saturation, value = hsv[:, 0], hsv[:, 1], hsv[:, 2]
     coloured = (saturation > 70) & (value > 60)
     shares = {
-        PlateColour.BLUE: coloured & (hue >= 95) & (hue <= 130),
+        PlateColour.BLUE: coloured & (hue >= 86) & (hue <= 135),
         PlateColour.YELLOW: coloured & (hue >= 12) & (hue <= 34),
-        PlateColour.GREEN: coloured & (hue >= 35) & (hue <= 90),
+        PlateColour.GREEN: coloured & (hue >= 35) & (hue <= 85),
         PlateColour.WHITE: (saturation <= 60) & (value >= 150),
         PlateColour.BLACK: value < 70,
     }
@@ -37,7 +37,7 @@ def plate_colour(plate_bgr: Image) -> PlateColour:
     Green new-energy plates fade to white at the top, so a fair share of green wins over white.
     """
     shares = pixel_classes(plate_bgr)
-    if shares[PlateColour.GREEN] >= 0.25:
+    if shares[PlateColour.GREEN] >= 0.25 and shares[PlateColour.GREEN] > shares[PlateColour.BLUE]:
         return PlateColour.GREEN
     colour, share = max(shares.items(), key=lambda item: item[1])
     return colour if share >= 0.2 else PlateColour.UNKNOWN

@@ -68,8 +68,8 @@ def fuse_recognisers(
     plate_guesses: list[CharGuess],
     paddle_guesses: list[CharGuess] | None,
     *,
-    plate_weight: float = 0.6,
-    plate_province_weight: float = 0.4,
+    plate_weight: float = 0.5,
+    plate_province_weight: float = 0.5,
 ) -> PlateChoice | None:
     """Best plate text from the plate recogniser and, when given, PP-OCR; None if no layout fits."""
     if not paddle_guesses:

@@ -15,6 +15,11 @@ class LprSettings(BaseModel):
     detect_threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="minimum plate detection score")
     min_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="reads below this plate confidence are dropped")
     use_paddle: bool = Field(default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)")
+    paddle_when: Literal["always", "uncertain"] = Field(
+        default="always",
+        description="uncertain: run PP-OCRv6 only when the plate recogniser is unsure, reads no valid plate, or reads 皖 (its bias)",
+    )
+    sure_char_confidence: float = Field(default=0.95, ge=0.0, le=1.0, description="plate-recogniser confidence that skips PP-OCRv6")
     max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
     keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")

@@ -117,10 +117,19 @@ class OnnxPlateEngine:
     def _read_single_row(self, frame: Image, corners: Corners, margin_scale: float) -> tuple[list[CharGuess], list[CharGuess] | None]:
         plate_margin = (PLATE_MARGIN[0] * margin_scale, PLATE_MARGIN[1] * margin_scale)
         plate_guesses = self.plate_recogniser.read(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
-        if self.paddle_recogniser is None:
+        if self.paddle_recogniser is None or self._plate_recogniser_is_sure(plate_guesses):
             return plate_guesses, None
         paddle_margin = (PADDLE_MARGIN[0] * margin_scale, PADDLE_MARGIN[1] * margin_scale)
         return plate_guesses, self.paddle_recogniser.read(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
+
+    def _plate_recogniser_is_sure(self, guesses: list[CharGuess]) -> bool:
+        """Whether PP-OCRv6 can be skipped: allowed by settings, a confident valid plate, not 皖."""
+        if self.settings.paddle_when == "always" or not guesses:
+            return False
+        choice = fuse_recognisers(guesses, None)
+        if choice is None or choice.text.startswith("皖"):
+            return False
+        return min(choice.char_confidences) >= self.settings.sure_char_confidence
 
     def _read_double_row(self, frame: Image, corners: Corners) -> tuple[list[CharGuess], list[CharGuess] | None]:
         """Read the two rows separately and join them, top row first."""
