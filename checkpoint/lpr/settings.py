@@ -20,6 +20,9 @@ class LprSettings(BaseModel):
         description="uncertain: run PP-OCRv6 only when the plate recogniser is unsure, reads no valid plate, or reads 皖 (its bias)",
     )
     sure_char_confidence: float = Field(default=0.95, ge=0.0, le=1.0, description="plate-recogniser confidence that skips PP-OCRv6")
+    detect_scale: float = Field(
+        default=1.0, gt=0.0, le=1.0, description="shrink frames for detection; only where plates are >= 80 px / scale wide"
+    )
     max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
     keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")

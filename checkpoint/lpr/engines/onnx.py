@@ -66,7 +66,7 @@ class OnnxPlateEngine:
                 raise ImageError(f"region of interest {roi} is empty inside a {frame.shape[1]}x{frame.shape[0]} image")
             frame, offset_x, offset_y = frame[y1:y2, x1:x2], x1, y1
         longest = max(frame.shape[:2])
-        scale = min(1.0, self.settings.max_side_px / longest)
+        scale = min(self.settings.detect_scale, self.settings.max_side_px / longest)
         found: list[Detection] = []
         for detection in self.detector.detect(frame, scale=scale):
             if plate_width_px(detection.corners) < MIN_PLATE_WIDTH_PX:

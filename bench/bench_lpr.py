@@ -1,0 +1,145 @@
+"""Plate-reader speed on 1080p frames: one-core latency, recognition per plate, memory, throughput.
+
+Frames are CCPD scenes from ../shared/data/plates-dev/ccpd_scenes placed on a 1920x1080
+canvas (the plate keeps its real size). Prints one JSON line.
+
+    python -m bench.bench_lpr --frames 100 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from checkpoint.lpr import LprSettings, make_plate_engine
+from checkpoint.lpr.evaluate import load_labels
+from checkpoint.lpr.images import load_image
+from checkpoint.lpr.synthetic import double_row_from_single
+
+SCENES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "plates-dev" / "ccpd_scenes"
+FRAME_W, FRAME_H = 1920, 1080
+
+Frame = npt.NDArray[np.uint8]
+
+
+def make_frames(count: int) -> list[Frame]:
+    """1080p frames, each holding one CCPD scene (cropped to 1080 rows around its plate)."""
+    frames: list[Frame] = []
+    for row in load_labels(SCENES)[:count]:
+        scene = load_image(SCENES / row.file)
+        top = 0
+        if scene.shape[0] > FRAME_H and row.box is not None:
+            top = int(min(max(0, (row.box[1] + row.box[3]) / 2 - FRAME_H / 2), scene.shape[0] - FRAME_H))
+        part = scene[top : top + FRAME_H, :FRAME_W]
+        frame = np.full((FRAME_H, FRAME_W, 3), 110, dtype=np.uint8)
+        left = (FRAME_W - part.shape[1]) // 2
+        frame[: part.shape[0], left : left + part.shape[1]] = part
+        frames.append(frame)
+    return frames
+
+
+def latency(frames: list[Frame], settings: LprSettings, roi: tuple[int, int, int, int] | None) -> dict[str, float]:
+    """Median and p99 ms per frame, and median ms per plate (recognition only), on one process."""
+    engine = make_plate_engine(settings)
+    engine.read(frames[0], roi)  # warm-up
+    frame_ms: list[float] = []
+    plate_ms: list[float] = []
+    for frame in frames:
+        started = time.perf_counter()
+        detections = engine.detect(frame, roi)
+        for detection in detections:
+            plate_started = time.perf_counter()
+            engine.read_corners(frame, detection.corners, detection.score)
+            plate_ms.append((time.perf_counter() - plate_started) * 1000)
+        frame_ms.append((time.perf_counter() - started) * 1000)
+    frame_ms.sort()
+    return {
+        "frame_ms_median": round(statistics.median(frame_ms), 1),
+        "frame_ms_p99": round(frame_ms[min(len(frame_ms) - 1, int(len(frame_ms) * 0.99))], 1),
+        "plate_ms_median": round(statistics.median(plate_ms), 1) if plate_ms else 0.0,
+    }
+
+
+_worker_engine = None
+
+
+def _init_worker(settings_json: str) -> None:
+    global _worker_engine
+    _worker_engine = make_plate_engine(LprSettings.model_validate_json(settings_json))
+
+
+def _read_frame(frame: Frame) -> tuple[int, int]:
+    assert _worker_engine is not None
+    plates = len(_worker_engine.read(frame))
+    return plates, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def throughput(frames: list[Frame], settings: LprSettings, workers: int, rounds: int) -> dict[str, float]:
+    """Frames per second with one engine per worker process; peak resident memory per worker."""
+    context = multiprocessing.get_context("spawn")  # workers hold only their engine, as in capture
+    with context.Pool(workers, initializer=_init_worker, initargs=(settings.model_dump_json(),)) as pool:
+        pool.map(_read_frame, frames[:workers])  # warm-up
+        started = time.perf_counter()
+        results = pool.map(_read_frame, frames * rounds, chunksize=1)
+        elapsed = time.perf_counter() - started
+    return {
+        "workers": workers,
+        "frames_per_s": round(len(results) / elapsed, 1),
+        "worker_rss_mb_max": round(max(rss for _, rss in results) / 1024, 1),
+    }
+
+
+def double_row_accuracy(settings: LprSettings, count: int) -> float:
+    """Exact accuracy on double-row plates composed from the first `count` real crops (synthetic)."""
+    crops = SCENES.parent / "crops"
+    engine = make_plate_engine(settings)
+    correct = 0
+    rows = load_labels(crops)[:count]
+    for row in rows:
+        plate = double_row_from_single(load_image(crops / row.file))
+        height, width = plate.shape[:2]
+        corners = ((0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0))
+        read = engine.read_corners(plate, corners, 1.0)
+        correct += read is not None and read.text == row.plate
+    return round(correct / max(len(rows), 1), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--paddle-when", choices=["always", "uncertain"], default="always")
+    parser.add_argument("--detect-scale", type=float, default=1.0)
+    parser.add_argument("--double-row", type=int, default=0, help="also read this many synthetic double-row plates")
+    args = parser.parse_args()
+    frames = make_frames(args.frames)
+    settings = LprSettings(intra_op_threads=1, paddle_when=args.paddle_when, detect_scale=args.detect_scale)
+    centre_roi = (FRAME_W // 4, 0, FRAME_W * 3 // 4, FRAME_H)  # the lane: a 960x1080 band
+    result: dict[str, object] = {
+        "frames": len(frames),
+        "frame_size": f"{FRAME_W}x{FRAME_H}",
+        "paddle_when": args.paddle_when,
+        "detect_scale": args.detect_scale,
+        "one_core_full_frame": latency(frames, settings, None),
+        "one_core_lane_roi_960x1080": latency(frames, settings, centre_roi),
+        "rss_mb_single_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if args.double_row:
+        result["synthetic_double_row_exact_accuracy"] = double_row_accuracy(settings, args.double_row)
+    result["throughput"] = throughput(frames, settings, args.workers, args.rounds)
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
