@@ -16,7 +16,26 @@ INDEX: dict[str, int] = {char: position for position, char in enumerate(ALPHABET
 LOOKALIKES: dict[str, str] = {"O": "0", "I": "1", "o": "0", "i": "1", "l": "1", "|": "1"}
 """Characters a generic OCR may output for a plate character that GA 36 spells differently."""
 
-CONFUSED_LETTER_FOR_DIGIT: dict[str, str] = {"0": "D", "1": "T", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
+CONFUSED_LETTER_FOR_DIGIT: dict[str, str] = {
+    "0": "D",
+    "1": "T",
+    "2": "Z",
+    "4": "A",
+    "5": "S",
+    "6": "G",
+    "7": "T",
+    "8": "B",
+}
 """Letter most often meant when a letter-only position reads as a digit."""
-CONFUSED_DIGIT_FOR_LETTER: dict[str, str] = {"D": "0", "Q": "0", "U": "0", "Z": "2", "B": "8", "S": "5", "G": "6", "T": "7", "A": "4"}
+CONFUSED_DIGIT_FOR_LETTER: dict[str, str] = {
+    "D": "0",
+    "Q": "0",
+    "U": "0",
+    "Z": "2",
+    "B": "8",
+    "S": "5",
+    "G": "6",
+    "T": "7",
+    "A": "4",
+}
 """Digit most often meant when a digit-only position reads as a letter."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from tqdm import tqdm
@@ -47,7 +47,7 @@ def _parse_roi(text: str | None) -> tuple[int, int, int, int] | None:
 @app.command()
 def read(
     images: Annotated[list[Path], typer.Argument(help="image files")],
-    roi: Annotated[Optional[str], typer.Option(help="region of interest x1,y1,x2,y2")] = None,  # noqa: UP007 (typer)
+    roi: Annotated[str | None, typer.Option(help="region of interest x1,y1,x2,y2")] = None,  # noqa: UP007 (typer)
     threads: Threads = 1,
     no_paddle: NoPaddle = False,
 ) -> None:
@@ -73,8 +73,8 @@ def evaluate_command(
     folder: Annotated[Path, typer.Argument(help="folder holding labels.csv and the images")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object only")] = False,
     split: Annotated[str, typer.Option(help="all, tune (3/4) or holdout (every 4th image)")] = "all",
-    variant: Annotated[Optional[str], typer.Option(help=f"hard variant: {', '.join(VARIANTS)}")] = None,  # noqa: UP007
-    report: Annotated[Optional[Path], typer.Option(help="mistakes page (default lpr-mistakes-<folder>.html)")] = None,  # noqa: UP007
+    variant: Annotated[str | None, typer.Option(help=f"hard variant: {', '.join(VARIANTS)}")] = None,  # noqa: UP007
+    report: Annotated[Path | None, typer.Option(help="mistakes page (default lpr-mistakes-<folder>.html)")] = None,  # noqa: UP007
     threads: Threads = 1,
     no_paddle: NoPaddle = False,
 ) -> None:

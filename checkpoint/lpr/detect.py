@@ -70,9 +70,11 @@ class PlateDetector:
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], *, scale: float = 1.0) -> list[Detection]:
         """Plates in the image, best first; `scale` resizes the input first (corners stay in input pixels)."""
-        source = image_bgr
+        source: npt.NDArray[np.uint8] = image_bgr
         if scale != 1.0:
-            source = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            source = cv2.resize(  # type: ignore[assignment]  # cv2 stubs type any array as Mat
+                image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            )
         height, width = source.shape[:2]
         padded_h, padded_w = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
         tensor = np.zeros((padded_h, padded_w, 3), dtype=np.float32)

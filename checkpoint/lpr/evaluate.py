@@ -84,7 +84,11 @@ def load_labels(folder: Path) -> list[LabelledImage]:
                 raise ValueError(f"{labels_file}: each row needs 'file' and 'plate'")
             box_text, corner_text = (row.get("bbox") or "").strip(), (row.get("corners") or "").strip()
             box = tuple(float(v) for v in box_text.split(",")) if box_text else None
-            corners = np.array([[float(v) for v in point.split(",")] for point in corner_text.split(";")]) if corner_text else None
+            corners = (
+                np.array([[float(v) for v in point.split(",")] for point in corner_text.split(";")])
+                if corner_text
+                else None
+            )
             if corners is not None and box is None:
                 box = (*corners.min(axis=0), *corners.max(axis=0))
             rows.append(LabelledImage(row["file"], row["plate"].strip(), box, corners))  # type: ignore[arg-type]
@@ -180,4 +184,6 @@ def _score(tally: Tally, row: LabelledImage, read: PlateRead | None) -> None:
     if text == row.plate:
         tally.exact += 1
     else:
-        tally.mistakes.append(Mistake(row.file, row.plate, text, read.confidence if read else 0.0, read.crop if read else None))
+        tally.mistakes.append(
+            Mistake(row.file, row.plate, text, read.confidence if read else 0.0, read.crop if read else None)
+        )

@@ -45,7 +45,9 @@ def align(reference: list[CharGuess], other: list[CharGuess]) -> list[int | None
     return matches
 
 
-def combine(reference: list[CharGuess], other: list[CharGuess], reference_weight: float, province_weight: float) -> list[FloatArray]:
+def combine(
+    reference: list[CharGuess], other: list[CharGuess], reference_weight: float, province_weight: float
+) -> list[FloatArray]:
     """Per-character weighted mixture of two readings, laid out on the reference's characters.
 
     `province_weight` is the reference's weight where a province character stands: the plate

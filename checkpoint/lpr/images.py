@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -42,21 +43,23 @@ def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image:
     return decode_image(data, name=str(file), max_pixels=max_pixels)
 
 
-def to_bgr(image: npt.NDArray[np.generic], *, name: str = "image", max_pixels: int = MAX_PIXELS) -> Image:
+def to_bgr(array: npt.NDArray[Any], *, name: str = "image", max_pixels: int = MAX_PIXELS) -> Image:
     """Bring grayscale, BGRA and 16-bit arrays to 3-channel 8-bit BGR."""
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+    if not isinstance(array, np.ndarray) or array.ndim not in (2, 3) or array.size == 0:
         raise ImageError(f"{name}: expected an HxW or HxWxC image array")
-    height, width = image.shape[:2]
+    height, width = array.shape[:2]
     if height < 8 or width < 8:
         raise ImageError(f"{name}: {width}x{height} image is too small")
     if height * width > max_pixels:
         raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        if not np.issubdtype(image.dtype, np.number):
-            raise ImageError(f"{name}: unsupported pixel type {image.dtype}")
-        image = np.clip(image, 0, 255).astype(np.uint8)
+    if array.dtype == np.uint16:
+        image: Image = (array >> 8).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.number):
+            raise ImageError(f"{name}: unsupported pixel type {array.dtype}")
+        image = np.clip(array, 0, 255).astype(np.uint8)
+    else:
+        image = array
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # type: ignore[return-value]
     channels = image.shape[2]
@@ -73,7 +76,8 @@ def _flatten_alpha(image: Image) -> Image:
     """Composite a BGRA picture on white, as a viewer would show it."""
     alpha = image[:, :, 3:4].astype(np.float32) / 255.0
     colour = image[:, :, :3].astype(np.float32)
-    return (colour * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    flattened: Image = (colour * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return flattened
 
 
 def _peek_size(buffer: npt.NDArray[np.uint8]) -> tuple[bool, int, int]:

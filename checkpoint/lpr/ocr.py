@@ -80,7 +80,8 @@ def ctc_guesses(frame_probs: FloatArray, mapping: npt.NDArray[np.int64]) -> list
 
 def softmax(logits: FloatArray) -> FloatArray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+    normalised: FloatArray = (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return normalised
 
 
 class CtcRecogniser:
@@ -126,4 +127,5 @@ def paddle_characters(session: ort.InferenceSession) -> list[str]:
     stored = session.get_modelmeta().custom_metadata_map.get("character")
     if not stored:
         raise ModelError("PP-OCR recogniser has no character list in its metadata")
-    return stored.split("\n") + [" "]
+    characters: list[str] = str(stored).split("\n") + [" "]
+    return characters

@@ -24,18 +24,27 @@ def expand_corners(corners: Corners, margin_x: float, margin_y: float) -> npt.ND
     down = ((bottom_left - top_left) + (bottom_right - top_right)) / 2
     shift_x, shift_y = along * margin_x, down * margin_y
     return np.array(
-        [top_left - shift_x - shift_y, top_right + shift_x - shift_y, bottom_right + shift_x + shift_y, bottom_left - shift_x + shift_y],
+        [
+            top_left - shift_x - shift_y,
+            top_right + shift_x - shift_y,
+            bottom_right + shift_x + shift_y,
+            bottom_left - shift_x + shift_y,
+        ],
         dtype=np.float32,
     )
 
 
-def warp_plate(image_bgr: Image, corners: Corners, size: tuple[int, int], margin: tuple[float, float] = (0.0, 0.0)) -> Image:
+def warp_plate(
+    image_bgr: Image, corners: Corners, size: tuple[int, int], margin: tuple[float, float] = (0.0, 0.0)
+) -> Image:
     """The plate seen face-on, stretched to `size` (width, height), with a margin around the corners."""
     width, height = size
     source = expand_corners(corners, *margin)
     target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(source, target)
-    return cv2.warpPerspective(image_bgr, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[return-value]
+    return cv2.warpPerspective(
+        image_bgr, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )  # type: ignore[return-value]
 
 
 def plate_aspect(corners: Corners) -> float:
@@ -43,7 +52,7 @@ def plate_aspect(corners: Corners) -> float:
     quad = np.array(corners, dtype=np.float32)
     width = (np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
     height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
-    return float(width / max(height, 1e-3))
+    return float(width) / max(float(height), 1e-3)
 
 
 def plate_width_px(corners: Corners) -> float:
@@ -60,6 +69,9 @@ def is_double_row(corners: Corners) -> bool:
 def split_rows(plate: Image) -> tuple[Image, Image]:
     """Top and bottom rows of a rectified double-row plate (the top row trimmed to its characters)."""
     height, width = plate.shape[:2]
-    top = plate[int(TOP_ROW_SPAN[0] * height) : int(TOP_ROW_SPAN[1] * height), int(TOP_ROW_COLUMNS[0] * width) : int(TOP_ROW_COLUMNS[1] * width)]
+    top = plate[
+        int(TOP_ROW_SPAN[0] * height) : int(TOP_ROW_SPAN[1] * height),
+        int(TOP_ROW_COLUMNS[0] * width) : int(TOP_ROW_COLUMNS[1] * width),
+    ]
     bottom = plate[int(BOTTOM_ROW_SPAN[0] * height) : int(BOTTOM_ROW_SPAN[1] * height)]
     return np.ascontiguousarray(top), np.ascontiguousarray(bottom)

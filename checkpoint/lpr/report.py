@@ -35,7 +35,8 @@ def _inline_png(image: npt.NDArray[np.uint8] | None) -> str:
 def write_report(path: Path, title: str, summary: dict[str, object], mistakes: list[Mistake]) -> None:
     """Write the HTML page: the figures, then one row per mistake with the rectified crop."""
     rows = "\n".join(
-        f"<tr><td>{html.escape(m.file)}</td><td>{html.escape(m.expected)}</td><td>{html.escape(m.read) or '<i>none</i>'}</td>"
+        f"<tr><td>{html.escape(m.file)}</td><td>{html.escape(m.expected)}</td>"
+        f"<td>{html.escape(m.read) or '<i>none</i>'}</td>"
         f"<td>{m.confidence:.2f}</td><td>{_inline_png(m.crop)}</td></tr>"
         for m in mistakes
     )

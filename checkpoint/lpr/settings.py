@@ -11,17 +11,28 @@ class LprSettings(BaseModel):
     """Engine choice and thresholds; the defaults are the ones measured in docs/BENCHMARKS.md."""
 
     engine: Literal["onnx"] = "onnx"
-    intra_op_threads: int = Field(default=1, ge=1, description="ONNX Runtime threads per session (1: one worker per core)")
+    intra_op_threads: int = Field(
+        default=1, ge=1, description="ONNX Runtime threads per session (1: one worker per core)"
+    )
     detect_threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="minimum plate detection score")
-    min_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="reads below this plate confidence are dropped")
-    use_paddle: bool = Field(default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)")
+    min_confidence: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="reads below this plate confidence are dropped"
+    )
+    use_paddle: bool = Field(
+        default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)"
+    )
     paddle_when: Literal["always", "uncertain"] = Field(
         default="always",
-        description="uncertain: run PP-OCRv6 only when the plate recogniser is unsure, reads no valid plate, or reads 皖 (its bias)",
+        description="uncertain: PP-OCRv6 only where the plate recogniser is unsure, reads no plate or reads 皖",
     )
-    sure_char_confidence: float = Field(default=0.95, ge=0.0, le=1.0, description="plate-recogniser confidence that skips PP-OCRv6")
+    sure_char_confidence: float = Field(
+        default=0.95, ge=0.0, le=1.0, description="plate-recogniser confidence that skips PP-OCRv6"
+    )
     detect_scale: float = Field(
-        default=1.0, gt=0.0, le=1.0, description="shrink frames for detection; only where plates are >= 80 px / scale wide"
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="shrink frames for detection; only where plates are >= 80 px / scale wide",
     )
     max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")

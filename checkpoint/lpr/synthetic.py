@@ -33,11 +33,16 @@ def double_row_from_single(plate_bgr: Image, *, width: int = 330) -> Image:
     left = (width - top_width) // 2
     plate[int(height * 0.04) : int(height * 0.04) + top_height, left : left + top_width] = top
     bottom_left = (width - bottom.shape[1]) // 2
-    plate[height - bottom_height - int(height * 0.04) : height - int(height * 0.04), bottom_left : bottom_left + bottom.shape[1]] = bottom
+    plate[
+        height - bottom_height - int(height * 0.04) : height - int(height * 0.04),
+        bottom_left : bottom_left + bottom.shape[1],
+    ] = bottom
     return plate
 
 
-def place_in_scene(plate_bgr: Image, *, scene_size: tuple[int, int] = (640, 480), at: tuple[int, int] = (200, 200)) -> Image:
+def place_in_scene(
+    plate_bgr: Image, *, scene_size: tuple[int, int] = (640, 480), at: tuple[int, int] = (200, 200)
+) -> Image:
     """The plate pasted on a plain grey scene with some margin, for detection-included reads."""
     width, height = scene_size
     scene = np.full((height, width, 3), 90, dtype=np.uint8)

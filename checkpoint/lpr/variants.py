@@ -29,7 +29,8 @@ def rotate(image: Image, degrees: float = 10.0) -> tuple[Image, PointMap]:
     rotated = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
 
     def move(points: Points) -> Points:
-        return np.hstack([points, np.ones((len(points), 1))]) @ matrix.T  # type: ignore[no-any-return]
+        moved: Points = np.hstack([points, np.ones((len(points), 1))]) @ matrix.T
+        return moved
 
     return rotated, move  # type: ignore[return-value]
 

@@ -47,7 +47,9 @@ def test_huge_array_is_refused_by_the_engine(engine: PlateEngine) -> None:
 def test_grayscale_and_alpha_are_read_without_plates(engine: PlateEngine) -> None:
     gray = np.full((240, 320), 128, dtype=np.uint8)
     assert engine.read(gray) == []
-    ok, png = cv2.imencode(".png", np.dstack([np.full((240, 320, 3), 200, np.uint8), np.full((240, 320), 100, np.uint8)]))
+    ok, png = cv2.imencode(
+        ".png", np.dstack([np.full((240, 320, 3), 200, np.uint8), np.full((240, 320), 100, np.uint8)])
+    )
     assert ok
     rgba = decode_image(png.tobytes())
     assert rgba.shape == (240, 320, 3)

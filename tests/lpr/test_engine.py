@@ -96,8 +96,14 @@ def test_cli_read_and_eval_json(plates_dev: Path, tmp_path: Path) -> None:
     assert eval_result.exit_code == 0, eval_result.output
     summary = json.loads(eval_result.stdout.strip().splitlines()[-1])
     assert set(summary) == {
-        "images", "plates", "exact_accuracy", "char_accuracy", "detection_recall",
-        "false_plates_per_image", "ms_per_image_median", "ms_per_plate_median",
+        "images",
+        "plates",
+        "exact_accuracy",
+        "char_accuracy",
+        "detection_recall",
+        "false_plates_per_image",
+        "ms_per_image_median",
+        "ms_per_plate_median",
     }
     assert summary["images"] == 4 and 0.0 <= summary["exact_accuracy"] <= 1.0
     assert report.is_file()

@@ -32,7 +32,9 @@ def test_plate_types_follow_the_formats(text: str, plate_type: PlateType) -> Non
     assert plate_type_of(text) is plate_type
 
 
-@pytest.mark.parametrize("text", ["2026-11-25", "12:30:05", "STOP", "A京12345", "京112345", "京AO2345", "京AI2345", "京A1234", "粤BD123"])
+@pytest.mark.parametrize(
+    "text", ["2026-11-25", "12:30:05", "STOP", "A京12345", "京112345", "京AO2345", "京AI2345", "京A1234", "粤BD123"]
+)
 def test_text_that_is_no_plate_is_rejected(text: str) -> None:
     assert not is_valid_plate(text)
     assert plate_type_of(text) is PlateType.UNKNOWN
@@ -68,7 +70,9 @@ def _distribution(char: str, probability: float = 0.9, runner_up: str | None = N
 
 def test_position_rules_pick_the_likeliest_allowed_character() -> None:
     # read "京0B2345": a zero where only a letter may stand, with D as the runner-up
-    distributions = [_distribution(c) for c in "京"] + [_distribution("0", runner_up="D")] + [_distribution(c) for c in "B2345"]
+    distributions = (
+        [_distribution(c) for c in "京"] + [_distribution("0", runner_up="D")] + [_distribution(c) for c in "B2345"]
+    )
     choice = best_plate_text(distributions)
     assert choice is not None
     assert choice.text == "京DB2345"

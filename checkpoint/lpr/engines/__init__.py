@@ -24,7 +24,9 @@ class PlateEngine(Protocol):
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[Detection]: ...
 
-    def read_corners(self, frame: npt.NDArray[np.uint8], corners: Corners, detection_score: float) -> PlateRead | None: ...
+    def read_corners(
+        self, frame: npt.NDArray[np.uint8], corners: Corners, detection_score: float
+    ) -> PlateRead | None: ...
 
 
 ENGINES: dict[str, Callable[[LprSettings], PlateEngine]] = {"onnx": OnnxPlateEngine}

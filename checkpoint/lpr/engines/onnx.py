@@ -14,7 +14,14 @@ from checkpoint.lpr.models import Corners, Detection, PlateRead
 from checkpoint.lpr.normalize import plate_type_of
 from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, paddle_characters, plate_characters
 from checkpoint.lpr.rectify import is_double_row, plate_width_px, split_rows, warp_plate
-from checkpoint.lpr.resources import PADDLE_RECOGNISER, PLATE_DETECTOR, PLATE_DICTIONARY, PLATE_RECOGNISER, open_session, package_file
+from checkpoint.lpr.resources import (
+    PADDLE_RECOGNISER,
+    PLATE_DETECTOR,
+    PLATE_DICTIONARY,
+    PLATE_RECOGNISER,
+    open_session,
+    package_file,
+)
 from checkpoint.lpr.settings import LprSettings
 
 Image = npt.NDArray[np.uint8]
@@ -38,11 +45,15 @@ class OnnxPlateEngine:
         threads = settings.intra_op_threads
         self.detector = PlateDetector(open_session(PLATE_DETECTOR, threads), threshold=settings.detect_threshold)
         dictionary = package_file(*PLATE_DICTIONARY).read_text(encoding="utf-8")
-        self.plate_recogniser = CtcRecogniser(open_session(PLATE_RECOGNISER, threads), plate_characters(dictionary), height=32, width=PLATE_INPUT[0])
+        self.plate_recogniser = CtcRecogniser(
+            open_session(PLATE_RECOGNISER, threads), plate_characters(dictionary), height=32, width=PLATE_INPUT[0]
+        )
         self.paddle_recogniser: CtcRecogniser | None = None
         if settings.use_paddle:
             paddle_session = open_session(PADDLE_RECOGNISER, threads)
-            self.paddle_recogniser = CtcRecogniser(paddle_session, paddle_characters(paddle_session), height=48, width=PADDLE_INPUT[0])
+            self.paddle_recogniser = CtcRecogniser(
+                paddle_session, paddle_characters(paddle_session), height=48, width=PADDLE_INPUT[0]
+            )
 
     def read(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[PlateRead]:
         """Plates in the frame (or in `roi`, x1, y1, x2, y2), corners in frame pixels, best first."""
@@ -57,7 +68,7 @@ class OnnxPlateEngine:
     def detect(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[Detection]:
         """Plate corners in the frame (or in `roi`), in frame pixels, best first."""
         frame = to_bgr(image_bgr, max_pixels=self.settings.max_pixels)
-        offset_x, offset_y = 0, 0
+        offset_x, offset_y = 0.0, 0.0
         if roi is not None:
             x1, y1, x2, y2 = (int(v) for v in roi)
             x1, y1 = max(0, x1), max(0, y1)
@@ -73,8 +84,8 @@ class OnnxPlateEngine:
                 continue
             if offset_x or offset_y:
                 shifted: Corners = tuple((x + offset_x, y + offset_y) for x, y in detection.corners)  # type: ignore[assignment]
-                x1, y1, x2, y2 = detection.box
-                box = (x1 + offset_x, y1 + offset_y, x2 + offset_x, y2 + offset_y)
+                bx1, by1, bx2, by2 = detection.box
+                box = (bx1 + offset_x, by1 + offset_y, bx2 + offset_x, by2 + offset_y)
                 detection = Detection(corners=shifted, box=box, score=detection.score)
             found.append(detection)
         return found
@@ -86,7 +97,9 @@ class OnnxPlateEngine:
         corners: Corners = ((0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0))
         return self.read_corners(plate, corners, 1.0, margin_scale=CROP_MARGIN_SCALE)
 
-    def read_corners(self, frame: Image, corners: Corners, detection_score: float, *, margin_scale: float = 1.0) -> PlateRead | None:
+    def read_corners(
+        self, frame: Image, corners: Corners, detection_score: float, *, margin_scale: float = 1.0
+    ) -> PlateRead | None:
         """Read the plate with these corners; None when the text is no plate or too uncertain."""
         double_row = is_double_row(corners)
         if double_row:
@@ -101,7 +114,13 @@ class OnnxPlateEngine:
             return None
         colour_view = warp_plate(frame, corners, COLOUR_INPUT)
         colour = plate_colour(colour_view)
-        crop = warp_plate(frame, corners, (PLATE_INPUT[0] * 2, PLATE_INPUT[1] * 2 * (2 if double_row else 1)), PLATE_MARGIN) if self.settings.keep_crop else None
+        crop = (
+            warp_plate(
+                frame, corners, (PLATE_INPUT[0] * 2, PLATE_INPUT[1] * 2 * (2 if double_row else 1)), PLATE_MARGIN
+            )
+            if self.settings.keep_crop
+            else None
+        )
         return PlateRead(
             text=choice.text,
             colour=colour,
@@ -114,7 +133,9 @@ class OnnxPlateEngine:
             crop=crop,
         )
 
-    def _read_single_row(self, frame: Image, corners: Corners, margin_scale: float) -> tuple[list[CharGuess], list[CharGuess] | None]:
+    def _read_single_row(
+        self, frame: Image, corners: Corners, margin_scale: float
+    ) -> tuple[list[CharGuess], list[CharGuess] | None]:
         plate_margin = (PLATE_MARGIN[0] * margin_scale, PLATE_MARGIN[1] * margin_scale)
         plate_guesses = self.plate_recogniser.read(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
         if self.paddle_recogniser is None or self._plate_recogniser_is_sure(plate_guesses):
@@ -139,6 +160,8 @@ class OnnxPlateEngine:
         for recogniser in recognisers:
             top_guesses = recogniser.read(top)
             bottom_guesses = recogniser.read(bottom)
-            halves = [CharGuess(g.probs, g.position * 0.3) for g in top_guesses] + [CharGuess(g.probs, 0.3 + g.position * 0.7) for g in bottom_guesses]
+            halves = [CharGuess(g.probs, g.position * 0.3) for g in top_guesses] + [
+                CharGuess(g.probs, 0.3 + g.position * 0.7) for g in bottom_guesses
+            ]
             joined.append(halves)
         return joined[0], (joined[1] if len(joined) > 1 else None)
