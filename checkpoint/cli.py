@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from checkpoint.core.config import get_settings
+from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.lpr.cli import app as lpr_app
-# GEODATA_IMPORT
+from checkpoint.sites.cli import app as geodata_app
+from checkpoint.sites.geodata_load import load_geodata, load_roads
 from checkpoint.user_cli import app as user_app
 
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
-# GEODATA_MOUNT
+app.add_typer(geodata_app, name="geodata", help="Build, check and load the map data (areas, roads, checkpoints).")
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
 
 
@@ -30,6 +36,10 @@ def _serve(host: str | None, port: int | None) -> None:
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     started = time.monotonic()
+    # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown: turn both into a normal exit so
+    # the embedded servers below are stopped cleanly (a bare SIGTERM would kill us before that).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     with running_system(settings) as system:
         server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_config=None,
                                                access_log=False))
@@ -42,6 +52,10 @@ def _serve(host: str | None, port: int | None) -> None:
             typer.echo(f"    {system.first_admin_password}")
         server.run()
     logging.getLogger(__name__).info("core.stopped")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -70,6 +84,34 @@ def migrate() -> None:
     with running_system(get_settings(), prepare=False, redis=False) as system:
         upgrade(system.engine)
         typer.echo(f"database at revision {current_revision(system.engine)}")
+
+
+@geodata_app.command("load")
+def geodata_load(folder: Annotated[Path, typer.Argument(help="geodata folder")] = Path("geodata")) -> None:
+    """Load a geodata folder into the database: upsert areas and checkpoints, replace the roads."""
+    _with_session(lambda session: load_geodata(session, folder), "loaded {result}")
+
+
+@geodata_app.command("load-roads")
+def geodata_load_roads(path: Annotated[Path, typer.Argument(help=".osm, .osm.pbf or road-graph .geojson")]) -> None:
+    """Replace the road graph with an OpenStreetMap extract or road GeoJSON; checkpoints re-snap."""
+    _with_session(lambda session: load_roads(session, path), "road graph replaced: {result} edges")
+
+
+def _with_session(work: Callable[[Session], object], done: str) -> None:
+    from checkpoint.core.db import Database
+    from checkpoint.runtime import running_system
+
+    try:
+        with running_system(get_settings(), redis=False):
+            assert Database.sessions is not None
+            with Database.sessions() as session:
+                result = work(session)
+                session.commit()
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(done.format(result=result))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from checkpoint.core.security import generate_password
 from checkpoint.runtime import System, running_system
 
 app = typer.Typer(no_args_is_help=True)
+ROLE_HELP = "officer, dispatcher, investigator, planner, admin, auditor; repeatable"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -30,10 +31,10 @@ def _sessions() -> AbstractContextManager[System]:
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="login name")],
-    role: Annotated[list[str], typer.Option("--role", "-r", help="officer, dispatcher, investigator, planner, admin, auditor; repeatable")],
+    role: Annotated[list[str], typer.Option("--role", "-r", help=ROLE_HELP)],
     display_name: Annotated[str, typer.Option(help="name shown in the console")] = "",
     unit: Annotated[str, typer.Option(help="police unit")] = "",
-    password: Annotated[bool, typer.Option("--password/--generate", help="type a password instead of generating one")] = False,
+    password: Annotated[bool, typer.Option("--password/--generate", help="type a password, or generate one")] = False,
 ) -> None:
     """Add a user; a generated password is printed once."""
     secret = getpass.getpass("password: ") if password else generate_password()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,7 +15,7 @@ from checkpoint.core.errors import install_error_handlers, problem_response
 API_PREFIX = "/api/v1"
 
 
-def _describe(error: dict[str, object]) -> str:
+def _describe(error: dict[str, Any]) -> str:
     loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
     return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
 

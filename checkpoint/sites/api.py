@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, UploadFile
 
 from checkpoint.core import audit
 from checkpoint.core.deps import CurrentUser, SessionDep, client_ip, require_roles
+from checkpoint.core.errors import InvalidInput
 from checkpoint.core.models import Role, User
 from checkpoint.sites import service
-from checkpoint.sites.schemas import AreaUpload, CheckpointUpdate, Feature, FeatureCollection
+from checkpoint.sites.geodata_load import load_roads
+from checkpoint.sites.schemas import AreaUpload, CheckpointUpdate, Feature, FeatureCollection, RoadImportResult
 
 router = APIRouter(tags=["sites"])
 AreaEditor = Annotated[User, Depends(require_roles(Role.planner, Role.admin))]
@@ -63,3 +68,31 @@ def update_checkpoint(code: str, body: CheckpointUpdate, admin: SiteAdmin, reque
 def list_roads(_user: CurrentUser, session: SessionDep) -> FeatureCollection:
     """The active road graph, one LineString per junction-to-junction edge."""
     return service.roads_collection(session)
+
+
+ROAD_FILE_SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".geojson", ".json")
+
+
+@router.post("/roads/import", response_model=RoadImportResult)
+def import_roads(file: UploadFile, editor: AreaEditor, request: Request, session: SessionDep) -> RoadImportResult:
+    """Replace the road graph with an uploaded OpenStreetMap extract or road-graph GeoJSON.
+
+    Checkpoints are moved onto their nearest edge of the new graph. Large extracts (a whole
+    province) are better loaded with `checkpoint geodata load-roads FILE`.
+    """
+    name = (file.filename or "").lower()
+    if not name.endswith(ROAD_FILE_SUFFIXES):
+        raise InvalidInput(f"{file.filename!r}: expected one of {', '.join(ROAD_FILE_SUFFIXES)}")
+    suffix = ".osm.pbf" if name.endswith(".pbf") else Path(name).suffix
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        try:
+            edges = load_roads(session, path)
+        except InvalidInput as exc:  # name the user's file, not our temporary copy
+            raise InvalidInput(str(exc).replace(str(path), repr(file.filename))) from None
+    audit.record(session, editor, "roads.import", target=file.filename, client_ip=client_ip(request),
+                 detail={"edges": edges})
+    session.commit()
+    return RoadImportResult(edges=edges, source=file.filename or "")

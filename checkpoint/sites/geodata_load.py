@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import InvalidInput
 from checkpoint.sites.geometry import check_polygon
 from checkpoint.sites.models import Area, Checkpoint, RoadEdge
+from checkpoint.sites.roadgraph import GeodataError, RoadGraph
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ def read_collection(path: Path) -> list[dict[str, Any]]:
         raise InvalidInput(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+    is_collection = isinstance(data, dict) and data.get("type") == "FeatureCollection"
+    if not is_collection or not isinstance(data.get("features"), list):
         raise InvalidInput(f"{path}: expected a GeoJSON FeatureCollection with a 'features' list")
     return list(data["features"])
 
@@ -99,33 +101,46 @@ def load_checkpoints(session: Session, path: Path) -> int:
     return count
 
 
-def load_roads(session: Session, path: Path) -> int:
-    """Replace the road graph with the edges in `path`."""
-    rows = []
-    for index, feature in enumerate(read_collection(path)):
-        props = _props(feature, path, index, ("id", "source", "target"))
-        geometry = feature.get("geometry") or {}
-        if geometry.get("type") != "LineString" or len(geometry.get("coordinates") or []) < 2:
-            raise InvalidInput(f"{path}: feature {index} must be a LineString with at least 2 positions")
-        rows.append({"id": int(props["id"]), "source": int(props["source"]), "target": int(props["target"]),
-                     "highway": str(props.get("highway") or ""), "name": str(props.get("name") or ""),
-                     "oneway": bool(props.get("oneway", False)), "length_m": float(props.get("length_m") or 0.0),
-                     "coords": [[float(x), float(y)] for x, y, *_ in geometry["coordinates"]]})
-    if not rows:
-        raise InvalidInput(f"{path}: the road graph has no edges")
+def read_road_graph(path: Path) -> RoadGraph:
+    """A road graph from our GeoJSON or from an OpenStreetMap extract (.osm, .osm.pbf, .pbf)."""
+    try:
+        if path.name.endswith((".osm", ".pbf", ".osm.bz2", ".osm.gz")):
+            from checkpoint.sites.osm import load_osm
+
+            return load_osm(path)
+        return RoadGraph.read(path)
+    except GeodataError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def store_road_graph(session: Session, graph: RoadGraph) -> int:
+    """Replace the road graph with `graph` and move each checkpoint onto its nearest new edge."""
+    if not graph.edges:
+        raise InvalidInput("the road graph has no edges")
+    rows = [{"id": edge.id, "source": edge.source, "target": edge.target, "highway": edge.highway or "",
+             "name": edge.name or "", "oneway": bool(edge.oneway), "length_m": float(edge.length_m),
+             "coords": [[float(lon), float(lat)] for lon, lat in edge.coords]}
+            for edge in sorted(graph.edges.values(), key=lambda e: e.id)]
     session.execute(delete(RoadEdge))
-    session.execute(RoadEdge.__table__.insert(), rows)
+    session.execute(insert(RoadEdge), rows)
+    for checkpoint in session.scalars(select(Checkpoint)):
+        if checkpoint.edge_id is None or checkpoint.edge_id not in graph.edges or \
+                graph.distance_to_edge_m((checkpoint.lon, checkpoint.lat), checkpoint.edge_id) > 1.0:
+            checkpoint.edge_id = graph.nearest_edge((checkpoint.lon, checkpoint.lat)).edge.id
     session.flush()
     return len(rows)
 
 
+def load_roads(session: Session, path: Path) -> int:
+    return store_road_graph(session, read_road_graph(path))
+
+
 def load_geodata(session: Session, directory: Path) -> LoadSummary:
     """Upsert areas and checkpoints by code and replace the road graph; the caller commits."""
-    return LoadSummary(
-        areas=load_areas(session, directory / "areas.geojson"),
-        road_edges=load_roads(session, directory / "roads.geojson"),
-        checkpoints=load_checkpoints(session, directory / "checkpoints.geojson"),
-    )
+    areas = load_areas(session, directory / "areas.geojson")
+    checkpoints = load_checkpoints(session, directory / "checkpoints.geojson")
+    return LoadSummary(areas=areas, checkpoints=checkpoints,
+                       road_edges=load_roads(session, directory / "roads.geojson"))
 
 
 def is_empty(session: Session) -> bool:

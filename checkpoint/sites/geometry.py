@@ -12,7 +12,8 @@ from checkpoint.core.errors import InvalidInput
 
 def _check_ring(ring: Any, where: str) -> None:
     if not isinstance(ring, list) or len(ring) < 4:
-        raise InvalidInput(f"{where} needs at least 4 positions (a closed ring), got {len(ring) if isinstance(ring, list) else ring!r}")
+        got = len(ring) if isinstance(ring, list) else repr(ring)
+        raise InvalidInput(f"{where} needs at least 4 positions (a closed ring), got {got}")
     for index, position in enumerate(ring):
         if (not isinstance(position, list | tuple) or len(position) < 2
                 or not all(isinstance(v, int | float) for v in position[:2])):

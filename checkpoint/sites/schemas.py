@@ -33,3 +33,8 @@ class AreaUpload(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=64)
     geometry: dict[str, Any]
+
+
+class RoadImportResult(BaseModel):
+    edges: int
+    source: str

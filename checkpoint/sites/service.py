@@ -84,7 +84,7 @@ def update_checkpoint(session: Session, checkpoint: Checkpoint, change: Checkpoi
 
 def feed_counts(session: Session) -> dict[int, int]:
     rows = session.execute(select(Feed.checkpoint_id, func.count()).group_by(Feed.checkpoint_id))
-    return {checkpoint_id: count for checkpoint_id, count in rows.tuples()}
+    return {checkpoint_id: count for checkpoint_id, count in rows}
 
 
 def checkpoint_feature(checkpoint: Checkpoint, feeds: int = 0) -> Feature:

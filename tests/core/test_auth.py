@@ -114,7 +114,8 @@ def test_admin_creates_users_and_changes_are_audited(client: TestClient, auth_he
 
 def test_bad_user_input_gets_reasons(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
     admin = auth_headers("admin")
-    weak = client.post("/api/v1/users", headers=admin, json={"username": "li.na", "password": "short", "roles": ["officer"]})
+    weak = client.post("/api/v1/users", headers=admin,
+                       json={"username": "li.na", "password": "short", "roles": ["officer"]})
     assert weak.status_code == 422 and "at least 10 characters" in weak.json()["detail"]
     role = client.post("/api/v1/users", headers=admin, json={"username": "li.na", "password": "Strong-pass-42",
                                                             "roles": ["king"]})

@@ -1,0 +1,47 @@
+# Two commands set up everything on a fresh machine:
+#   make demo   - create .venv, install, run the whole system on the embedded default
+#   make test   - create .venv, install (plus a headless Chromium), run the architecture check and tests
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo serve test lint screenshots browser clean
+
+$(BIN)/checkpoint: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; Checkpoint needs Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/checkpoint
+	$(BIN)/checkpoint demo
+
+serve: $(BIN)/checkpoint
+	$(BIN)/checkpoint serve
+
+# Debian's chromium and chromium-driver for the browser tests (skipped with a message if absent).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
+			|| echo "warning: could not install chromium; browser tests will be skipped"; \
+		else echo "warning: chromium/chromedriver missing and not root; browser tests will be skipped"; fi; \
+	fi
+
+test: $(BIN)/checkpoint browser
+	$(BIN)/lint-imports
+	$(BIN)/ruff check checkpoint tests bench
+	$(BIN)/mypy checkpoint tests bench
+	$(BIN)/pytest -q
+
+lint: $(BIN)/checkpoint
+	$(BIN)/ruff check checkpoint tests bench
+	$(BIN)/mypy checkpoint
+
+# Re-take the console screenshots shown in README.md into docs/img/.
+screenshots: $(BIN)/checkpoint browser
+	CHECKPOINT_SCREENSHOTS=docs/img $(BIN)/pytest -q tests/web
+
+clean:
+	rm -rf $(VENV) var

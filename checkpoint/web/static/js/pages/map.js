@@ -1,0 +1,100 @@
+// The map: areas, the road graph and the checkpoints, as vector layers (no tile server needed).
+import { api, el } from "../api.js";
+
+const AREA_STYLE = {
+  city: { color: "#0b3d91", weight: 3, fill: false },
+  district: { color: "#5a6b85", weight: 1.5, dashArray: "6 4", fillOpacity: 0.03 },
+  centre: { color: "#c77c02", weight: 2, fillColor: "#f5c26b", fillOpacity: 0.15 },
+};
+const ROAD_WEIGHT = { motorway: 3, trunk: 2.5, primary: 2, secondary: 1.5 };
+const LINE_COLOUR = { city: "#d62828", county: "#1d7dd8" };
+const DIRECTION = { in: "入城 in", out: "出城 out" };
+
+function checkpointPopup(p) {
+  const dirs = (p.directions || []).map((d) => DIRECTION[d] || d).join(" / ");
+  return el("div", { class: "popup" },
+    el("h3", {}, p.name),
+    el("table", {},
+      el("tr", {}, el("th", {}, "编号 Code"), el("td", { class: "cp-code" }, p.code)),
+      el("tr", {}, el("th", {}, "辖区 District"), el("td", {}, p.district_name)),
+      el("tr", {}, el("th", {}, "道路 Road"), el("td", {}, p.road)),
+      el("tr", {}, el("th", {}, "防线 Line"), el("td", {}, p.defence_line === "city" ? "市界 city line" : "县界/城区 county line")),
+      el("tr", {}, el("th", {}, "方向 Directions"), el("td", {}, dirs)),
+      el("tr", {}, el("th", {}, "车道 Lanes"), el("td", {}, p.lanes)),
+      el("tr", {}, el("th", {}, "保存 Retention"), el("td", {}, p.retention_class === 1 ? "一类 30 天" : "二类 15 天")),
+      el("tr", {}, el("th", {}, "设备 Feeds"), el("td", {}, p.feeds)),
+    ),
+    el("p", { class: "reason" }, p.reason));
+}
+
+export async function render(root, { config }) {
+  const mapDiv = el("div", { id: "map" });
+  const side = el("aside", { id: "side" });
+  root.append(el("div", { class: "map-layout" }, mapDiv, side));
+  const map = L.map(mapDiv, { preferCanvas: false, zoomControl: true }).setView([23.1, 114.4], 9);
+  if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
+  else mapDiv.classList.add("no-tiles");
+
+  const [areas, roads, checkpoints] = await Promise.all([api("/areas"), api("/roads"), api("/checkpoints")]);
+  const areaLayer = L.geoJSON(areas, {
+    style: (f) => AREA_STYLE[f.properties.kind] || {},
+    onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name + (f.properties.approximate ? "（近似 approx.）" : "")),
+  }).addTo(map);
+  const roadLayer = L.geoJSON(roads, {
+    style: (f) => ({ color: "#7a7a7a", weight: ROAD_WEIGHT[f.properties.highway] || 1, opacity: 0.8, className: "road-edge" }),
+    onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name || f.properties.highway),
+  }).addTo(map);
+  const markers = new Map();
+  const checkpointLayer = L.geoJSON(checkpoints, {
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+      radius: 6, weight: 2, color: "#fff", fillColor: LINE_COLOUR[f.properties.defence_line] || "#333",
+      fillOpacity: f.properties.active ? 0.95 : 0.35, className: "checkpoint-marker",
+    }),
+    onEachFeature: (f, layer) => {
+      layer.bindPopup(() => checkpointPopup(f.properties));
+      layer.bindTooltip(f.properties.code);
+      markers.set(f.properties.code, layer);
+    },
+  }).addTo(map);
+  L.control.layers(null, { "区域 Areas": areaLayer, "道路 Roads": roadLayer, "卡口 Checkpoints": checkpointLayer },
+                   { collapsed: false }).addTo(map);
+  map.fitBounds(areaLayer.getBounds(), { padding: [10, 10] });
+
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => el("div", { class: "legend" },
+    el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.city}` }), "市界卡口 city line"),
+    el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.county}` }), "县界/城区卡口 county line"),
+    el("div", {}, el("span", { class: "swatch centre" }), "城区 centre area"));
+  legend.addTo(map);
+
+  renderSide(side, checkpoints.features, (code) => {
+    const marker = markers.get(code);
+    map.setView(marker.getLatLng(), 13);
+    marker.openPopup();
+  });
+}
+
+function renderSide(side, features, focus) {
+  const byDistrict = new Map();
+  for (const f of features) {
+    const key = f.properties.district_name;
+    if (!byDistrict.has(key)) byDistrict.set(key, []);
+    byDistrict.get(key).push(f.properties);
+  }
+  const filter = el("input", { type: "search", placeholder: "搜索卡口 Search checkpoints", id: "cp-filter" });
+  const list = el("div", { class: "cp-list" });
+  const draw = () => {
+    const q = filter.value.trim().toLowerCase();
+    list.replaceChildren();
+    for (const [district, items] of byDistrict) {
+      const shown = items.filter((p) => !q || `${p.code} ${p.name} ${p.road}`.toLowerCase().includes(q));
+      if (!shown.length) continue;
+      list.append(el("h4", {}, `${district} (${items.length})`),
+        el("ul", {}, shown.map((p) => el("li", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); focus(p.code); } },
+          `${p.code} ${p.road}`)))));
+    }
+  };
+  filter.addEventListener("input", draw);
+  side.append(el("h2", {}, `卡口 ${features.length} 个`), filter, list);
+  draw();
+}

@@ -1,0 +1,68 @@
+"""The console in a real headless Chromium: log in, see the 120 checkpoints, open one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from checkpoint.core.models import User
+from tests.conftest import PASSWORD
+from tests.web.conftest import screenshot_dir
+
+
+def log_in(browser: webdriver.Chrome, live_server: str, username: str, password: str = PASSWORD) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "login-button").click()
+
+
+def test_planner_logs_in_and_sees_the_120_checkpoints(browser: webdriver.Chrome, live_server: str,
+                                                      committed_user: Callable[..., User], tmp_path: Path) -> None:
+    user = committed_user("planner")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "path.checkpoint-marker")) >= 120)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.checkpoint-marker")) == 120
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.road-edge")) > 500
+    nav = [a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
+    assert nav == ["map"]  # a planner sees neither user administration nor the audit log
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-map.png"))
+
+    browser.find_element(By.CSS_SELECTOR, ".cp-list a").click()
+    code = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".leaflet-popup .cp-code"))).text
+    assert code.startswith("HZ-")
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-checkpoint.png"))
+
+
+def test_wrong_password_shows_an_error(browser: webdriver.Chrome, live_server: str,
+                                       committed_user: Callable[..., User]) -> None:
+    user = committed_user("officer")
+    log_in(browser, live_server, user.username, "not-the-password-1")
+    error = WebDriverWait(browser, 10).until(ec.visibility_of_element_located((By.ID, "login-error")))
+    assert "Wrong username or password" in error.text
+
+
+def test_roles_shape_the_navigation(browser: webdriver.Chrome, live_server: str,
+                                    committed_user: Callable[..., User], tmp_path: Path) -> None:
+    user = committed_user("admin", "auditor")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#nav a")) == 3)
+    browser.get(f"{live_server}/console/audit")
+    wait.until(lambda b: "auth.login" in b.find_element(By.ID, "audit-table").text)
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-audit.png"))
+    browser.get(f"{live_server}/console/users")
+    wait.until(lambda b: user.username in b.find_element(By.ID, "users-table").text)
+
+
+def test_console_pages_need_a_login(browser: webdriver.Chrome, live_server: str) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/console/map")
+    WebDriverWait(browser, 10).until(lambda b: "/login" in b.current_url)
