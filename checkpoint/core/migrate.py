@@ -18,7 +18,8 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every branch: each domain adds its migrations on its own branch from 0001."""
     config = alembic_config()
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
@@ -31,4 +32,5 @@ def current_revision(engine: Engine) -> str | None:
         exists = conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
         if not exists:
             return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        versions = conn.execute(text("SELECT version_num FROM alembic_version ORDER BY 1")).scalars().all()
+        return ",".join(versions) or None
