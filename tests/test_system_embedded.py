@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 CHECKPOINT = Path(sys.executable).with_name("checkpoint")
