@@ -1,0 +1,1 @@
+"""The investigators' analyses, each a set-based query over the pass table."""

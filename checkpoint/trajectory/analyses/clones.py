@@ -1,0 +1,84 @@
+"""套牌 cloned plates: one plate at two places faster than the roads allow, or read as two vehicles.
+
+Consecutive passes of each plate are paired with a window function; the least travel time
+between every two checkpoints (road distance at `max_speed_kmh`) is joined in as an array
+table, so the whole month is one sort and one scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from checkpoint.core.errors import InvalidInput
+from checkpoint.trajectory.analyses.common import DEFAULT_LIMIT, checkpoint_infos
+from checkpoint.trajectory.analyses.results import CloneSuspect, Found, PassRef
+from checkpoint.trajectory.roads import road_network
+
+CLONE_PAIRS_SQL = text("""
+WITH seq AS (
+  SELECT id, plate, captured_at, checkpoint_id, plate_colour, plate_type,
+         lag(id) OVER w AS prev_id, lag(captured_at) OVER w AS prev_at, lag(checkpoint_id) OVER w AS prev_cp,
+         lag(plate_colour) OVER w AS prev_colour, lag(plate_type) OVER w AS prev_type
+  FROM pass WHERE captured_at >= :start AND captured_at < :end
+  WINDOW w AS (PARTITION BY plate ORDER BY captured_at, id)
+), travel AS (
+  SELECT * FROM unnest(CAST(:from_ids AS int[]), CAST(:to_ids AS int[]), CAST(:needed AS float8[]),
+                       CAST(:metres AS float8[])) AS t(a, b, needed_s, distance_m)
+)
+SELECT s.plate, s.prev_id, s.prev_at, s.id, s.captured_at, t.needed_s, t.distance_m,
+       extract(epoch FROM s.captured_at - s.prev_at) AS duration_s,
+       (t.needed_s IS NOT NULL AND extract(epoch FROM s.captured_at - s.prev_at) < t.needed_s) AS too_fast
+FROM seq s LEFT JOIN travel t ON t.a = s.prev_cp AND t.b = s.checkpoint_id
+WHERE s.prev_id IS NOT NULL AND (
+  (t.needed_s IS NOT NULL AND extract(epoch FROM s.captured_at - s.prev_at) < t.needed_s)
+  OR (extract(epoch FROM s.captured_at - s.prev_at) <= :same_time_s AND (
+      (s.plate_colour <> s.prev_colour AND s.plate_colour <> 'unknown' AND s.prev_colour <> 'unknown')
+      OR (s.plate_type <> s.prev_type AND s.plate_type <> 'unknown' AND s.prev_type <> 'unknown'))))
+ORDER BY s.plate, s.captured_at
+""")
+
+PASS_REFS_SQL = text("""
+SELECT id, captured_at, checkpoint_id, plate_colour, plate_type, image_path, plate_image_path
+FROM pass WHERE id = ANY(:ids) AND captured_at = ANY(:ats)
+""")
+
+
+def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_kmh: float = 160.0,
+                min_distance_m: float = 2_000.0, same_time_s: float = 300.0,
+                limit: int = DEFAULT_LIMIT) -> Found[CloneSuspect]:
+    """Pairs of consecutive passes of one plate that one vehicle cannot have made."""
+    if max_speed_kmh <= 0 or same_time_s < 0 or min_distance_m < 0:
+        raise InvalidInput("speed must be positive, distances and times not negative")
+    network = road_network(session)
+    ids = sorted(network.checkpoints)
+    pairs = [(a, b, network.distance_m(a, b)) for a in ids for b in ids if a != b]
+    pairs = [(a, b, d) for a, b, d in pairs if d >= min_distance_m]
+    rows = session.execute(CLONE_PAIRS_SQL, {
+        "start": start, "end": end, "same_time_s": same_time_s,
+        "from_ids": [a for a, _, _ in pairs], "to_ids": [b for _, b, _ in pairs],
+        "needed": [d / (max_speed_kmh / 3.6) for _, _, d in pairs], "metres": [d for _, _, d in pairs],
+    }).all()
+    shown = rows[:limit]
+    refs = _pass_refs(session, [(r.prev_id, r.prev_at) for r in shown] + [(r.id, r.captured_at) for r in shown])
+    items = [CloneSuspect(plate=r.plate, kind="impossible-travel" if r.too_fast else "different-vehicle",
+                          first=refs[r.prev_id], second=refs[r.id],
+                          distance_m=round(float(r.distance_m), 1) if r.distance_m is not None else 0.0,
+                          duration_s=float(r.duration_s),
+                          needed_s=round(float(r.needed_s), 1) if r.needed_s is not None else None)
+             for r in shown]
+    return Found[CloneSuspect](total=len(rows), items=items)
+
+
+def _pass_refs(session: Session, keys: list[tuple[object, datetime]]) -> dict[object, PassRef]:
+    if not keys:
+        return {}
+    codes = {cid: info.code for cid, info in checkpoint_infos(session).items()}
+    rows = session.execute(PASS_REFS_SQL, {"ids": [k[0] for k in keys], "ats": sorted({k[1] for k in keys})})
+    return {row.id: PassRef(id=row.id, captured_at=row.captured_at, checkpoint_id=row.checkpoint_id,
+                            checkpoint_code=codes.get(row.checkpoint_id, str(row.checkpoint_id)),
+                            plate_colour=row.plate_colour, plate_type=row.plate_type, image_path=row.image_path,
+                            plate_image_path=row.plate_image_path)
+            for row in rows}

@@ -1,0 +1,53 @@
+"""Helpers the analyses share: checkpoint look-ups and the site's local clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from checkpoint.core.errors import InvalidInput, NotFound
+
+DEFAULT_LIMIT = 500
+
+
+class UnknownCheckpointCode(NotFound):
+    reason = "unknown-checkpoint"
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    id: int
+    code: str
+    name: str
+    lon: float
+    lat: float
+
+
+def checkpoint_infos(session: Session) -> dict[int, CheckpointInfo]:
+    rows = session.execute(text("SELECT id, code, name, lon, lat FROM checkpoint"))
+    return {row.id: CheckpointInfo(row.id, row.code, row.name, row.lon, row.lat) for row in rows}
+
+
+def checkpoint_ids(session: Session, codes: list[str]) -> list[int]:
+    """Ids of checkpoints given by code (or numeric id); unknown codes are refused by name."""
+    by_code = {info.code: info.id for info in checkpoint_infos(session).values()}
+    ids: list[int] = []
+    for code in codes:
+        found = by_code.get(code)
+        if found is None and code.isdigit() and int(code) in by_code.values():
+            found = int(code)
+        if found is None:
+            raise UnknownCheckpointCode(f"checkpoint {code!r} does not exist")
+        ids.append(found)
+    return ids
+
+
+def night_condition(column: str, start_hour: int, end_hour: int) -> str:
+    """SQL for 'local hour is at night'; the hours are checked ints, so inlining them is safe."""
+    if not (0 <= start_hour <= 23 and 0 <= end_hour <= 23) or start_hour == end_hour:
+        raise InvalidInput("night hours must be 0-23 and differ, e.g. 22 to 6")
+    hour = f"extract(hour FROM {column})"
+    joiner = "OR" if start_hour > end_hour else "AND"
+    return f"({hour} >= {int(start_hour)} {joiner} {hour} < {int(end_hour)})"

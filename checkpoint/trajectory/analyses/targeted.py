@@ -1,0 +1,118 @@
+"""Analyses around given plates or places: 同行 companions, 落脚点 resting places,
+区域碰撞 area-time collision. Each starts from a small set and probes the pass indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shapely.geometry import Point, shape
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from checkpoint.core.errors import InvalidInput
+from checkpoint.lpr.normalize import normalize_plate
+from checkpoint.sites.service import get_area
+from checkpoint.trajectory.analyses.common import DEFAULT_LIMIT, checkpoint_ids, checkpoint_infos
+from checkpoint.trajectory.analyses.results import CollisionPlate, Companion, Found, RestingPlace
+from checkpoint.trajectory.service import fetch_passes
+from checkpoint.trajectory.trips import split_trips
+
+COMPANIONS_SQL = text("""
+WITH target AS (
+  SELECT captured_at, checkpoint_id FROM pass
+  WHERE plate = :plate AND captured_at >= :start AND captured_at < :end
+)
+SELECT o.plate, count(DISTINCT (t.checkpoint_id, t.captured_at)) AS times,
+       count(DISTINCT t.checkpoint_id) AS checkpoints, min(o.captured_at) AS first_at,
+       max(o.captured_at) AS last_at, count(*) OVER () AS total
+FROM target t JOIN pass o ON o.checkpoint_id = t.checkpoint_id
+  AND o.captured_at >= t.captured_at - make_interval(secs => :window_s)
+  AND o.captured_at <= t.captured_at + make_interval(secs => :window_s)
+WHERE o.plate <> :plate AND o.captured_at >= :outer_start AND o.captured_at < :outer_end
+GROUP BY o.plate HAVING count(DISTINCT (t.checkpoint_id, t.captured_at)) >= :min_times
+ORDER BY times DESC, checkpoints DESC, o.plate LIMIT :limit
+""")
+
+
+def companions(session: Session, plate: str, start: datetime, end: datetime, *, window_s: float = 60.0,
+               min_times: int = 3, limit: int = DEFAULT_LIMIT) -> Found[Companion]:
+    """Plates passing the target's checkpoints within ±`window_s` of it, at least `min_times` times."""
+    if not 0 < window_s <= 3600 or min_times < 1:
+        raise InvalidInput("window_s must be in (0, 3600] and min_times at least 1")
+    margin = timedelta(seconds=window_s)
+    rows = session.execute(COMPANIONS_SQL, {
+        "plate": normalize_plate(plate), "start": start, "end": end, "window_s": window_s, "min_times": min_times,
+        "outer_start": start - margin, "outer_end": end + margin, "limit": limit}).all()
+    return Found[Companion](total=int(rows[0].total) if rows else 0, items=[
+        Companion(plate=r.plate, times=int(r.times), checkpoints=int(r.checkpoints), first_at=r.first_at,
+                  last_at=r.last_at) for r in rows])
+
+
+def resting_places(session: Session, plate: str, start: datetime, end: datetime, *,
+                   gap: timedelta = timedelta(minutes=30), min_times: int = 2) -> Found[RestingPlace]:
+    """Checkpoints where the plate's trips end and its next trip starts again, `min_times` or more."""
+    if min_times < 1:
+        raise InvalidInput("min_times must be at least 1")
+    trips = split_trips(fetch_passes(session, [normalize_plate(plate)], start, end), gap)
+    tally: dict[int, tuple[int, float, datetime]] = {}
+    for before, after in zip(trips, trips[1:], strict=False):
+        stop, restart = before[-1], after[0]
+        if stop.checkpoint_id != restart.checkpoint_id:
+            continue
+        times, hours, _ = tally.get(stop.checkpoint_id, (0, 0.0, stop.captured_at))
+        rest_h = (restart.captured_at - stop.captured_at).total_seconds() / 3600
+        tally[stop.checkpoint_id] = (times + 1, hours + rest_h, stop.captured_at)
+    infos = checkpoint_infos(session)
+    items = [RestingPlace(checkpoint_id=cid, checkpoint_code=infos[cid].code, checkpoint_name=infos[cid].name,
+                          lon=infos[cid].lon, lat=infos[cid].lat, times=times, rest_hours=round(hours, 2),
+                          last_at=last_at)
+             for cid, (times, hours, last_at) in tally.items() if times >= min_times]
+    items.sort(key=lambda place: (-place.times, -place.rest_hours, place.checkpoint_code))
+    return Found[RestingPlace](total=len(items), items=items)
+
+
+@dataclass(frozen=True)
+class PlaceWindow:
+    """One (place, time window) of an area-time collision: an area code or a list of checkpoints."""
+
+    start: datetime
+    end: datetime
+    area: str | None = None
+    checkpoints: Sequence[str] = ()
+
+
+def area_checkpoint_ids(session: Session, code: str) -> list[int]:
+    """Checkpoints inside an area's polygon."""
+    polygon = shape(get_area(session, code).geometry)
+    return sorted(cid for cid, info in checkpoint_infos(session).items()
+                  if polygon.covers(Point(info.lon, info.lat)))
+
+
+def area_collision(session: Session, windows: Sequence[PlaceWindow], *,
+                   limit: int = DEFAULT_LIMIT) -> Found[CollisionPlate]:
+    """Plates seen in every one of the (place, time window) pairs."""
+    if not 2 <= len(windows) <= 8:
+        raise InvalidInput("give 2 to 8 (place, time window) pairs")
+    parts: list[str] = []
+    params: dict[str, object] = {"limit": limit}
+    for i, window in enumerate(windows):
+        if (window.area is None) == (not window.checkpoints):
+            raise InvalidInput(f"pair {i + 1}: give either an area or checkpoints")
+        ids = area_checkpoint_ids(session, window.area) if window.area else checkpoint_ids(
+            session, list(window.checkpoints))
+        if not ids:
+            raise InvalidInput(f"pair {i + 1}: area {window.area!r} holds no checkpoint")
+        if window.end <= window.start:
+            raise InvalidInput(f"pair {i + 1}: the window must end after it starts")
+        params |= {f"ids{i}": ids, f"start{i}": window.start, f"end{i}": window.end}
+        parts.append(f"w{i} AS (SELECT plate, count(*) AS n FROM pass WHERE checkpoint_id = ANY(:ids{i}) "
+                     f"AND captured_at >= :start{i} AND captured_at < :end{i} GROUP BY plate)")
+    joins = " ".join(f"JOIN w{i} USING (plate)" for i in range(1, len(windows)))
+    counts = ", ".join(f"w{i}.n" for i in range(len(windows)))
+    sql = (f"WITH {', '.join(parts)} SELECT plate, ARRAY[{counts}] AS passes, count(*) OVER () AS total "
+           f"FROM w0 {joins} ORDER BY plate LIMIT :limit")
+    rows = session.execute(text(sql), params).all()
+    return Found[CollisionPlate](total=int(rows[0].total) if rows else 0, items=[
+        CollisionPlate(plate=r.plate, passes=[int(n) for n in r.passes]) for r in rows])
