@@ -21,6 +21,7 @@ class CapturedPass:
     plate_type: str = "unknown"
     confidence: float = 0.0
     feed_id: int | None = None
+    device_id: int | None = None  # the pushing device (smart-camera mode)
     lane: int | None = None
     direction: str | None = None  # "in" | "out"
     speed_kmh: float | None = None
@@ -54,6 +55,7 @@ class CapturedPass:
             plate_type=fields.get("plate_type", "unknown"),
             confidence=float(fields.get("confidence", 0.0)),
             feed_id=opt_int("feed_id"),
+            device_id=opt_int("device_id"),
             lane=opt_int("lane"),
             direction=fields.get("direction") or None,
             speed_kmh=opt_float("speed_kmh"),

@@ -30,8 +30,10 @@ class Pass(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
     feed_id: Mapped[int | None] = mapped_column(Integer)
+    device_id: Mapped[int | None] = mapped_column(Integer)  # the pushing camera, in smart-camera mode
     lane: Mapped[int | None] = mapped_column(Integer)
     direction: Mapped[str | None] = mapped_column(String(8))
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     image_path: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,66 @@
+"""Routes: pushing cameras post pass records; admins register and disable the devices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+
+from checkpoint.capture import service
+from checkpoint.capture.schemas import (
+    DeviceCreate,
+    DevicePublic,
+    DeviceRegistered,
+    DeviceUpdate,
+    PassPush,
+    PushAccepted,
+)
+from checkpoint.core import audit
+from checkpoint.core.db import utcnow
+from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip
+
+router = APIRouter()
+
+
+def current_device(session: SessionDep,
+                   x_device_key: Annotated[str | None, Header(description="the device's API key")] = None,
+                   ) -> service.AuthenticatedDevice:
+    """The pushing device, by its key; 401 without a valid one (checked before the body)."""
+    return service.authenticate_device(session, x_device_key)
+
+
+CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]
+
+
+@router.post("/ingest/passes", response_model=PushAccepted, status_code=202, tags=["ingest"])
+def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings: SettingsDep) -> PushAccepted:
+    """Accept one pass record from a smart camera: validated, images stored, queued for the passes writer."""
+    captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
+    return PushAccepted(pass_id=captured.pass_id)
+
+
+@router.get("/devices", response_model=list[DevicePublic], tags=["devices"])
+def list_devices(_admin: AdminUser, session: SessionDep) -> list[DevicePublic]:
+    return [DevicePublic.model_validate(device) for device in service.list_devices(session)]
+
+
+@router.post("/devices", response_model=DeviceRegistered, status_code=201, tags=["devices"])
+def register_device(body: DeviceCreate, admin: AdminUser, request: Request, session: SessionDep) -> DeviceRegistered:
+    """Register a pushing camera; the answer carries its API key, shown this once."""
+    device, api_key = service.register_device(session, body)
+    audit.record(session, admin, "device.register", target=device.code,
+                 detail={"checkpoint_id": device.checkpoint_id, "key_prefix": device.key_prefix},
+                 client_ip=client_ip(request))
+    session.commit()
+    return DeviceRegistered(**DevicePublic.model_validate(device).model_dump(), api_key=api_key)
+
+
+@router.patch("/devices/{device_id}", response_model=DevicePublic, tags=["devices"])
+def update_device(device_id: int, body: DeviceUpdate, admin: AdminUser, request: Request,
+                  session: SessionDep) -> DevicePublic:
+    """Enable or disable a device: a disabled device's pushes get 401."""
+    device = service.set_device_active(session, device_id, body.active)
+    audit.record(session, admin, "device.enable" if body.active else "device.disable", target=device.code,
+                 client_ip=client_ip(request))
+    session.commit()
+    return DevicePublic.model_validate(device)

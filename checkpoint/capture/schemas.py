@@ -1,0 +1,80 @@
+"""What a pushing camera sends (fields after GA/T 1400's motor-vehicle object) and what admins see."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+PlateColourName = Literal["blue", "yellow", "green", "white", "black", "unknown"]
+Direction = Literal["in", "out"]
+ImageKind = Literal["scene", "plate"]
+
+
+class PushedImage(BaseModel):
+    """One JPEG, base64-encoded: the whole frame (scene, 场景图) or the plate crop (plate, 车牌图)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: ImageKind
+    data: str = Field(min_length=4, max_length=4_000_000, description="base64 of a JPEG (at most ~3 MB)")
+
+
+class PassPush(BaseModel):
+    """A pass record pushed by a smart camera (GA/T 1400 MotorVehicle: HPHM, HPYS, SBBH, CDBH, JGSJ, CLSD)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str = Field(min_length=1, max_length=48, description="the device's registered code (SBBH)")
+    record_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                  description="the device's own id of this record; a retried push with "
+                                              "the same id is stored once")
+    plate_no: str = Field(min_length=1, max_length=16, description="号牌号码 plate number, as read")
+    plate_colour: PlateColourName = "unknown"
+    plate_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    lane_no: int = Field(ge=1, le=16)
+    direction: Direction
+    pass_time: AwareDatetime = Field(description="when the vehicle passed, with its UTC offset")
+    speed: float | None = Field(default=None, ge=0.0, le=400.0, description="km/h")
+    images: list[PushedImage] = Field(default_factory=list, max_length=2)
+
+
+class PushAccepted(BaseModel):
+    pass_id: uuid.UUID
+    status: Literal["accepted"] = "accepted"
+
+
+class DeviceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=3, max_length=48, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = Field(default="", max_length=128)
+    checkpoint: str = Field(min_length=1, max_length=32, description="the checkpoint's code")
+    lanes: list[int] = Field(default_factory=list, max_length=16)
+    direction: Direction | None = None
+
+
+class DeviceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool
+
+
+class DevicePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    checkpoint_id: int
+    lanes: list[int]
+    direction: str | None
+    key_prefix: str
+    active: bool
+    created_at: datetime
+
+
+class DeviceRegistered(DevicePublic):
+    api_key: str = Field(description="shown once: only its sha256 is kept")

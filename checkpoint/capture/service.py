@@ -1,0 +1,162 @@
+"""Pushing devices: registration with a one-time key, and accepting their pass records."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checkpoint.capture import images
+from checkpoint.capture.models import Device
+from checkpoint.capture.records import CapturedPass
+from checkpoint.capture.schemas import DeviceCreate, PassPush
+from checkpoint.core.bus import READS_STREAM
+from checkpoint.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
+from checkpoint.sites.models import Checkpoint
+
+MAX_FUTURE = timedelta(minutes=5)  # camera clocks drift; more than this ahead is refused
+MAX_AGE = timedelta(days=29)  # older records would land in partitions that retention drops
+RECORD_NAMESPACE = uuid.UUID("6f1d2a52-51a4-4c1e-9a55-3c1f0e1d5a01")
+
+
+class UnknownCheckpoint(NotFound):
+    reason = "unknown-checkpoint"
+
+
+class DeviceNotFound(NotFound):
+    reason = "unknown-device"
+
+
+class DeviceCodeTaken(Conflict):
+    reason = "device-code-taken"
+
+
+class PassRefused(InvalidInput):
+    reason = "invalid-pass"
+
+
+@dataclass(frozen=True)
+class AuthenticatedDevice:
+    """The device a key belongs to, with what a push needs of its checkpoint."""
+
+    id: int
+    code: str
+    checkpoint_id: int
+    checkpoint_code: str
+    checkpoint_lanes: int
+    lanes: tuple[int, ...]
+    direction: str | None
+
+
+def hash_key(api_key: str) -> str:
+    """sha256 is enough: keys are 32 random bytes, so there is nothing to guess or to look up."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def register_device(session: Session, body: DeviceCreate) -> tuple[Device, str]:
+    """Add a device and return it with its API key, which is never stored and never shown again."""
+    checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == body.checkpoint))
+    if checkpoint is None:
+        raise UnknownCheckpoint(f"checkpoint {body.checkpoint!r} is not registered")
+    if session.scalar(select(Device.id).where(Device.code == body.code)) is not None:
+        raise DeviceCodeTaken(f"device code {body.code!r} is already registered")
+    bad_lanes = [lane for lane in body.lanes if not 1 <= lane <= checkpoint.lanes]
+    if bad_lanes:
+        raise InvalidInput(f"lanes {bad_lanes}: checkpoint {checkpoint.code} has lanes 1..{checkpoint.lanes}")
+    api_key = "ck_" + secrets.token_urlsafe(32)
+    device = Device(code=body.code, name=body.name, checkpoint_id=checkpoint.id, lanes=sorted(set(body.lanes)),
+                    direction=body.direction, api_key_hash=hash_key(api_key), key_prefix=api_key[:10], active=True)
+    session.add(device)
+    session.flush()
+    return device, api_key
+
+
+def list_devices(session: Session) -> list[Device]:
+    return list(session.scalars(select(Device).order_by(Device.id)))
+
+
+def set_device_active(session: Session, device_id: int, active: bool) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise DeviceNotFound(f"device {device_id} does not exist")
+    device.active = active
+    session.flush()
+    return device
+
+
+def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedDevice:
+    """The active device holding this key; 401 for a missing, unknown or disabled key."""
+    if not api_key:
+        raise NotAuthenticated("send the device's API key in the X-Device-Key header")
+    row = session.execute(
+        select(Device.id, Device.code, Device.checkpoint_id, Checkpoint.code, Checkpoint.lanes, Device.lanes,
+               Device.direction)
+        .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
+        .where(Device.api_key_hash == hash_key(api_key), Device.active.is_(True), Checkpoint.active.is_(True))
+    ).first()
+    if row is None:
+        raise NotAuthenticated("the device key is unknown or the device is disabled")
+    return AuthenticatedDevice(id=row[0], code=row[1], checkpoint_id=row[2], checkpoint_code=row[3],
+                               checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6])
+
+
+def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> str:
+    """Refuse a record that cannot be right; returns the normalized plate."""
+    if push.device_id != device.code:
+        raise PassRefused(f"device_id {push.device_id!r} does not match the key's device {device.code!r}")
+    if push.pass_time > now + MAX_FUTURE:
+        raise PassRefused(f"pass_time {push.pass_time.isoformat()} is more than {MAX_FUTURE} in the future "
+                          f"(server time {now.isoformat()}): check the camera's clock")
+    if push.pass_time < now - MAX_AGE:
+        raise PassRefused(f"pass_time {push.pass_time.isoformat()} is older than {MAX_AGE.days} days")
+    allowed = device.lanes or tuple(range(1, device.checkpoint_lanes + 1))
+    if push.lane_no not in allowed:
+        raise PassRefused(f"lane_no {push.lane_no}: this device covers lanes {list(allowed)}")
+    if device.direction is not None and push.direction != device.direction:
+        raise PassRefused(f"direction {push.direction!r}: this device watches {device.direction!r}")
+    kinds = [image.type for image in push.images]
+    if len(set(kinds)) != len(kinds):
+        raise PassRefused(f"images: at most one of each type, got {kinds}")
+    plate = normalize_plate(push.plate_no)
+    if not plate:
+        raise PassRefused(f"plate_no {push.plate_no!r} has no letters or digits")
+    return plate
+
+
+def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,
+                now: datetime) -> CapturedPass:
+    """Validate everything, then store the images and append the pass to the reads stream.
+
+    Nothing is written when anything is wrong. A record the device numbers (`record_id`) gets a
+    pass id derived from it, so a retried push is stored once.
+    """
+    plate = check_push(device, push, now)
+    jpegs = {image.type: images.decode_jpeg(image.type, image.data) for image in push.images}
+    pass_id = (uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}") if push.record_id
+               else uuid.uuid4())
+    captured_at = push.pass_time.astimezone(now.tzinfo)
+    paths = {kind: images.image_relpath(captured_at, device.checkpoint_code, pass_id, kind) for kind in jpegs}
+    captured = CapturedPass(
+        pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
+        plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
+        confidence=push.plate_confidence or 0.0, device_id=device.id,
+        lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
+        plate_image_path=paths.get("plate"), source="smart",
+    )
+    try:
+        for kind, raw in jpegs.items():
+            images.write_image(data_dir, paths[kind], raw)
+        bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+    except BaseException:
+        if push.record_id is None:  # a retry of a numbered record may be overwriting a stored pass's images
+            images.remove_images(data_dir, list(paths.values()))
+        raise
+    return captured

@@ -1,0 +1,37 @@
+"""Routes: recent passes and pass images for dispatchers, investigators and admins; capture's routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+
+from checkpoint.capture.api import router as capture_router
+from checkpoint.core.db import utcnow
+from checkpoint.core.deps import SessionDep, SettingsDep, require_roles
+from checkpoint.core.models import Role, User
+from checkpoint.passes import service
+from checkpoint.passes.schemas import PassPublic
+
+router = APIRouter()
+router.include_router(capture_router)  # one mount in main.py for the whole pass path
+
+PassViewer = Annotated[User, Depends(require_roles(Role.dispatcher, Role.investigator, Role.admin))]
+
+
+@router.get("/passes/recent", response_model=list[PassPublic], tags=["passes"])
+def recent_passes(_user: PassViewer, session: SessionDep,
+                  checkpoint: Annotated[str | None, Query(max_length=32, description="a checkpoint code")] = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[PassPublic]:
+    """The newest passes of the last day, newest first (the console's live list)."""
+    return service.recent_passes(session, utcnow(), checkpoint_code=checkpoint, limit=limit)
+
+
+@router.get("/passes/{pass_id}/images/{kind}", response_class=FileResponse, tags=["passes"])
+def pass_image(pass_id: uuid.UUID, kind: Literal["scene", "plate"], _user: PassViewer, session: SessionDep,
+               settings: SettingsDep) -> FileResponse:
+    """A pass's whole frame (`scene`) or plate crop (`plate`), as JPEG."""
+    path = service.image_file(session, settings.data_dir, pass_id, kind)
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,58 @@
+"""`checkpoint passes ...`: run the writer or the retention job on their own."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from checkpoint.core.config import get_settings
+from checkpoint.core.logging import setup_logging
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def writer(
+    batch: Annotated[int, typer.Option(help="messages per batch")] = 5000,
+    claim_idle_ms: Annotated[int, typer.Option(help="claim back batches pending this long (a dead writer's)")]
+    = 30_000,
+    consumer: Annotated[str | None, typer.Option(help="consumer name (default host-pid)")] = None,
+) -> None:
+    """Write passes from the reads stream into PostgreSQL until SIGTERM or Ctrl-C."""
+    from checkpoint.passes.writer import PassWriter
+    from checkpoint.runtime import running_system
+
+    setup_logging()
+    settings = get_settings()
+    if not (settings.database_url and settings.redis_url):
+        typer.echo("set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (with the embedded servers the writer "
+                   "runs inside `checkpoint serve`)", err=True)
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with running_system(settings, prepare=False) as system:
+        pass_writer = PassWriter(system.engine, system.bus, batch_size=batch, claim_idle_ms=claim_idle_ms)
+        if consumer:
+            pass_writer.consumer = consumer
+        pass_writer.run(stop)
+
+
+@app.command()
+def retention(
+    class1_days: Annotated[int, typer.Option(help="days kept for retention class 1")] = 30,
+    class2_days: Annotated[int, typer.Option(help="days kept for retention class 2")] = 15,
+) -> None:
+    """Remove passes and images older than their checkpoint's retention class, once."""
+    from checkpoint.passes.retention import run_retention
+    from checkpoint.runtime import running_system
+
+    setup_logging()
+    settings = get_settings()
+    with running_system(settings, prepare=False, redis=False) as system:
+        report = run_retention(system.engine, settings.data_dir, days_by_class={1: class1_days, 2: class2_days})
+    typer.echo(f"dropped {len(report.dropped_partitions)} partitions, deleted {report.deleted_rows} rows, "
+               f"removed {len(report.removed_image_dirs)} image folders")
