@@ -1,0 +1,30 @@
+"""Coverage routes for planners (admins may read too): the report, what-ifs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from checkpoint.core.deps import SessionDep, require_roles
+from checkpoint.core.models import Role, User
+from checkpoint.coverage import service
+from checkpoint.coverage.schemas import CoverageReportPublic, WhatIf
+
+router = APIRouter(prefix="/coverage", tags=["coverage"])
+Planner = Annotated[User, Depends(require_roles(Role.planner, Role.admin))]
+
+
+@router.get("/report", response_model=CoverageReportPublic)
+def read_report(_user: Planner, session: SessionDep,
+                offline: Annotated[list[str] | None, Query(description="checkpoint codes to treat as offline")] = None,
+                ) -> dict[str, Any]:
+    """Each protected area's least captures in and out, its leak routes, each checkpoint's criticality."""
+    change = WhatIf(offline=offline or [])
+    return service.coverage_report(session, change)
+
+
+@router.post("/what-if", response_model=CoverageReportPublic)
+def what_if(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, Any]:
+    """The report with checkpoints added, moved or offline and areas redrawn; nothing is stored."""
+    return service.coverage_report(session, body)

@@ -1,0 +1,179 @@
+"""From shapes to the pure model: which junctions lie inside each area, and which arcs each checkpoint faces.
+
+Input comes from the database, from geodata files or from a planner's what-if, so every
+problem (an unclosed polygon, a graph with no roads, a checkpoint far from every road) is
+reported by name here, before the analysis runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point, shape
+from shapely.geometry.base import BaseGeometry
+
+from checkpoint.core.errors import InvalidInput
+from checkpoint.coverage.model import ProtectedArea, RingCheckpoint, Road, RoadNetwork
+from checkpoint.sites.geometry import check_polygon
+from checkpoint.sites.roadgraph import LonLat, RoadGraph
+
+SNAP_LIMIT_M = 100.0  # a checkpoint farther than this from every road is a mistake, not a position
+PROTECTED_KINDS = ("city", "centre")  # the plan's rule: the city line and each county centre area
+
+
+class CoverageInputError(InvalidInput):
+    reason = "invalid-coverage-input"
+
+
+@dataclass(frozen=True)
+class AreaShape:
+    code: str
+    name: str
+    kind: str
+    geometry: BaseGeometry  # (lon, lat)
+
+
+@dataclass(frozen=True)
+class SiteCheckpoint:
+    """A checkpoint as the sites domain (or a what-if) describes it."""
+
+    code: str
+    guards: str | None
+    lon: float
+    lat: float
+    edge_id: int | None
+    directions: tuple[str, ...] = ("in", "out")
+    bearing_in_deg: float | None = None
+    active: bool = True
+
+
+@dataclass
+class CoverageModel:
+    roads: RoadGraph
+    network: RoadNetwork
+    areas: list[ProtectedArea]
+    shapes: dict[str, AreaShape]
+    checkpoints: list[RingCheckpoint]
+    points: dict[str, LonLat]
+    inactive: frozenset[str]
+
+
+def area_shape(code: str, name: str, kind: str, geometry: Any) -> AreaShape:
+    """A validated area polygon; the error names the area and what is wrong with its polygon."""
+    try:
+        checked = check_polygon(geometry)
+    except InvalidInput as exc:
+        raise CoverageInputError(f"area {code!r}: {exc}") from None
+    return AreaShape(code=code, name=name, kind=kind, geometry=shape(checked))
+
+
+def network_of(roads: RoadGraph) -> RoadNetwork:
+    if not roads.edges:
+        raise CoverageInputError("the road graph has no roads: load an OSM extract or road GeoJSON with roads")
+    return RoadNetwork(Road(e.id, e.source, e.target, e.oneway) for e in sorted(roads.edges.values(),
+                                                                               key=lambda e: e.id))
+
+
+def protected_area(roads: RoadGraph, area: AreaShape) -> ProtectedArea:
+    """Junctions inside the polygon, and roads running through it with both ends outside."""
+    ids = np.fromiter(roads.nodes, dtype=np.int64, count=len(roads.nodes))
+    lons = np.fromiter((n.lon for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
+    lats = np.fromiter((n.lat for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
+    shapely.prepare(area.geometry)
+    inside_mask = shapely.contains_xy(area.geometry, lons, lats)
+    inside = frozenset(ids[inside_mask].tolist())
+    west, south, east, north = area.geometry.bounds
+    passing = []
+    for edge in roads.edges.values():
+        if edge.source in inside or edge.target in inside:
+            continue
+        xs = [c[0] for c in edge.coords]
+        ys = [c[1] for c in edge.coords]
+        if max(xs) < west or min(xs) > east or max(ys) < south or min(ys) > north:
+            continue
+        if area.geometry.intersects(LineString(edge.coords)):
+            passing.append(edge.id)
+    return ProtectedArea(code=area.code, name=area.name, inside=inside, passing=frozenset(passing))
+
+
+def _bearing_deg(a: LonLat, b: LonLat) -> float:
+    """Initial bearing from a to b, clockwise from north."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    x = math.sin(lon2 - lon1) * math.cos(lat2)
+    y = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
+    return math.degrees(math.atan2(x, y)) % 360
+
+
+def _depth(geometry: BaseGeometry, point: LonLat) -> float:
+    """Signed distance in degrees: positive inside the area, negative outside."""
+    p = Point(point)
+    distance = float(geometry.boundary.distance(p))
+    return distance if geometry.contains(p) else -distance
+
+
+def forward_is_inward(roads: RoadGraph, edge_id: int, guarded: BaseGeometry | None, at: LonLat,
+                      bearing_in_deg: float | None) -> bool:
+    """Does traffic source -> target on this edge head into the guarded area, at the checkpoint?"""
+    edge = roads.edges[edge_id]
+    if bearing_in_deg is not None:
+        coords = edge.coords
+        best = min(range(len(coords) - 1), key=lambda i: LineString(coords[i:i + 2]).distance(Point(at)))
+        turn = abs((_bearing_deg(coords[best], coords[best + 1]) - bearing_in_deg + 180) % 360 - 180)
+        if abs(turn - 90) > 1e-6:
+            return turn < 90
+    if guarded is None:
+        return True
+    return _depth(guarded, edge.coords[-1]) >= _depth(guarded, edge.coords[0])
+
+
+def snapped_edge(roads: RoadGraph, checkpoint: SiteCheckpoint) -> tuple[int, float]:
+    """The checkpoint's edge and offset in metres; a checkpoint far from every road is refused by name."""
+    point = (checkpoint.lon, checkpoint.lat)
+    if checkpoint.edge_id is not None and checkpoint.edge_id in roads.edges:
+        if roads.distance_to_edge_m(point, checkpoint.edge_id) <= SNAP_LIMIT_M:
+            hit = roads.nearest_edge(point)
+            offset = hit.offset_m if hit.edge.id == checkpoint.edge_id else 0.0
+            return checkpoint.edge_id, offset
+    hit = roads.nearest_edge(point)
+    if hit.distance_m > SNAP_LIMIT_M:
+        raise CoverageInputError(
+            f"checkpoint {checkpoint.code} at ({checkpoint.lon:.6f}, {checkpoint.lat:.6f}) is off every road: "
+            f"the nearest road (edge {hit.edge.id}) is {hit.distance_m:,.0f} m away (limit {SNAP_LIMIT_M:.0f} m)")
+    return hit.edge.id, hit.offset_m
+
+
+def ring_checkpoint(roads: RoadGraph, shapes: dict[str, AreaShape], checkpoint: SiteCheckpoint) -> RingCheckpoint:
+    unknown = set(checkpoint.directions) - {"in", "out"}
+    if unknown or not checkpoint.directions:
+        raise CoverageInputError(f"checkpoint {checkpoint.code}: directions must be 'in' and/or 'out', "
+                                 f"got {list(checkpoint.directions)}")
+    edge_id, offset = snapped_edge(roads, checkpoint)
+    guarded = shapes.get(checkpoint.guards or "")
+    inward = forward_is_inward(roads, edge_id, guarded.geometry if guarded else None,
+                               (checkpoint.lon, checkpoint.lat), checkpoint.bearing_in_deg)
+    films_in, films_out = "in" in checkpoint.directions, "out" in checkpoint.directions
+    return RingCheckpoint(code=checkpoint.code, area=checkpoint.guards or "", edge_id=edge_id,
+                          forward=films_in if inward else films_out, backward=films_out if inward else films_in,
+                          offset_m=offset)
+
+
+def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],
+                kinds: Sequence[str] = PROTECTED_KINDS) -> CoverageModel:
+    """The pure model of the protected areas (city and centre areas by default) and their rings."""
+    network = network_of(roads)
+    chosen = [a for a in areas if a.kind in kinds]
+    if not chosen:
+        raise CoverageInputError(f"no area of kind {' or '.join(kinds)} to check")
+    shapes = {a.code: a for a in chosen}
+    codes = [c.code for c in checkpoints]
+    if len(set(codes)) != len(codes):
+        raise CoverageInputError("checkpoint codes must be unique")
+    ring = [ring_checkpoint(roads, shapes, c) for c in checkpoints if c.guards in shapes]
+    return CoverageModel(roads=roads, network=network, areas=[protected_area(roads, a) for a in chosen],
+                         shapes=shapes, checkpoints=ring, points={c.code: (c.lon, c.lat) for c in checkpoints},
+                         inactive=frozenset(c.code for c in checkpoints if not c.active))

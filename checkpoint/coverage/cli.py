@@ -1,0 +1,86 @@
+"""`checkpoint coverage ...`: the coverage check from the database or from a geodata folder."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from checkpoint.core.errors import DomainError
+
+app = typer.Typer(no_args_is_help=True, help="Coverage: ≥ 2 captures on every route into and out of each area.")
+
+
+@app.callback()
+def coverage() -> None:
+    """Coverage of the protected areas by their rings of checkpoints."""
+
+
+def _from_database(offline: list[str]) -> dict[str, Any]:
+    from checkpoint.core.config import get_settings
+    from checkpoint.core.db import Database
+    from checkpoint.core.embedded import start_embedded
+    from checkpoint.coverage.schemas import WhatIf
+    from checkpoint.coverage.service import coverage_report
+
+    settings = get_settings()
+    embedded = start_embedded(settings.data_dir, need_postgres=not settings.database_url, need_redis=False)
+    try:
+        url = settings.database_url or embedded.database_url
+        assert url is not None
+        Database.configure(url)
+        assert Database.sessions is not None
+        with Database.sessions() as session:
+            return coverage_report(session, WhatIf(offline=offline))
+    finally:
+        Database.dispose()
+        embedded.stop()
+
+
+def _from_folder(folder: Path, roads: Path | None, offline: list[str]) -> dict[str, Any]:
+    from checkpoint.coverage.analysis import analyze
+    from checkpoint.coverage.files import model_from_folder
+    from checkpoint.coverage.report import report_json
+
+    started = time.perf_counter()
+    model = model_from_folder(folder, roads)
+    unknown = set(offline) - set(model.points)
+    if unknown:
+        raise typer.BadParameter(f"no such checkpoint: {', '.join(sorted(unknown))}", param_hint="--offline")
+    report = analyze(model.network, model.areas, model.checkpoints, offline=model.inactive | set(offline))
+    return report_json(model, report, seconds=round(time.perf_counter() - started, 4))
+
+
+def _show(result: dict[str, Any]) -> None:
+    typer.echo(f"{'area':<16} {'name':<8} {'in':>3} {'out':>4} {'crossings':>9} {'leaks':>6}  holds")
+    for area in result["areas"]:
+        shown = ["-" if v is None else str(v) for v in (area["min_captures_in"], area["min_captures_out"])]
+        typer.echo(f"{area['code']:<16} {area['name']:<8} {shown[0]:>3} {shown[1]:>4} {area['crossings']:>9} "
+                   f"{area['leak_routes']:>6}  {'yes' if area['holds'] else 'NO'}")
+    verdict = "holds" if result["holds"] else "does NOT hold"
+    typer.echo(f"the ≥ 2 captures rule {verdict}; {len(result['leaks']['features'])} leak routes; "
+               f"offline: {', '.join(result['offline']) or 'none'} ({result['seconds']} s)")
+
+
+@app.command()
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    geodata: Annotated[Path | None, typer.Option(help="read a geodata folder instead of the database")] = None,
+    roads: Annotated[Path | None, typer.Option(help="road graph (.geojson, .osm, .osm.pbf) for --geodata")] = None,
+    offline: Annotated[list[str] | None, typer.Option(help="treat this checkpoint as offline (repeatable)")] = None,
+) -> None:
+    """Per area: the least captures on any route in and out, and the leak routes (fewer than 2)."""
+    try:
+        if geodata is None and roads is not None:
+            raise typer.BadParameter("--roads needs --geodata (the database has its own road graph)")
+        result = _from_folder(geodata, roads, offline or []) if geodata else _from_database(offline or [])
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        _show(result)

@@ -1,0 +1,109 @@
+"""Coverage from the database: the live model (inactive checkpoints and dead feeds are offline) and what-ifs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checkpoint.core.errors import NotFound
+from checkpoint.coverage.analysis import analyze
+from checkpoint.coverage.build import (
+    PROTECTED_KINDS,
+    AreaShape,
+    CoverageInputError,
+    CoverageModel,
+    SiteCheckpoint,
+    area_shape,
+    build_model,
+)
+from checkpoint.coverage.report import report_json
+from checkpoint.coverage.schemas import WhatIf
+from checkpoint.sites.models import Area, Checkpoint, Feed, RoadEdge
+from checkpoint.sites.roadgraph import RoadEdge as GraphEdge
+from checkpoint.sites.roadgraph import RoadGraph
+
+
+class UnknownRingCheckpoint(NotFound):
+    reason = "unknown-checkpoint"
+
+
+def road_graph(session: Session) -> RoadGraph:
+    graph = RoadGraph()
+    for row in session.scalars(select(RoadEdge).order_by(RoadEdge.id)):
+        graph.add_edge(GraphEdge(id=row.id, source=row.source, target=row.target,
+                                 coords=tuple((float(c[0]), float(c[1])) for c in row.coords),
+                                 highway=row.highway, name=row.name or None, oneway=row.oneway,
+                                 length_m=row.length_m))
+    return graph
+
+
+def area_shapes(session: Session) -> list[AreaShape]:
+    rows = session.scalars(select(Area).where(Area.kind.in_(PROTECTED_KINDS)).order_by(Area.kind, Area.code))
+    return [area_shape(row.code, row.name, row.kind, row.geometry) for row in rows]
+
+
+def feed_offline(session: Session) -> set[int]:
+    """Checkpoints that have feeds but none enabled: nothing there can capture."""
+    rows = session.execute(select(Feed.checkpoint_id, func.count(), func.count().filter(Feed.enabled.is_(True)))
+                           .group_by(Feed.checkpoint_id))
+    return {checkpoint_id for checkpoint_id, total, enabled in rows if total and not enabled}
+
+
+def site_checkpoints(session: Session) -> list[SiteCheckpoint]:
+    dead = feed_offline(session)
+    return [SiteCheckpoint(code=row.code, guards=row.guards, lon=row.lon, lat=row.lat, edge_id=row.edge_id,
+                           directions=tuple(row.directions or ("in", "out")), bearing_in_deg=row.bearing_in_deg,
+                           active=row.active and row.id not in dead)
+            for row in session.scalars(select(Checkpoint).order_by(Checkpoint.code))]
+
+
+def apply_what_if(checkpoints: list[SiteCheckpoint], areas: list[AreaShape], change: WhatIf,
+                  ) -> tuple[list[SiteCheckpoint], list[AreaShape]]:
+    """The checkpoints and areas with a planner's proposed changes applied (nothing is stored)."""
+    by_code = {c.code: c for c in checkpoints}
+    for code in change.offline:
+        if code not in by_code:
+            raise UnknownRingCheckpoint(f"cannot take {code!r} offline: no such checkpoint")
+    for move in change.moved:
+        if move.code not in by_code:
+            raise UnknownRingCheckpoint(f"cannot move {move.code!r}: no such checkpoint")
+        # a moved checkpoint re-snaps to its new road and faces into its area from there
+        by_code[move.code] = replace(by_code[move.code], lon=move.lon, lat=move.lat, edge_id=None,
+                                     bearing_in_deg=None)
+    for index, added in enumerate(change.added, start=1):
+        code = added.code or f"NEW-{index:02d}"
+        if code in by_code:
+            raise CoverageInputError(f"added checkpoint {code!r}: that code is taken")
+        by_code[code] = SiteCheckpoint(code=code, guards=added.guards, lon=added.lon, lat=added.lat, edge_id=None,
+                                       directions=tuple(added.directions))
+    shapes = {a.code: a for a in areas}
+    for redrawn in change.areas:
+        old = shapes.get(redrawn.code)
+        shapes[redrawn.code] = area_shape(redrawn.code, redrawn.name or (old.name if old else redrawn.code),
+                                          redrawn.kind, redrawn.geometry)
+    return list(by_code.values()), list(shapes.values())
+
+
+def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
+    checkpoints, areas = site_checkpoints(session), area_shapes(session)
+    if change is not None:
+        checkpoints, areas = apply_what_if(checkpoints, areas, change)
+    known_areas = {a.code for a in areas}
+    for added in (change.added if change else []):
+        if added.guards not in known_areas:
+            raise CoverageInputError(f"added checkpoint guards {added.guards!r}, which is not a city or centre area")
+    return build_model(road_graph(session), areas, checkpoints)
+
+
+def coverage_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
+    """The report for the stored placement, or for it with `change` applied; timed for the console."""
+    started = time.perf_counter()
+    built = model(session, change)
+    offline = built.inactive | frozenset(change.offline if change else ())
+    report = analyze(built.network, built.areas, built.checkpoints, offline=offline,
+                     with_criticality=change.criticality if change else True)
+    return report_json(built, report, seconds=round(time.perf_counter() - started, 4))
