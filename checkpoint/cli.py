@@ -17,6 +17,7 @@ from checkpoint.core.config import get_settings
 from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import current_revision, upgrade
+from checkpoint.coverage.cli import app as coverage_app
 from checkpoint.lpr.cli import app as lpr_app
 from checkpoint.sites.cli import app as geodata_app
 from checkpoint.sites.geodata_load import load_geodata, load_roads
@@ -25,6 +26,7 @@ from checkpoint.user_cli import app as user_app
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
 app.add_typer(geodata_app, name="geodata", help="Build, check and load the map data (areas, roads, checkpoints).")
+app.add_typer(coverage_app, name="coverage", help="Coverage: ≥ 2 captures into and out of each area.")
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
 
 

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from checkpoint.core.app import API_PREFIX, create_base_app
 from checkpoint.core.deps import CurrentUser
+from checkpoint.coverage.api import router as coverage_router
 from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
 from checkpoint.trajectory.api import router as trajectory_router
@@ -21,6 +22,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 def create_app() -> FastAPI:
     app = create_base_app()
     app.include_router(sites_router, prefix=API_PREFIX)
+    app.include_router(coverage_router, prefix=API_PREFIX)
     app.include_router(trajectory_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     _mount_docs(app)

@@ -1,0 +1,58 @@
+"""The coverage routes on the database's Huizhou data: report, what-if, bad input, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def total_leaks(body: dict[str, Any]) -> int:
+    return sum(area["leak_routes"] for area in body["areas"])
+
+
+def test_planner_reads_the_report(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    response = client.get("/api/v1/coverage/report", headers=auth_headers("planner"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["areas"]) == 8
+    assert body["leaks"]["type"] == "FeatureCollection"
+    assert total_leaks(body) == len(body["leaks"]["features"]) > 0
+    leak = body["leaks"]["features"][0]
+    assert leak["properties"]["captures"] < 2 and len(leak["properties"]["crossing"]) == 2
+    assert body["seconds"] < 1.0
+
+
+def test_what_if_offline_opens_leaks_and_adding_closes_them(client: TestClient,
+                                                            auth_headers: Callable[..., dict[str, str]]) -> None:
+    headers = auth_headers("planner")
+    base = client.get("/api/v1/coverage/report", headers=headers).json()
+    critical = max(base["criticality"], key=lambda c: c["new_leaks"])
+    down = client.post("/api/v1/coverage/what-if", json={"offline": [critical["code"]]}, headers=headers).json()
+    assert total_leaks(down) == total_leaks(base) + critical["new_leaks"]
+    leak = base["leaks"]["features"][0]["properties"]
+    lon, lat = leak["crossing"]
+    fix = [{"lon": lon, "lat": lat, "guards": leak["area"]}, {"lon": lon, "lat": lat, "guards": leak["area"]}]
+    fixed = client.post("/api/v1/coverage/what-if", json={"added": fix, "criticality": False}, headers=headers)
+    assert fixed.status_code == 200, fixed.text
+    assert total_leaks(fixed.json()) < total_leaks(base)
+    assert fixed.json()["seconds"] < 1.0
+
+
+def test_bad_what_if_input_is_named(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    headers = auth_headers("planner")
+    far = client.post("/api/v1/coverage/what-if", headers=headers,
+                      json={"added": [{"lon": 115.5, "lat": 22.0, "guards": "441300"}]})
+    assert far.status_code == 422 and "off every road" in far.json()["detail"]
+    ghost = client.post("/api/v1/coverage/what-if", json={"offline": ["HZ-NOPE"]}, headers=headers)
+    assert ghost.status_code == 404 and "HZ-NOPE" in ghost.json()["detail"]
+    open_ring = {"type": "Polygon", "coordinates": [[[114.4, 23.1], [114.5, 23.1], [114.5, 23.2], [114.4, 23.2]]]}
+    unclosed = client.post("/api/v1/coverage/what-if", headers=headers,
+                           json={"areas": [{"code": "441302-centre", "geometry": open_ring}]})
+    assert unclosed.status_code == 422 and "does not close" in unclosed.json()["detail"]
+
+
+def test_other_roles_are_refused(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    assert client.get("/api/v1/coverage/report", headers=auth_headers("officer")).status_code == 403
+    assert client.get("/api/v1/coverage/report", headers=auth_headers("admin")).status_code == 200
