@@ -1,0 +1,74 @@
+"""The console replays a trajectory on the map in a real headless Chromium."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoint.core.models import User
+from checkpoint.passes.models import Pass
+from checkpoint.passes.partitions import ensure_day_partitions
+from checkpoint.sites.models import Checkpoint
+from tests.trajectory.conftest import random_plate
+from tests.web.conftest import screenshot_dir
+from tests.web.test_console_browser import log_in
+
+DAY = datetime(2019, 6, 12, tzinfo=UTC)  # committed data: a day no other test uses
+
+
+def commit_trajectory(sessions: sessionmaker[Session]) -> str:
+    """Two trips of a commuter across Huizhou, committed so the live server sees them."""
+    plate = random_plate()
+    with sessions() as session:
+        ensure_day_partitions(session.connection(), DAY.date(), DAY.date())
+        by_code = {cp.code: cp for cp in session.scalars(select(Checkpoint).order_by(Checkpoint.code))}
+        codes = sorted(by_code)
+        route = [by_code[codes[i]] for i in (0, 4, 9, 15)]
+        stamps = [timedelta(minutes=m) for m in (0, 18, 40, 65)]
+        trips = [(route, stamps), (list(reversed(route)), [timedelta(hours=9) + s for s in stamps])]
+        for places, times in trips:
+            for site, offset in zip(places, times, strict=True):
+                session.add(Pass(id=uuid.uuid4(), captured_at=DAY + offset, plate=plate, plate_colour="blue",
+                                 plate_type="small", confidence=0.97, checkpoint_id=site.id, lane=1, direction="in",
+                                 lat=site.lat, lon=site.lon))
+        session.commit()
+    return plate
+
+
+def test_an_investigator_replays_a_trajectory_on_the_map(browser: webdriver.Chrome, live_server: str,
+                                                         committed_user: Callable[..., User],
+                                                         sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    plate = commit_trajectory(sessions)
+    user = committed_user("investigator")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda b: "/console/" in b.current_url and b.find_elements(By.CSS_SELECTOR, "#nav a"))
+    browser.get(f"{live_server}/console/trajectory")
+    wait.until(lambda b: b.find_elements(By.ID, "trajectory-form"))
+    browser.find_element(By.ID, "plate").send_keys(plate)
+    browser.find_element(By.ID, "reason").send_keys("案件 2026-301 replay test")
+    browser.execute_script("document.getElementById('start').value = '2019-06-12T00:00';"
+                           "document.getElementById('end').value = '2019-06-13T12:00';")
+    browser.find_element(By.ID, "trajectory-search").click()
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "path.trip-line")) == 6)
+    assert "2 段行程 trips" in browser.find_element(By.ID, "trajectory-status").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.pass-marker")) == 8
+
+    def vehicle_at() -> str:
+        return str(browser.find_element(By.CSS_SELECTOR, "path.replay-vehicle").get_attribute("d"))
+
+    start_position, start_clock = vehicle_at(), browser.find_element(By.ID, "replay-time").text
+    browser.execute_script("const s = document.getElementById('replay-slider'); s.value = 1800;"
+                           "s.dispatchEvent(new Event('input'));")
+    assert vehicle_at() != start_position
+    clock = browser.find_element(By.ID, "replay-time").text
+    assert clock != start_clock and "km/h" in clock  # half an hour in: on the road between checkpoints
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-trajectory.png"))
