@@ -32,7 +32,7 @@ def test_planner_logs_in_and_sees_the_120_checkpoints(browser: webdriver.Chrome,
     assert len(browser.find_elements(By.CSS_SELECTOR, "path.checkpoint-marker")) == 120
     assert len(browser.find_elements(By.CSS_SELECTOR, "path.road-edge")) > 500
     nav = [a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
-    assert nav == ["map"]  # a planner sees neither user administration nor the audit log
+    assert nav == ["map", "coverage"]  # a planner sees neither user administration nor the audit log
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-map.png"))
 
     browser.find_element(By.CSS_SELECTOR, ".cp-list a").click()

@@ -1,0 +1,43 @@
+"""The planner page in headless Chromium: leak routes in red; taking a checkpoint offline adds one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from checkpoint.core.models import User
+from tests.web.conftest import screenshot_dir
+from tests.web.test_console_browser import log_in
+
+
+def shown_leaks(browser: webdriver.Chrome) -> int:
+    return int(browser.find_element(By.ID, "coverage-status").get_attribute("data-leaks") or -1)
+
+
+def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
+        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User], tmp_path: Path) -> None:
+    user = committed_user("planner")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda b: "coverage" in [a.get_attribute("data-page")
+                                        for a in b.find_elements(By.CSS_SELECTOR, "#nav a")])
+    browser.get(f"{live_server}/console/coverage")
+    wait.until(lambda b: b.find_elements(By.ID, "coverage-status") and shown_leaks(b) > 0)
+    before = shown_leaks(browser)
+    red = len(browser.find_elements(By.CSS_SELECTOR, "path.leak-route"))
+    assert red == before
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#coverage-areas tr")) == 9  # header + 8 areas
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-planner.png"))
+
+    button = browser.find_element(By.CSS_SELECTOR, "button.take-offline")
+    code = button.get_attribute("data-code")
+    button.click()
+    wait.until(lambda b: shown_leaks(b) > before)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.leak-route")) > red
+    assert f"offline: {code}" in browser.find_element(By.ID, "coverage-changes").text
+    assert browser.find_elements(By.CSS_SELECTOR, "path.ring-checkpoint.offline")
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-offline.png"))
