@@ -1,0 +1,220 @@
+"""HitAlert: recording a hit (deduplicated, repeats grouped), its 缉查布控 lifecycle, scopes, statistics.
+
+Lifecycle: new -> signed (签收, overdue after sign_due_s) -> valid or false_read (研判) ->
+instructed (拦截指令 to the predicted checkpoints) -> feedback (处置反馈, due feedback_due_h after the
+instruction) -> closed. A false read may be closed straight away.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from checkpoint.core import audit
+from checkpoint.core.db import utcnow
+from checkpoint.core.errors import Conflict, InvalidInput, NotFound
+from checkpoint.core.models import User
+from checkpoint.passes.events import PassEvent
+from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
+from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
+from checkpoint.watchlist.settings import WatchlistSettings
+
+ALERTS_STREAM = "checkpoint:alerts"
+ALERTS_STREAM_MAXLEN = 100_000
+
+# action -> (states it may follow, state it leads to)
+TRANSITIONS: dict[str, tuple[set[AlertStatus], AlertStatus]] = {
+    "sign": ({AlertStatus.new}, AlertStatus.signed),
+    "valid": ({AlertStatus.signed}, AlertStatus.valid),
+    "false_read": ({AlertStatus.signed}, AlertStatus.false_read),
+    "instruct": ({AlertStatus.valid}, AlertStatus.instructed),
+    "feedback": ({AlertStatus.instructed}, AlertStatus.feedback),
+    "close": ({AlertStatus.feedback, AlertStatus.false_read}, AlertStatus.closed),
+}
+
+
+class AlertNotFound(NotFound):
+    reason = "alert-not-found"
+
+
+class WrongAlertState(Conflict):
+    reason = "wrong-alert-state"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A pass matched by a watch, as the matcher found it."""
+
+    event: PassEvent
+    entry_id: int
+    why: str
+    district: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    alert: HitAlert
+    new_alert: bool  # False: a repeat joined an open alert
+    to_push: bool  # False: this (pass, watch) was pushed before (a redelivered pass)
+
+
+def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
+               predicted: list[dict[str, object]] | None = None) -> Recorded:
+    """Store a hit once per (pass, watch); group repeats of one plate on one watch within the window."""
+    captured = hit.event.captured
+    existing = session.get(WatchHit, (captured.pass_id, hit.entry_id))
+    if existing is not None:
+        alert = session.get(HitAlert, existing.alert_id)
+        assert alert is not None
+        return Recorded(alert, new_alert=False, to_push=not existing.pushed)
+    window_start = captured.captured_at - timedelta(seconds=settings.group_window_s)
+    open_alert = session.scalar(
+        select(HitAlert)
+        .where(HitAlert.entry_id == hit.entry_id, HitAlert.plate == captured.plate,
+               HitAlert.last_seen_at >= window_start, HitAlert.status != AlertStatus.closed.value)
+        .order_by(HitAlert.last_seen_at.desc()).limit(1).with_for_update()
+    )
+    if open_alert is not None:
+        open_alert.hit_count += 1
+        if captured.captured_at >= open_alert.last_seen_at:
+            open_alert.last_pass_id, open_alert.last_seen_at = captured.pass_id, captured.captured_at
+            open_alert.last_checkpoint_id = captured.checkpoint_id
+        alert, new_alert = open_alert, False
+    else:
+        now = utcnow()
+        alert = HitAlert(
+            entry_id=hit.entry_id, pass_id=captured.pass_id, plate=captured.plate,
+            checkpoint_id=captured.checkpoint_id, district=hit.district, captured_at=captured.captured_at,
+            last_pass_id=captured.pass_id, last_checkpoint_id=captured.checkpoint_id,
+            last_seen_at=captured.captured_at, hit_count=1, why=hit.why[:128], lat=hit.event.lat,
+            lon=hit.event.lon, image_path=captured.image_path, plate_image_path=captured.plate_image_path,
+            predicted=predicted or [], status=AlertStatus.new.value, created_at=now,
+            sign_due_at=now + timedelta(seconds=settings.sign_due_s),
+        )
+        session.add(alert)
+        new_alert = True
+    session.flush()
+    inserted = session.execute(
+        insert(WatchHit).values(pass_id=captured.pass_id, entry_id=hit.entry_id, alert_id=alert.id,
+                                captured_at=captured.captured_at, pushed=False)
+        .on_conflict_do_nothing().returning(WatchHit.alert_id)
+    ).first()
+    return Recorded(alert, new_alert=new_alert, to_push=inserted is not None)
+
+
+def alert_fields(alert: HitAlert, kind: str, source: str = "") -> dict[Any, Any]:
+    """The `checkpoint:alerts` entry: routing fields for the scope filter, and the alert as JSON."""
+    body = AlertPublic.model_validate(alert).model_dump(mode="json")
+    return {"kind": kind, "alert_id": str(alert.id), "district": alert.district, "source": source,
+            "checkpoint_id": str(alert.checkpoint_id), "alert": json.dumps(body, ensure_ascii=False)}
+
+
+def publish(bus: Redis, alert: HitAlert, kind: str, source: str = "") -> str:
+    """Append to `checkpoint:alerts`; `source` names the matcher (or user) that caused the entry."""
+    fields = alert_fields(alert, kind, source)
+    return str(bus.xadd(ALERTS_STREAM, fields, maxlen=ALERTS_STREAM_MAXLEN, approximate=True))
+
+
+def mark_pushed(session: Session, pass_ids: list[tuple[object, int]]) -> None:
+    for pass_id, entry_id in pass_ids:
+        found = session.get(WatchHit, (pass_id, entry_id))
+        if found is not None:
+            found.pushed = True
+    session.flush()
+
+
+# --- scopes --------------------------------------------------------------------------------------
+
+
+def scope_of(session: Session, user_id: int) -> DispatcherScope:
+    """A dispatcher's scope; one never set covers nothing (an admin assigns it)."""
+    return session.get(DispatcherScope, user_id) or DispatcherScope(user_id=user_id, whole_network=False,
+                                                                    districts=[], checkpoint_ids=[])
+
+
+def set_scope(session: Session, admin: User, target: User, change: ScopeUpdate) -> DispatcherScope:
+    scope = session.get(DispatcherScope, target.id)
+    if scope is None:
+        scope = DispatcherScope(user_id=target.id)
+        session.add(scope)
+    scope.whole_network = change.whole_network
+    scope.districts = sorted(set(change.districts))
+    scope.checkpoint_ids = sorted(set(change.checkpoint_ids))
+    audit.record(session, admin, "watch.scope", target=f"user:{target.id}",
+                 detail=change.model_dump())
+    session.flush()
+    return scope
+
+
+def in_scope(scope: DispatcherScope, district: str, checkpoint_id: int) -> bool:
+    return scope.whole_network or district in scope.districts or checkpoint_id in scope.checkpoint_ids
+
+
+def list_alerts(session: Session, scope: DispatcherScope, limit: int = 100,
+                open_only: bool = False) -> list[HitAlert]:
+    query = select(HitAlert).order_by(HitAlert.id.desc()).limit(limit)
+    if not scope.whole_network:
+        query = query.where(HitAlert.district.in_(scope.districts) | HitAlert.checkpoint_id.in_(scope.checkpoint_ids))
+    if open_only:
+        query = query.where(HitAlert.status != AlertStatus.closed.value)
+    return list(session.scalars(query))
+
+
+def get_alert(session: Session, scope: DispatcherScope, alert_id: int) -> HitAlert:
+    alert = session.get(HitAlert, alert_id)
+    if alert is None or not in_scope(scope, alert.district, alert.checkpoint_id):
+        raise AlertNotFound(f"alert {alert_id} does not exist or is outside your scope")
+    return alert
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+def act(session: Session, dispatcher: User, alert: HitAlert, action: str, note: str,
+        settings: WatchlistSettings, now: datetime | None = None) -> HitAlert:
+    """Move an alert one step along its lifecycle; the step and its note go to the audit log."""
+    if action not in TRANSITIONS:
+        raise InvalidInput(f"unknown action {action}; actions are {', '.join(TRANSITIONS)}")
+    allowed, target = TRANSITIONS[action]
+    if AlertStatus(alert.status) not in allowed:
+        raise WrongAlertState(f"alert {alert.id} is {alert.status}; '{action}' follows "
+                              f"{' or '.join(sorted(state.value for state in allowed))}")
+    if action in ("instruct", "feedback") and not note.strip():
+        raise InvalidInput(f"'{action}' needs a text: the instruction or the outcome")
+    moment = now or utcnow()
+    if action == "sign":
+        alert.signed_at, alert.signed_by, alert.signed_unit = moment, dispatcher.id, dispatcher.unit or "-"
+    elif action in ("valid", "false_read"):
+        alert.judged_at = moment
+    elif action == "instruct":
+        alert.instructed_at, alert.instruction = moment, note.strip()
+        alert.feedback_due_at = moment + timedelta(hours=settings.feedback_due_h)
+    elif action == "feedback":
+        alert.feedback_at, alert.feedback = moment, note.strip()
+    else:
+        alert.closed_at = moment
+    alert.status = target.value
+    audit.record(session, dispatcher, f"alert.{action}", target=f"alert:{alert.id}", reason=note or None)
+    session.flush()
+    return alert
+
+
+def unit_stats(session: Session) -> list[UnitStats]:
+    """Per signing unit: alerts signed, signed within the deadline, feedback given, feedback on time."""
+    on_time_sign = func.count().filter(HitAlert.signed_at <= HitAlert.sign_due_at)
+    feedback = func.count(HitAlert.feedback_at)
+    on_time_feedback = func.count().filter(HitAlert.feedback_at <= HitAlert.feedback_due_at)
+    rows = session.execute(
+        select(func.coalesce(HitAlert.signed_unit, "(unsigned)"), func.count(), func.count(HitAlert.signed_at),
+               on_time_sign, feedback, on_time_feedback)
+        .group_by(func.coalesce(HitAlert.signed_unit, "(unsigned)"))
+    ).all()
+    return [UnitStats(unit=row[0], alerts=row[1], signed=row[2], signed_on_time=row[3], feedback=row[4],
+                      feedback_on_time=row[5]) for row in rows]

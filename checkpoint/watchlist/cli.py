@@ -1,0 +1,62 @@
+"""`checkpoint watchlist ...`: run a matcher process, rebuild the Redis index, plant the demo watch."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from checkpoint.core.config import get_settings
+from checkpoint.core.logging import setup_logging
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def matcher(
+    consumer: Annotated[str | None, typer.Option(help="consumer name in group 'watchlist' (default host-pid)")]
+    = None,
+    batch: Annotated[int, typer.Option(help="passes per batch")] = 500,
+) -> None:
+    """Match passes against the watchlist until SIGTERM or Ctrl-C (run as many as needed, anywhere)."""
+    from checkpoint.core.db import Database
+    from checkpoint.runtime import running_system
+    from checkpoint.watchlist.worker import Matcher
+
+    setup_logging()
+    settings = get_settings()
+    if not (settings.database_url and settings.redis_url):
+        typer.echo("set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (with the embedded servers the matcher "
+                   "runs inside `checkpoint serve`)", err=True)
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with running_system(settings, prepare=False) as system:
+        assert Database.sessions is not None
+        Matcher(system.bus, Database.sessions, consumer, batch=batch).run(stop)
+
+
+@app.command()
+def rebuild() -> None:
+    """Refill the Redis watch index from PostgreSQL (matchers also do this when they find it missing)."""
+    from checkpoint.core.db import Database
+    from checkpoint.runtime import running_system
+    from checkpoint.watchlist.index import READY_KEY, rebuild
+
+    with running_system(get_settings(), prepare=False) as system:
+        assert Database.sessions is not None
+        system.bus.delete(READY_KEY)
+        done = rebuild(system.bus, Database.sessions)
+        typer.echo(f"index rebuilt with {system.bus.get(READY_KEY)!s} active watches" if done
+                   else "another process is rebuilding the index")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""WatchEntry (a watched plate pattern), HitAlert (a pass matching one), and dispatcher scopes.
+
+PostgreSQL is the source of truth; the Redis index is rebuilt from `watch_entry` whenever lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from checkpoint.core.db import Base, UtcDateTime, utcnow
+
+
+class WatchStatus(StrEnum):
+    draft = "draft"
+    pending = "pending"  # submitted, waiting for a second user's approval
+    active = "active"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    expired = "expired"
+
+
+class AlertStatus(StrEnum):
+    """缉查布控 practice: 签收, 研判 (valid / false read), 拦截指令, 处置反馈, 结案."""
+
+    new = "new"
+    signed = "signed"
+    valid = "valid"
+    false_read = "false_read"
+    instructed = "instructed"
+    feedback = "feedback"
+    closed = "closed"
+
+
+class WatchEntry(Base):
+    __tablename__ = "watch_entry"
+    __table_args__ = (
+        CheckConstraint("match_mode IN ('exact', 'wildcard', 'fuzzy')", name="match_mode"),
+        CheckConstraint("scope_kind IN ('network', 'districts', 'checkpoints')", name="scope_kind"),
+        CheckConstraint("priority BETWEEN 1 AND 3", name="priority"),
+        CheckConstraint("valid_to > valid_from", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(16), index=True)
+    match_mode: Mapped[str] = mapped_column(String(8))
+    strictness: Mapped[str] = mapped_column(String(8), default="normal")
+    plate_colour: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    case_number: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 highest
+    scope_kind: Mapped[str] = mapped_column(String(16), default="network")
+    scope_districts: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    scope_checkpoint_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=WatchStatus.draft.value, index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class HitAlert(Base):
+    """One alert per vehicle and watch within the grouping window; repeats raise `hit_count`."""
+
+    __tablename__ = "hit_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), index=True)
+    pass_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the first pass
+    plate: Mapped[str] = mapped_column(String(16))
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    district: Mapped[str] = mapped_column(String(32), index=True)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_pass_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    last_checkpoint_id: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    hit_count: Mapped[int] = mapped_column(Integer, default=1)
+    why: Mapped[str] = mapped_column(String(128))
+    lat: Mapped[float] = mapped_column()
+    lon: Mapped[float] = mapped_column()
+    image_path: Mapped[str | None] = mapped_column(Text)
+    plate_image_path: Mapped[str | None] = mapped_column(Text)
+    predicted: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.new.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sign_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    signed_unit: Mapped[str | None] = mapped_column(String(128))
+    judged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    instructed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    feedback_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WatchHit(Base):
+    """One (pass, watch) match; its primary key is what makes a redelivered pass harmless."""
+
+    __tablename__ = "watch_hit"
+
+    pass_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("hit_alert.id"), index=True)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DispatcherScope(Base):
+    """Which checkpoints' alerts a dispatcher receives: the whole network, districts, or checkpoints."""
+
+    __tablename__ = "dispatcher_scope"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    whole_network: Mapped[bool] = mapped_column(Boolean, default=False)
+    districts: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    checkpoint_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)

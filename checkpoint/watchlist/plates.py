@@ -1,0 +1,196 @@
+"""Watch patterns: validation, the keys they are indexed under, and why a read matches one.
+
+Three match modes. *exact*: the normalised plate. *wildcard*: `?` is one character, `*` any run
+(`粤L?23*`); indexed under one anchored bigram of its literal characters, then checked by regex.
+*fuzzy*: tolerant of recognition confusions (0/D/Q/U, 8/B, 2/Z/7, 5/S, 6/G, 1/T, 4/A) and, unless
+strict, of one missing or extra character. Fuzzy reads are found through confusion-normalised keys
+(every character folded to its class) and deletion neighbourhoods, then verified here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from checkpoint.core.errors import InvalidInput
+from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
+from checkpoint.lpr.normalize import is_valid_plate, normalize_plate
+
+
+class MatchMode(StrEnum):
+    exact = "exact"
+    wildcard = "wildcard"
+    fuzzy = "fuzzy"
+
+
+class Strictness(StrEnum):
+    """How much a fuzzy watch tolerates: confusions allowed, and whether one character may be missing or extra."""
+
+    strict = "strict"  # at most one confusion, same length
+    normal = "normal"  # at most two confusions, or one missing/extra character plus one confusion
+    loose = "loose"  # at most three confusions plus one missing/extra character
+
+
+CONFUSION_CLASSES: tuple[str, ...] = ("0DQUO", "8B", "2Z7", "5S", "6G", "1TI", "4A")
+_CANON: dict[int, str] = {ord(char): group[0] for group in CONFUSION_CLASSES for char in group}
+MAX_CONFUSIONS: dict[Strictness, int] = {Strictness.strict: 1, Strictness.normal: 2, Strictness.loose: 3}
+PATTERN_CHARS = set(PROVINCES + DIGITS + LETTERS + "?*" + "警学挂港澳领使应急")
+MIN_WILDCARD_LITERALS = 4
+
+
+def canonical(plate: str) -> str:
+    """The plate with every character folded to its confusion class: `粤LB8Z27` and `粤L88227` share one."""
+    return plate.translate(_CANON)
+
+
+def deletions(text: str) -> list[str]:
+    """Every string made by deleting one character (the deletion neighbourhood of distance 1)."""
+    return [text[:i] + text[i + 1:] for i in range(len(text))]
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A validated watch pattern and the index keys it is filed under."""
+
+    mode: MatchMode
+    text: str
+    strictness: Strictness = Strictness.normal
+
+    def index_keys(self) -> list[str]:
+        if self.mode is MatchMode.exact:
+            return [f"e:{self.text}"]
+        if self.mode is MatchMode.wildcard:
+            return [wildcard_key(self.text)]
+        key = canonical(self.text)
+        keys = [f"f:{key}"]
+        if self.strictness is not Strictness.strict:
+            keys += sorted({f"d:{deleted}" for deleted in deletions(key)})
+        return keys
+
+    def explain(self, plate: str) -> str | None:
+        """Why `plate` matches (for the alert), or None if it does not."""
+        if self.mode is MatchMode.exact:
+            return "exact" if plate == self.text else None
+        if self.mode is MatchMode.wildcard:
+            return f"wildcard {self.text}" if wildcard_regex(self.text).fullmatch(plate) else None
+        return fuzzy_explain(self.text, plate, self.strictness)
+
+
+def read_keys(plate: str) -> list[str]:
+    """Every index key a read plate is looked up under: exact, fuzzy, deletion and wildcard bigrams."""
+    key = canonical(plate)
+    size = len(plate)
+    keys = [f"e:{plate}", f"f:{key}", f"d:{key}"]
+    keys += [f"f:{deleted}" for deleted in deletions(key)]
+    for i in range(size - 1):
+        pair = plate[i:i + 2]
+        keys.append(f"w:{i}:{pair}")
+        keys.append(f"w:-{size - i}:{pair}")
+    return keys
+
+
+def parse_pattern(mode: MatchMode, text: str, strictness: Strictness = Strictness.normal) -> Pattern:
+    """Validate a pattern as typed by an officer; InvalidInput says what is wrong with it."""
+    raw = text.strip().upper().replace(" ", "").replace("·", "").replace("-", "")
+    if not raw:
+        raise InvalidInput("the plate pattern is empty")
+    strange = sorted({char for char in raw if char not in PATTERN_CHARS})
+    if strange:
+        raise InvalidInput(f"the pattern contains characters no plate has: {' '.join(strange)}")
+    if mode is MatchMode.wildcard:
+        return Pattern(mode, _check_wildcard(raw))
+    if "?" in raw or "*" in raw:
+        raise InvalidInput(f"'?' and '*' are wildcards: choose the wildcard mode, not {mode.value}")
+    plate = normalize_plate(raw)
+    if not is_valid_plate(plate):
+        raise InvalidInput(f"{raw} is not a valid plate: a province character, a letter and 5 (6 for new-energy)"
+                           " letters or digits, without I or O")
+    return Pattern(mode, plate, strictness)
+
+
+def _check_wildcard(raw: str) -> str:
+    if "?" not in raw and "*" not in raw:
+        raise InvalidInput("a wildcard pattern needs '?' (one character) or '*' (any run); otherwise use exact")
+    if "**" in raw:
+        raise InvalidInput("'**' is the same as '*': write one")
+    literals = sum(1 for char in raw if char not in "?*")
+    if literals < MIN_WILDCARD_LITERALS:
+        raise InvalidInput(f"too broad: a wildcard pattern needs at least {MIN_WILDCARD_LITERALS} known characters,"
+                           f" {raw} has {literals}")
+    if raw[0] not in PROVINCES + "?*":
+        raise InvalidInput(f"a plate starts with a province character ({PROVINCES[:6]}...), not {raw[0]}")
+    if not _anchored_bigrams(raw):
+        raise InvalidInput(f"{raw} has no two adjacent known characters at a fixed position; the index needs one")
+    longest = len(raw.replace("*", "")) if "*" not in raw else None
+    if longest is not None and not 7 <= longest <= 8:
+        raise InvalidInput(f"{raw} stands for {longest} characters; plates have 7 or 8")
+    return raw
+
+
+def _anchored_bigrams(pattern: str) -> list[tuple[int, str]]:
+    """(position, two literals) fixed from the start (no '*' before) or the end (no '*' after, negative)."""
+    found: list[tuple[int, str]] = []
+    star = pattern.find("*")
+    head = pattern if star < 0 else pattern[:star]
+    for i in range(len(head) - 1):
+        if "?" not in head[i:i + 2]:
+            found.append((i, head[i:i + 2]))
+    if star >= 0:
+        tail = pattern[pattern.rfind("*") + 1:]
+        for i in range(len(tail) - 1):
+            if "?" not in tail[i:i + 2]:
+                found.append((-(len(tail) - i), tail[i:i + 2]))
+    return found
+
+
+def wildcard_key(pattern: str) -> str:
+    """The most selective anchored bigram: past the province and issuing letter where possible."""
+    bigrams = _anchored_bigrams(pattern)
+    position, pair = max(bigrams, key=lambda item: (item[0] >= 2 or item[0] < 0, -abs(item[0])))
+    return f"w:{position}:{pair}"
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def wildcard_regex(pattern: str) -> re.Pattern[str]:
+    compiled = _REGEX_CACHE.get(pattern)
+    if compiled is None:
+        body = "".join("." if char == "?" else ".*" if char == "*" else re.escape(char) for char in pattern)
+        compiled = _REGEX_CACHE[pattern] = re.compile(body)
+    return compiled
+
+
+def _confusions(watched: str, read: str) -> list[str] | None:
+    """The confused positions of two equal-length strings, or None if one differs beyond a confusion."""
+    found: list[str] = []
+    for index, (want, got) in enumerate(zip(watched, read, strict=True)):
+        if want != got:
+            if canonical(want) != canonical(got):
+                return None
+            found.append(f"{want}→{got}@{index + 1}")
+    return found
+
+
+def fuzzy_explain(watched: str, read: str, strictness: Strictness) -> str | None:
+    """'confusion 8→B@5' / 'missing 5@7' style reason, or None if the read is too far from the watch."""
+    limit = MAX_CONFUSIONS[strictness]
+    if len(read) == len(watched):
+        found = _confusions(watched, read)
+        if found is None or len(found) > limit:
+            return None
+        return "fuzzy exact" if not found else "confusion " + ", ".join(found)
+    if strictness is Strictness.strict or abs(len(read) - len(watched)) != 1:
+        return None
+    indel_limit = 1 if strictness is Strictness.normal else limit
+    longer, shorter, what = (watched, read, "missing") if len(watched) > len(read) else (read, watched, "extra")
+    best: tuple[int, list[str]] | None = None
+    for index in range(len(longer)):
+        found = _confusions(longer[:index] + longer[index + 1:], shorter)
+        if found is not None and len(found) <= indel_limit and (best is None or len(found) < len(best[1])):
+            best = (index, found)
+    if best is None:
+        return None
+    index, found = best
+    return " + ".join([f"{what} {longer[index]}@{index + 1}"] + (["confusion " + ", ".join(found)] if found else []))

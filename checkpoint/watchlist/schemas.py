@@ -1,0 +1,139 @@
+"""Pydantic models at the edge of the watchlist routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checkpoint.watchlist.plates import MatchMode, Strictness
+
+Category = Literal["stolen", "case_related", "cloned_plate", "fugitive", "unlicensed", "traffic_violation", "other"]
+PlateColour = Literal["blue", "yellow", "green", "white", "black"]
+
+
+class WatchPattern(BaseModel):
+    pattern: str = Field(min_length=1, max_length=16)
+    match_mode: MatchMode = MatchMode.exact
+    strictness: Strictness = Strictness.normal
+    plate_colour: PlateColour | None = None
+
+
+class WatchCreate(WatchPattern):
+    category: Category
+    reason: str = Field(min_length=2, max_length=2000)
+    case_number: str | None = Field(default=None, max_length=64)
+    priority: int = Field(default=2, ge=1, le=3)
+    scope_kind: Literal["network", "districts", "checkpoints"] = "network"
+    scope_districts: list[str] = Field(default_factory=list)
+    scope_checkpoint_ids: list[int] = Field(default_factory=list)
+    valid_from: datetime | None = None  # default: now
+    valid_to: datetime | None = None  # default: 30 days after valid_from
+    submit: bool = True  # straight to pending approval; False keeps a draft
+
+
+class WatchPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    pattern: str
+    match_mode: str
+    strictness: str
+    plate_colour: str | None
+    category: str
+    reason: str
+    case_number: str | None
+    priority: int
+    scope_kind: str
+    scope_districts: list[str]
+    scope_checkpoint_ids: list[int]
+    valid_from: datetime
+    valid_to: datetime
+    status: str
+    requested_by: int
+    approved_by: int | None
+    withdrawn_by: int | None
+    withdraw_reason: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    ended_at: datetime | None
+
+
+class Decision(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+class PreviewPass(BaseModel):
+    pass_id: uuid.UUID
+    plate: str
+    checkpoint_id: int
+    captured_at: datetime
+    why: str
+
+
+class Preview(BaseModel):
+    pattern: str
+    days: int
+    matched: int
+    passes: list[PreviewPass]
+
+
+class AlertPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    entry_id: int
+    pass_id: uuid.UUID
+    plate: str
+    checkpoint_id: int
+    district: str
+    captured_at: datetime
+    last_pass_id: uuid.UUID
+    last_checkpoint_id: int
+    last_seen_at: datetime
+    hit_count: int
+    why: str
+    lat: float
+    lon: float
+    image_path: str | None
+    plate_image_path: str | None
+    predicted: list[dict[str, Any]]
+    status: str
+    created_at: datetime
+    sign_due_at: datetime
+    signed_at: datetime | None
+    signed_unit: str | None
+    judged_at: datetime | None
+    instructed_at: datetime | None
+    instruction: str | None
+    feedback_due_at: datetime | None
+    feedback_at: datetime | None
+    feedback: str | None
+    closed_at: datetime | None
+
+
+class AlertAction(BaseModel):
+    action: Literal["sign", "valid", "false_read", "instruct", "feedback", "close"]
+    note: str = Field(default="", max_length=2000)
+
+
+class ScopeUpdate(BaseModel):
+    whole_network: bool = False
+    districts: list[str] = Field(default_factory=list)
+    checkpoint_ids: list[int] = Field(default_factory=list)
+
+
+class ScopePublic(ScopeUpdate):
+    user_id: int
+
+
+class UnitStats(BaseModel):
+    unit: str
+    alerts: int
+    signed: int
+    signed_on_time: int
+    feedback: int
+    feedback_on_time: int

@@ -1,0 +1,216 @@
+"""The matcher: consumes `checkpoint:passes` in group "watchlist", matches each pass against the index.
+
+Any number of matchers, on any machine, share the group. A batch of passes costs one Redis round trip
+(GET ready + one HMGET of every key the batch's plates fall under); candidates are verified here
+(validity window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, then pushed
+to `checkpoint:alerts` (and the webhook), then the passes are acked. If the index is missing (Redis
+emptied or restarted without persistence) the matcher rebuilds it from PostgreSQL before matching.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group, read_batch
+from checkpoint.passes.events import PassEvent
+from checkpoint.sites.models import Checkpoint
+from checkpoint.watchlist import alerts, index, service
+from checkpoint.watchlist.alerts import Hit
+from checkpoint.watchlist.index import INDEX_KEY, READY_KEY, SpecCache, WatchSpec
+from checkpoint.watchlist.plates import read_keys
+from checkpoint.watchlist.predict import Predictor
+from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
+from checkpoint.watchlist.webhook import Webhook
+
+log = logging.getLogger(__name__)
+GROUP = "watchlist"
+REBUILD_WAIT_S = 60.0
+
+
+def default_consumer(suffix: str = "") -> str:
+    return f"{socket.gethostname()}-{os.getpid()}{suffix}"
+
+
+class Matcher:
+    def __init__(self, bus: Redis, sessions: sessionmaker[Session], consumer: str | None = None,
+                 settings: WatchlistSettings | None = None, batch: int = 500) -> None:
+        self.bus, self.sessions = bus, sessions
+        self.consumer = consumer or default_consumer()
+        self.settings = settings or get_watchlist_settings()
+        self.batch = batch
+        self.specs = SpecCache()
+        self.districts: dict[int, str] = {}
+        self.predictor = Predictor(sessions)
+        self.webhook = Webhook(self.settings.webhook_url, self.settings.webhook_timeout_s)
+        self._next_sweep = 0.0
+        self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
+        self.matched = 0
+
+    # --- the index --------------------------------------------------------------------------------
+
+    def ensure_index(self) -> None:
+        """Rebuild the index from PostgreSQL if Redis lost it; wait if another matcher is rebuilding."""
+        deadline = time.monotonic() + REBUILD_WAIT_S
+        while not self.bus.exists(READY_KEY):
+            if index.rebuild(self.bus, self.sessions):
+                log.info("watchlist.index_rebuilt", extra={"consumer": self.consumer})
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the watch index was not rebuilt within 60 s")
+            time.sleep(0.05)  # another matcher holds the rebuild lock
+
+    def candidates(self, plates: list[str]) -> list[set[int]]:
+        """Entry ids each plate's index keys point at (one round trip for the batch)."""
+        keys_per_plate = [read_keys(plate) for plate in plates]
+        unique = list(dict.fromkeys(key for keys in keys_per_plate for key in keys))
+        for _attempt in range(2):
+            pipe = self.bus.pipeline(transaction=False)
+            pipe.exists(READY_KEY)
+            pipe.hmget(INDEX_KEY, unique)
+            ready, values = pipe.execute()
+            if ready:
+                break
+            self.ensure_index()
+        found = {key: value for key, value in zip(unique, values, strict=True) if value}
+        out: list[set[int]] = []
+        for keys in keys_per_plate:
+            ids: set[int] = set()
+            for key in keys:
+                if (value := found.get(key)) is not None:
+                    ids.update(int(part) for part in value.split(","))
+            out.append(ids)
+        return out
+
+    def match(self, events: list[PassEvent]) -> list[Hit]:
+        hits: list[Hit] = []
+        per_event = self.candidates([event.captured.plate for event in events])
+        wanted = set().union(*per_event) if per_event else set()
+        if not wanted:
+            return hits
+        specs = self.specs.get_many(self.bus, wanted)
+        for event, ids in zip(events, per_event, strict=True):
+            for entry_id in ids:
+                spec = specs.get(entry_id)
+                if spec is not None and (why := self.verify(spec, event)) is not None:
+                    hits.append(Hit(event, entry_id, why, self.district_of(event.captured.checkpoint_id)))
+        return hits
+
+    def verify(self, spec: WatchSpec, event: PassEvent) -> str | None:
+        captured = event.captured
+        if not spec.in_force(captured.captured_at):
+            return None
+        if spec.plate_colour and captured.plate_colour not in (spec.plate_colour, "unknown"):
+            return None
+        if not spec.covers(captured.checkpoint_id, self.district_of(captured.checkpoint_id)):
+            return None
+        return spec.parsed.explain(captured.plate)
+
+    def district_of(self, checkpoint_id: int) -> str:
+        if checkpoint_id not in self.districts:
+            with self.sessions() as session:
+                self.districts = {row[0]: row[1] for row in session.execute(select(Checkpoint.id, Checkpoint.district))}
+            self.districts.setdefault(checkpoint_id, "")
+        return self.districts[checkpoint_id]
+
+    # --- the stream -------------------------------------------------------------------------------
+
+    def handle(self, messages: list[Message]) -> int:
+        """Match a batch, commit its hits, push them, ack the batch; returns the number of hits."""
+        events: list[PassEvent] = []
+        for msg_id, fields in messages:
+            try:
+                events.append(PassEvent.from_fields(fields))
+            except (KeyError, ValueError) as exc:
+                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields, f"not a pass event: {exc}")
+        hits = self.match(events)
+        if hits:
+            self.record(hits)
+        if messages:
+            self.bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+        self.matched += len(events)
+        return len(hits)
+
+    def record(self, hits: list[Hit]) -> None:
+        pushes: list[tuple[Any, str]] = []
+        keys: list[tuple[object, int]] = []
+        unique = {(hit.event.captured.pass_id, hit.entry_id): hit for hit in hits}  # a pass appended twice
+        with self.sessions() as session:
+            for hit in unique.values():
+                predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
+                recorded = alerts.record_hit(session, hit, self.settings, predicted)
+                if recorded.to_push:
+                    first = recorded.alert.pass_id == hit.event.captured.pass_id
+                    pushes.append((recorded.alert, "new" if first else "repeat"))
+                    keys.append((hit.event.captured.pass_id, hit.entry_id))
+            session.commit()
+            for alert, kind in pushes:
+                alerts.publish(self.bus, alert, kind, self.consumer)
+                if kind == "new":
+                    self.webhook.send(alerts.alert_fields(alert, kind)["alert"])
+                log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
+            alerts.mark_pushed(session, keys)
+            session.commit()
+
+    def sweep_expired(self) -> None:
+        """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.settings.expiry_sweep_s
+        with self.sessions() as session:
+            ended = service.expire_due(session)
+            session.commit()
+        for entry in ended:
+            index.mirror(self.bus, entry)
+
+    def read(self) -> list[Message]:
+        if self._own_pending:
+            try:
+                reply: Any = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                ensure_group(self.bus, PASSES_STREAM, GROUP)  # lost with Redis: re-read the stream from its start
+                reply = []
+            mine = [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries if fields]
+            if mine:
+                return mine
+            self._own_pending = False
+        return read_batch(self.bus, PASSES_STREAM, GROUP, self.consumer, count=self.batch, block_ms=500)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until `stop` is set; survives Redis restarts (reconnects, rebuilds, re-reads pending)."""
+        started = False
+        while not stop.is_set():
+            try:
+                if not started:
+                    ensure_group(self.bus, PASSES_STREAM, GROUP)
+                    self.ensure_index()
+                    started = True
+                messages = self.read()
+                if messages:
+                    self.handle(messages)
+                self.sweep_expired()
+            except RedisError as exc:
+                log.warning("watchlist.redis_error", extra={"consumer": self.consumer, "error": str(exc)[:200]})
+                started, self._own_pending = False, True
+                stop.wait(0.2)
+        self.webhook.close()
+
+
+def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
+                         consumer: str | None = None) -> threading.Thread:
+    """Run a matcher inside another process (`checkpoint serve`); it stops when `stop` is set."""
+    matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"))
+    thread = threading.Thread(target=matcher.run, args=(stop,), name="watchlist-matcher", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,122 @@
+"""The matcher on real PostgreSQL and Redis: hits, dedup by (pass, watch), grouping, expiry, rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoint.core.bus import PASSES_STREAM
+from checkpoint.sites.models import Checkpoint
+from checkpoint.watchlist.alerts import ALERTS_STREAM
+from checkpoint.watchlist.index import INDEX_KEY, READY_KEY
+from checkpoint.watchlist.models import HitAlert, WatchEntry, WatchHit
+from tests.watchlist.conftest import drain, new_matcher, pass_event, push_pass, random_plate
+
+Watch = Callable[..., WatchEntry]
+
+
+def alerts_for(sessions: sessionmaker[Session], entry_id: int) -> list[HitAlert]:
+    with sessions() as db:
+        return list(db.scalars(select(HitAlert).where(HitAlert.entry_id == entry_id).order_by(HitAlert.id)))
+
+
+def stream_kinds(bus: Redis) -> list[str]:
+    entries: Any = bus.xrange(ALERTS_STREAM)
+    return [fields["kind"] for _id, fields in entries]
+
+
+def test_exact_wildcard_and_fuzzy_hits_say_why(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch,
+                                               checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    exact = committed_watch(plate)
+    fuzzy = committed_watch(random_plate(), "fuzzy")
+    pair = random_plate()[2:4]
+    wildcard = committed_watch(f"粤L?{pair}*", "wildcard")
+    matcher = new_matcher(bus, sessions)
+    for event in (pass_event(plate, checkpoints[0]),
+                  pass_event(fuzzy.pattern[:2] + fuzzy.pattern[3:], checkpoints[1]),
+                  pass_event(f"粤LC{pair}EF", checkpoints[2])):
+        push_pass(bus, event)
+    assert drain(matcher) >= 3
+    assert alerts_for(sessions, exact.id)[0].why == "exact"
+    assert alerts_for(sessions, fuzzy.id)[0].why.startswith("missing")
+    assert alerts_for(sessions, wildcard.id)[0].why == f"wildcard {wildcard.pattern}"
+
+
+def test_a_confusion_is_matched_and_named(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch,
+                                          checkpoints: list[Checkpoint]) -> None:
+    watched = "粤L" + random_plate()[2:6] + "8"
+    entry = committed_watch(watched, "fuzzy")
+    push_pass(bus, pass_event(watched[:-1] + "B", checkpoints[0]))
+    drain(new_matcher(bus, sessions))
+    assert alerts_for(sessions, entry.id)[0].why == "confusion 8→B@7"
+
+
+def test_a_redelivered_pass_is_not_alerted_twice(bus: Redis, sessions: sessionmaker[Session],
+                                                 committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    entry = committed_watch(plate)
+    event = pass_event(plate, checkpoints[0])
+    push_pass(bus, event)
+    push_pass(bus, event)  # the writer appended the same pass twice (at-least-once upstream)
+    matcher = new_matcher(bus, sessions)
+    drain(matcher)
+    assert len(alerts_for(sessions, entry.id)) == 1
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id == entry.id)) == 1
+    assert stream_kinds(bus) == ["new"]
+
+
+def test_repeats_of_one_vehicle_join_one_alert(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch,
+                                               checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    entry = committed_watch(plate)
+    start = datetime.now(UTC)
+    for minutes, checkpoint in ((0, checkpoints[0]), (3, checkpoints[5]), (30, checkpoints[9])):
+        push_pass(bus, pass_event(plate, checkpoint, start + timedelta(minutes=minutes)))
+    drain(new_matcher(bus, sessions))
+    found = alerts_for(sessions, entry.id)
+    assert [alert.hit_count for alert in found] == [2, 1]  # 30 min later is past the 10 min window
+    assert found[0].last_checkpoint_id == checkpoints[5].id
+    assert stream_kinds(bus) == ["new", "repeat", "new"]
+
+
+def test_a_watch_stops_matching_the_second_it_expires(bus: Redis, sessions: sessionmaker[Session],
+                                                      committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    ends = datetime.now(UTC) + timedelta(minutes=5)
+    entry = committed_watch(plate, valid_to=ends.isoformat())
+    push_pass(bus, pass_event(plate, checkpoints[0], ends - timedelta(milliseconds=1)))
+    push_pass(bus, pass_event(plate, checkpoints[1], ends))
+    push_pass(bus, pass_event(plate, checkpoints[2], ends + timedelta(seconds=1)))
+    matcher = new_matcher(bus, sessions)
+    drain(matcher)
+    found = alerts_for(sessions, entry.id)
+    assert len(found) == 1 and found[0].hit_count == 1 and found[0].checkpoint_id == checkpoints[0].id
+
+    with sessions() as db:  # once its end has passed, the sweep marks it expired and unindexes it
+        db.execute(update(WatchEntry).where(WatchEntry.id == entry.id)
+                   .values(valid_from=ends - timedelta(days=2), valid_to=ends - timedelta(days=1)))
+        db.commit()
+    matcher.sweep_expired()
+    with sessions() as db:
+        assert db.get(WatchEntry, entry.id).status == "expired"  # type: ignore[union-attr]  # it exists
+    assert bus.hget(INDEX_KEY, f"e:{plate}") is None
+
+
+def test_an_emptied_redis_is_rebuilt_from_postgresql(bus: Redis, sessions: sessionmaker[Session],
+                                                     committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    entry = committed_watch(plate)
+    matcher = new_matcher(bus, sessions)
+    bus.flushdb()  # Redis restarted without persistence: index, stream and group are gone
+    assert not bus.exists(READY_KEY)
+    push_pass(bus, pass_event(plate, checkpoints[0]))
+    assert drain(matcher) == 1  # the group is re-created from the stream's start, the index rebuilt
+    assert bus.exists(READY_KEY) and len(alerts_for(sessions, entry.id)) == 1
+    assert bus.xlen(PASSES_STREAM) == 1
