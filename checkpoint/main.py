@@ -15,6 +15,7 @@ from checkpoint.coverage.api import router as coverage_router
 from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
 from checkpoint.trajectory.api import router as trajectory_router
+from checkpoint.watchlist.api import router as watchlist_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -25,6 +26,7 @@ def create_app() -> FastAPI:
     app.include_router(coverage_router, prefix=API_PREFIX)
     app.include_router(trajectory_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
+    app.include_router(watchlist_router, prefix=API_PREFIX)
     _mount_docs(app)
     _mount_console(app)
     return app
