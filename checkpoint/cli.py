@@ -19,6 +19,7 @@ from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.coverage.cli import app as coverage_app
 from checkpoint.lpr.cli import app as lpr_app
+from checkpoint.passes.cli import app as passes_app
 from checkpoint.sites.cli import app as geodata_app
 from checkpoint.sites.geodata_load import load_geodata, load_roads
 from checkpoint.user_cli import app as user_app
@@ -28,6 +29,7 @@ app.add_typer(user_app, name="user", help="Add and manage users.")
 app.add_typer(geodata_app, name="geodata", help="Build, check and load the map data (areas, roads, checkpoints).")
 app.add_typer(coverage_app, name="coverage", help="Coverage: ≥ 2 captures into and out of each area.")
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
+app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer, apply retention.")
 
 
 def _serve(host: str | None, port: int | None) -> None:
