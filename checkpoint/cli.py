@@ -23,6 +23,7 @@ from checkpoint.passes.cli import app as passes_app
 from checkpoint.sites.cli import app as geodata_app
 from checkpoint.sites.geodata_load import load_geodata, load_roads
 from checkpoint.user_cli import app as user_app
+from checkpoint.watchlist.cli import app as watchlist_app
 
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
@@ -30,6 +31,7 @@ app.add_typer(geodata_app, name="geodata", help="Build, check and load the map d
 app.add_typer(coverage_app, name="coverage", help="Coverage: ≥ 2 captures into and out of each area.")
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
 app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer, apply retention.")
+app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, rebuild the Redis index.")
 
 
 def _serve(host: str | None, port: int | None) -> None:
