@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -20,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from checkpoint.core.errors import InvalidInput
 from checkpoint.coverage.model import ProtectedArea, RingCheckpoint, Road, RoadNetwork
 from checkpoint.sites.geometry import check_polygon
-from checkpoint.sites.roadgraph import LonLat, RoadGraph
+from checkpoint.sites.roadgraph import LocalProjection, LonLat, RoadGraph
 
 SNAP_LIMIT_M = 100.0  # a checkpoint farther than this from every road is a mistake, not a position
 PROTECTED_KINDS = ("city", "centre")  # the plan's rule: the city line and each county centre area
@@ -79,26 +80,47 @@ def network_of(roads: RoadGraph) -> RoadNetwork:
                                                                                key=lambda e: e.id))
 
 
-def protected_area(roads: RoadGraph, area: AreaShape) -> ProtectedArea:
+@dataclass(frozen=True)
+class EdgeArrays:
+    """Per edge, in one order: id, end junction ids and bounding box, for vectorised area tests."""
+
+    ids: npt.NDArray[np.int64]
+    sources: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    boxes: npt.NDArray[np.float64]  # west, south, east, north
+
+
+def edge_arrays(roads: RoadGraph) -> EdgeArrays:
+    edges = list(roads.edges.values())
+    boxes = np.empty((len(edges), 4), dtype=np.float64)
+    for row, edge in enumerate(edges):
+        xs = [c[0] for c in edge.coords]
+        ys = [c[1] for c in edge.coords]
+        boxes[row] = (min(xs), min(ys), max(xs), max(ys))
+    return EdgeArrays(ids=np.fromiter((e.id for e in edges), dtype=np.int64, count=len(edges)),
+                      sources=np.fromiter((e.source for e in edges), dtype=np.int64, count=len(edges)),
+                      targets=np.fromiter((e.target for e in edges), dtype=np.int64, count=len(edges)), boxes=boxes)
+
+
+def protected_area(roads: RoadGraph, area: AreaShape, edges: EdgeArrays | None = None) -> ProtectedArea:
     """Junctions inside the polygon, and roads running through it with both ends outside."""
+    edges = edges or edge_arrays(roads)
     ids = np.fromiter(roads.nodes, dtype=np.int64, count=len(roads.nodes))
     lons = np.fromiter((n.lon for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
     lats = np.fromiter((n.lat for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
     shapely.prepare(area.geometry)
-    inside_mask = shapely.contains_xy(area.geometry, lons, lats)
-    inside = frozenset(ids[inside_mask].tolist())
+    inside_ids = ids[shapely.contains_xy(area.geometry, lons, lats)]
+    outside_both = ~np.isin(edges.sources, inside_ids) & ~np.isin(edges.targets, inside_ids)
     west, south, east, north = area.geometry.bounds
-    passing = []
-    for edge in roads.edges.values():
-        if edge.source in inside or edge.target in inside:
-            continue
-        xs = [c[0] for c in edge.coords]
-        ys = [c[1] for c in edge.coords]
-        if max(xs) < west or min(xs) > east or max(ys) < south or min(ys) > north:
-            continue
-        if area.geometry.intersects(LineString(edge.coords)):
-            passing.append(edge.id)
-    return ProtectedArea(code=area.code, name=area.name, inside=inside, passing=frozenset(passing))
+    box = edges.boxes
+    near = outside_both & (box[:, 2] >= west) & (box[:, 0] <= east) & (box[:, 3] >= south) & (box[:, 1] <= north)
+    candidates = edges.ids[near].tolist()
+    lines = [LineString(roads.edges[edge_id].coords) for edge_id in candidates]
+    # through the interior: a road running along the boundary only touches the area
+    hits = (shapely.intersects(area.geometry, lines) & ~shapely.touches(area.geometry, lines)
+            if lines else np.zeros(0, dtype=np.bool_))
+    passing = frozenset(edge_id for edge_id, hit in zip(candidates, hits.tolist(), strict=True) if hit)
+    return ProtectedArea(code=area.code, name=area.name, inside=frozenset(inside_ids.tolist()), passing=passing)
 
 
 def _bearing_deg(a: LonLat, b: LonLat) -> float:
@@ -135,10 +157,12 @@ def snapped_edge(roads: RoadGraph, checkpoint: SiteCheckpoint) -> tuple[int, flo
     """The checkpoint's edge and offset in metres; a checkpoint far from every road is refused by name."""
     point = (checkpoint.lon, checkpoint.lat)
     if checkpoint.edge_id is not None and checkpoint.edge_id in roads.edges:
-        if roads.distance_to_edge_m(point, checkpoint.edge_id) <= SNAP_LIMIT_M:
-            hit = roads.nearest_edge(point)
-            offset = hit.offset_m if hit.edge.id == checkpoint.edge_id else 0.0
-            return checkpoint.edge_id, offset
+        # on its recorded edge: measure there, without indexing the whole graph
+        projection = LocalProjection(checkpoint.lon, checkpoint.lat)
+        line = projection.line(roads.edges[checkpoint.edge_id].coords)
+        here = Point(0.0, 0.0)
+        if line.distance(here) <= SNAP_LIMIT_M:
+            return checkpoint.edge_id, float(line.project(here))
     hit = roads.nearest_edge(point)
     if hit.distance_m > SNAP_LIMIT_M:
         raise CoverageInputError(
@@ -174,6 +198,7 @@ def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Seque
     if len(set(codes)) != len(codes):
         raise CoverageInputError("checkpoint codes must be unique")
     ring = [ring_checkpoint(roads, shapes, c) for c in checkpoints if c.guards in shapes]
-    return CoverageModel(roads=roads, network=network, areas=[protected_area(roads, a) for a in chosen],
+    edges = edge_arrays(roads)
+    return CoverageModel(roads=roads, network=network, areas=[protected_area(roads, a, edges) for a in chosen],
                          shapes=shapes, checkpoints=ring, points={c.code: (c.lon, c.lat) for c in checkpoints},
                          inactive=frozenset(c.code for c in checkpoints if not c.active))

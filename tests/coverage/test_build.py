@@ -70,3 +70,11 @@ def test_osm_file_with_no_roads_is_named(tmp_path: Path) -> None:
                    '<way id="2"><nd ref="1"/><tag k="building" v="yes"/></way></osm>', encoding="utf-8")
     with pytest.raises(Exception, match="no roads"):
         model_from_folder(GEODATA, osm)
+
+
+def test_road_along_the_boundary_does_not_pass_through() -> None:
+    graph = RoadGraph()
+    graph.add_edge(RoadEdge(id=1, source=1, target=2, coords=((0.0, -1.0), (0.0, 2.0)), highway="road"))
+    graph.add_edge(RoadEdge(id=2, source=3, target=4, coords=((0.5, -1.0), (0.5, 2.0)), highway="road"))
+    model = build_model(graph, [area_shape("A", "A", "centre", SQUARE)], [])
+    assert model.areas[0].passing == frozenset({2})
