@@ -111,3 +111,12 @@ def test_exports_as_geojson_and_csv(client: TestClient, auth_headers: Headers, a
     assert rows[0]["speed_from_previous_kmh"] == "" and float(rows[1]["distance_from_previous_m"]) > 0
     actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.target == plate)))
     assert {"trajectory.export.geojson", "trajectory.export.csv"} <= actions
+
+
+def test_an_auditor_reviews_the_searches(client: TestClient, auth_headers: Headers, quiet_day: datetime) -> None:
+    plate = random_plate()
+    client.get(f"/api/v1/trajectories/{plate}", params=window(quiet_day) | {"reason": REASON},
+               headers=auth_headers("investigator"))
+    rows = client.get("/api/v1/audit", params={"action": "trajectory."}, headers=auth_headers("auditor")).json()
+    mine = [row for row in rows if row["target"] == plate]
+    assert mine and mine[0]["reason"] == REASON and mine[0]["detail"]["results"] == 0

@@ -1,0 +1,135 @@
+"""Trajectory and analysis speed, and the analyses' recall and precision on planted cases.
+
+Runs on the database `bench.traffic` filled (its truth file names the planted plates).
+Prints one JSON line.
+
+    python -m bench.traffic --days 30 --passes-per-day 400000 --truth var/traffic-truth.json
+    python -m bench.bench_trajectory --truth var/traffic-truth.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bench.traffic_db import bench_engine
+from checkpoint.trajectory.analyses import clones, population, targeted
+from checkpoint.trajectory.roads import road_network
+from checkpoint.trajectory.service import build_trajectory
+
+T = TypeVar("T")
+TIMEZONE = "Asia/Shanghai"
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def quality(found: set[str], planted: set[str]) -> dict[str, float | int]:
+    hits = len(found & planted)
+    return {"planted": len(planted), "found": len(found), "true_positives": hits,
+            "recall": round(hits / len(planted), 4) if planted else 1.0,
+            "precision": round(hits / len(found), 4) if found else 1.0}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def ms_summary(seconds: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p95_ms": round(percentile(ms, 0.95), 2),
+            "max_ms": round(max(ms), 2)}
+
+
+def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, Any]:
+    start, end = datetime.fromisoformat(truth["start"]), datetime.fromisoformat(truth["end"])
+    rng = random.Random(1)
+    road_network(session).route(*sorted(road_network(session).checkpoints)[:2])  # load the graph once
+    report: dict[str, Any] = {"rows": session.scalar(text("SELECT count(*) FROM pass WHERE captured_at >= :s "
+                                                         "AND captured_at < :e"), {"s": start, "e": end}),
+                              "days": truth["days"]}
+
+    plates = rng.sample(truth["commuters"], samples)
+    for plate in plates[:20]:  # warm the route cache and the buffer pool as a working server would be
+        build_trajectory(session, plate, start, end)
+    times, passes = [], []
+    for plate in plates:
+        trajectory, seconds = timed(lambda plate=plate: build_trajectory(session, plate, start, end))  # type: ignore[misc]
+        times.append(seconds)
+        passes.append(trajectory.pass_count)
+    report["trajectory_30d"] = ms_summary(times) | {"passes_median": statistics.median(passes)}
+
+    found_clones, seconds = timed(lambda: clones.find_clones(session, start, end, limit=100_000))
+    report["clones"] = {"s": round(seconds, 2)} | quality({c.plate for c in found_clones.items}, set(truth["clones"]))
+
+    night, seconds = timed(lambda: population.night_active(session, start, end, timezone=TIMEZONE,
+                                                           min_share=0.8, min_days=5, limit=100_000))
+    report["night_active"] = {"s": round(seconds, 2)} | quality({n.plate for n in night.items}, set(truth["night"]))
+
+    found_followers: set[str] = set()
+    returned: set[str] = set()
+    companion_times = []
+    for target, follower in truth["companions"].items():
+        result, seconds = timed(lambda target=target: targeted.companions(  # type: ignore[misc]
+            session, target, start, end, window_s=60, min_times=10))
+        companion_times.append(seconds)
+        plates_found = {c.plate for c in result.items}
+        returned |= {f"{target}>{p}" for p in plates_found}
+        if follower in plates_found:
+            found_followers.add(f"{target}>{follower}")
+    report["companions"] = ms_summary(companion_times) | quality(
+        returned, {f"{t}>{f}" for t, f in truth["companions"].items()})
+
+    last_day = end - timedelta(days=1)
+    first, seconds = timed(lambda: population.first_entries(session, last_day, end, lookback_days=29))
+    report["first_entry_last_day_lookback_29d"] = {"s": round(seconds, 2), "total": first.total}
+    frequent, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=40))
+    report["frequent_30d_all_checkpoints"] = {"s": round(seconds, 2), "total": frequent.total}
+    one = session.scalar(text("SELECT code FROM checkpoint ORDER BY code LIMIT 1 OFFSET 3"))
+    frequent_one, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=20,
+                                                                      checkpoints=[str(one)]))
+    report["frequent_30d_one_checkpoint"] = {"s": round(seconds, 2), "total": frequent_one.total}
+
+    resting_times = [timed(lambda plate=plate: targeted.resting_places(session, plate, start, end))[1]  # type: ignore[misc]
+                     for plate in plates[:50]]
+    report["resting_places_30d"] = ms_summary(resting_times)
+
+    districts = list(session.scalars(text("SELECT code FROM area WHERE kind = 'district' ORDER BY code")))
+    codes = list(session.scalars(text("SELECT code FROM checkpoint ORDER BY code LIMIT 5")))
+    day = start + timedelta(days=7)
+    windows = [targeted.PlaceWindow(day, day + timedelta(hours=4), area=districts[0]),
+               targeted.PlaceWindow(day + timedelta(days=1), day + timedelta(days=1, hours=10), area=districts[1]),
+               targeted.PlaceWindow(start, end, checkpoints=codes)]
+    collision, seconds = timed(lambda: targeted.area_collision(session, windows))
+    report["area_collision_3_pairs"] = {"s": round(seconds, 2), "total": collision.total}
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--truth", type=Path, default=Path("var/traffic-truth.json"))
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    truth = json.loads(args.truth.read_text())
+    engine = bench_engine()
+    with Session(engine) as session:
+        session.execute(text("SET statement_timeout = '600s'"))
+        print(json.dumps(bench(session, truth, args.samples), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
