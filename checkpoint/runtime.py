@@ -50,7 +50,8 @@ def running_system(settings: Settings, prepare: bool = True, redis: bool = True)
             system.first_admin_password = prepare_database(settings, engine)
         yield system
     finally:
-        Bus.close()
+        if redis:
+            Bus.close()
         Database.dispose()
         embedded.stop()
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from checkpoint.core.config import get_settings
+from checkpoint.core.db import Database
 from checkpoint.core.models import AuditEntry, User
 from checkpoint.core.security import verify_password
 from checkpoint.user_cli import app
@@ -22,7 +23,9 @@ def cli_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv("CHECKPOINT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CHECKPOINT_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
+    saved = Database.engine, Database.sessions  # the CLI configures and disposes its own
     yield
+    Database.engine, Database.sessions = saved
     get_settings.cache_clear()
 
 
