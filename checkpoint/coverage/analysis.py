@@ -64,7 +64,7 @@ def crossing_routes(network: RoadNetwork, area: ProtectedArea, ring: Ring) -> li
     for index, starts_inside in zip(crossing.tolist(), source_in[crossing].tolist(), strict=True):
         forward, backward = 2 * index, 2 * index + 1
         (leaving if starts_inside else entering).append(forward)
-        if not network.roads[index].oneway:
+        if not network.oneways[index]:
             (entering if starts_inside else leaving).append(backward)
     if area.core is None:
         routes = [CrossingRoute("in", arc, len(ring.get(arc, ())), (arc,)) for arc in entering]

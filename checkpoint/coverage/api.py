@@ -28,3 +28,10 @@ def read_report(_user: Planner, session: SessionDep,
 def what_if(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, Any]:
     """The report with checkpoints added, moved or offline and areas redrawn; nothing is stored."""
     return service.coverage_report(session, body)
+
+
+@router.post("/placement")
+def placement(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, Any]:
+    """The fewest new checkpoint positions bringing every area to ≥ 2 (method and gap named), for the
+    stored placement with `body`'s changes; and the effect of removing each existing checkpoint."""
+    return service.placement_report(session, body)

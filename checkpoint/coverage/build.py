@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from checkpoint.core.errors import InvalidInput
-from checkpoint.coverage.model import ProtectedArea, RingCheckpoint, Road, RoadNetwork
+from checkpoint.coverage.model import ProtectedArea, RingCheckpoint, RoadNetwork
 from checkpoint.sites.geometry import check_polygon
 from checkpoint.sites.roadgraph import LocalProjection, LonLat, RoadGraph
 
@@ -73,13 +73,6 @@ def area_shape(code: str, name: str, kind: str, geometry: Any) -> AreaShape:
     return AreaShape(code=code, name=name, kind=kind, geometry=shape(checked))
 
 
-def network_of(roads: RoadGraph) -> RoadNetwork:
-    if not roads.edges:
-        raise CoverageInputError("the road graph has no roads: load an OSM extract or road GeoJSON with roads")
-    return RoadNetwork(Road(e.id, e.source, e.target, e.oneway) for e in sorted(roads.edges.values(),
-                                                                               key=lambda e: e.id))
-
-
 @dataclass(frozen=True)
 class EdgeArrays:
     """Per edge, in one order: id, end junction ids and bounding box, for vectorised area tests."""
@@ -87,29 +80,52 @@ class EdgeArrays:
     ids: npt.NDArray[np.int64]
     sources: npt.NDArray[np.int64]
     targets: npt.NDArray[np.int64]
+    oneway: npt.NDArray[np.bool_]
     boxes: npt.NDArray[np.float64]  # west, south, east, north
+    node_ids: npt.NDArray[np.int64]  # the graph's junctions, sorted, with their positions
+    node_lons: npt.NDArray[np.float64]
+    node_lats: npt.NDArray[np.float64]
 
 
 def edge_arrays(roads: RoadGraph) -> EdgeArrays:
+    """Columns of the road graph; boxes from the end junctions, widened where a road has a shape."""
+    if not roads.edges:
+        raise CoverageInputError("the road graph has no roads: load an OSM extract or road GeoJSON with roads")
     edges = list(roads.edges.values())
-    boxes = np.empty((len(edges), 4), dtype=np.float64)
+    count = len(edges)
+    ids = np.fromiter((e.id for e in edges), dtype=np.int64, count=count)
+    sources = np.fromiter((e.source for e in edges), dtype=np.int64, count=count)
+    targets = np.fromiter((e.target for e in edges), dtype=np.int64, count=count)
+    oneway = np.fromiter((e.oneway for e in edges), dtype=np.bool_, count=count)
+    node_ids = np.fromiter(roads.nodes, dtype=np.int64, count=len(roads.nodes))
+    order = np.argsort(node_ids)
+    node_ids = node_ids[order]
+    lons = np.fromiter((n.lon for n in roads.nodes.values()), dtype=np.float64, count=len(order))[order]
+    lats = np.fromiter((n.lat for n in roads.nodes.values()), dtype=np.float64, count=len(order))[order]
+    at_source, at_target = np.searchsorted(node_ids, sources), np.searchsorted(node_ids, targets)
+    boxes = np.column_stack((np.minimum(lons[at_source], lons[at_target]),
+                             np.minimum(lats[at_source], lats[at_target]),
+                             np.maximum(lons[at_source], lons[at_target]),
+                             np.maximum(lats[at_source], lats[at_target])))
     for row, edge in enumerate(edges):
-        xs = [c[0] for c in edge.coords]
-        ys = [c[1] for c in edge.coords]
-        boxes[row] = (min(xs), min(ys), max(xs), max(ys))
-    return EdgeArrays(ids=np.fromiter((e.id for e in edges), dtype=np.int64, count=len(edges)),
-                      sources=np.fromiter((e.source for e in edges), dtype=np.int64, count=len(edges)),
-                      targets=np.fromiter((e.target for e in edges), dtype=np.int64, count=len(edges)), boxes=boxes)
+        if len(edge.coords) > 2:
+            xs = [c[0] for c in edge.coords]
+            ys = [c[1] for c in edge.coords]
+            boxes[row] = (min(xs), min(ys), max(xs), max(ys))
+    return EdgeArrays(ids=ids, sources=sources, targets=targets, oneway=oneway, boxes=boxes, node_ids=node_ids,
+                      node_lons=lons, node_lats=lats)
+
+
+def network_of(edges: EdgeArrays) -> RoadNetwork:
+    return RoadNetwork.from_arrays(edges.ids.tolist(), edges.sources.tolist(), edges.targets.tolist(),
+                                   edges.oneway.tolist())
 
 
 def protected_area(roads: RoadGraph, area: AreaShape, edges: EdgeArrays | None = None) -> ProtectedArea:
     """Junctions inside the polygon, and roads running through it with both ends outside."""
     edges = edges or edge_arrays(roads)
-    ids = np.fromiter(roads.nodes, dtype=np.int64, count=len(roads.nodes))
-    lons = np.fromiter((n.lon for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
-    lats = np.fromiter((n.lat for n in roads.nodes.values()), dtype=np.float64, count=len(ids))
     shapely.prepare(area.geometry)
-    inside_ids = ids[shapely.contains_xy(area.geometry, lons, lats)]
+    inside_ids = edges.node_ids[shapely.contains_xy(area.geometry, edges.node_lons, edges.node_lats)]
     outside_both = ~np.isin(edges.sources, inside_ids) & ~np.isin(edges.targets, inside_ids)
     west, south, east, north = area.geometry.bounds
     box = edges.boxes
@@ -189,7 +205,8 @@ def ring_checkpoint(roads: RoadGraph, shapes: dict[str, AreaShape], checkpoint: 
 def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],
                 kinds: Sequence[str] = PROTECTED_KINDS) -> CoverageModel:
     """The pure model of the protected areas (city and centre areas by default) and their rings."""
-    network = network_of(roads)
+    edges = edge_arrays(roads)
+    network = network_of(edges)
     chosen = [a for a in areas if a.kind in kinds]
     if not chosen:
         raise CoverageInputError(f"no area of kind {' or '.join(kinds)} to check")
@@ -198,7 +215,6 @@ def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Seque
     if len(set(codes)) != len(codes):
         raise CoverageInputError("checkpoint codes must be unique")
     ring = [ring_checkpoint(roads, shapes, c) for c in checkpoints if c.guards in shapes]
-    edges = edge_arrays(roads)
     return CoverageModel(roads=roads, network=network, areas=[protected_area(roads, a, edges) for a in chosen],
                          shapes=shapes, checkpoints=ring, points={c.code: (c.lon, c.lat) for c in checkpoints},
                          inactive=frozenset(c.code for c in checkpoints if not c.active))

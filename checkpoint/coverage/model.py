@@ -6,7 +6,7 @@ and benchmarked on generated ones. Node and edge ids are the road graph's own in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,35 +61,44 @@ class RoadNetwork:
     """Roads indexed for search: arc 2*i is edge i forward, arc 2*i+1 the same edge backward."""
 
     def __init__(self, roads: Iterable[Road]) -> None:
-        self.roads: list[Road] = list(roads)
-        self.edge_index: dict[int, int] = {}
-        node_ids: dict[int, int] = {}
-        sources: list[int] = []
-        targets: list[int] = []
-        for index, road in enumerate(self.roads):
-            if road.id in self.edge_index:
-                raise ValueError(f"duplicate road edge id {road.id}")
-            self.edge_index[road.id] = index
-            sources.append(node_ids.setdefault(road.source, len(node_ids)))
-            targets.append(node_ids.setdefault(road.target, len(node_ids)))
-        self.node_index = node_ids
-        self.node_ids: npt.NDArray[np.int64] = np.fromiter(node_ids, dtype=np.int64, count=len(node_ids))
-        self.source_idx: npt.NDArray[np.int64] = np.asarray(sources, dtype=np.int64)
-        self.target_idx: npt.NDArray[np.int64] = np.asarray(targets, dtype=np.int64)
-        self.oneway: npt.NDArray[np.bool_] = np.fromiter((r.oneway for r in self.roads), dtype=np.bool_,
-                                                         count=len(self.roads))
+        listed = list(roads)
+        self._setup([r.id for r in listed], [r.source for r in listed], [r.target for r in listed],
+                    [r.oneway for r in listed])
+
+    @classmethod
+    def from_arrays(cls, ids: Sequence[int], sources: Sequence[int], targets: Sequence[int],
+                    oneway: Sequence[bool]) -> RoadNetwork:
+        """Build from parallel columns (fast for large graphs: no Road objects)."""
+        network = cls.__new__(cls)
+        network._setup(list(ids), list(sources), list(targets), [bool(v) for v in oneway])
+        return network
+
+    def _setup(self, ids: list[int], sources: list[int], targets: list[int], oneway: list[bool]) -> None:
+        self.ids, self.sources, self.targets, self.oneways = ids, sources, targets, oneway
+        self.edge_index: dict[int, int] = dict(zip(ids, range(len(ids)), strict=True))
+        if len(self.edge_index) != len(ids):
+            raise ValueError("duplicate road edge ids")
+        ends = np.concatenate([np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)])
+        self.node_ids, inverse = np.unique(ends, return_inverse=True)
+        self.source_idx: npt.NDArray[np.intp] = inverse[: len(ids)]
+        self.target_idx: npt.NDArray[np.intp] = inverse[len(ids):]
         self._adjacency: tuple[dict[int, list[int]], dict[int, list[int]]] | None = None
+
+    @property
+    def roads(self) -> list[Road]:
+        return [Road(*row) for row in zip(self.ids, self.sources, self.targets, self.oneways, strict=True)]
 
     def arc_ends(self, arc: int) -> tuple[int, int]:
         """(tail, head) node ids of an arc."""
-        road = self.roads[arc >> 1]
-        return (road.source, road.target) if arc & 1 == 0 else (road.target, road.source)
+        index = arc >> 1
+        return (self.sources[index], self.targets[index]) if arc & 1 == 0 else (self.targets[index],
+                                                                                 self.sources[index])
 
     def arc_exists(self, arc: int) -> bool:
-        return arc & 1 == 0 or not self.roads[arc >> 1].oneway
+        return arc & 1 == 0 or not self.oneways[arc >> 1]
 
     def edge_of(self, arc: int) -> int:
-        return self.roads[arc >> 1].id
+        return self.ids[arc >> 1]
 
     def arcs_of(self, checkpoint: RingCheckpoint) -> list[int]:
         """The arcs a checkpoint captures (none of a direction a one-way road does not carry)."""
@@ -97,27 +106,27 @@ class RoadNetwork:
         if index is None:
             raise ValueError(f"checkpoint {checkpoint.code} is on edge {checkpoint.edge_id}, not in the graph")
         arcs = [2 * index] if checkpoint.forward else []
-        if checkpoint.backward and not self.roads[index].oneway:
+        if checkpoint.backward and not self.oneways[index]:
             arcs.append(2 * index + 1)
         return arcs
 
     def inside_mask(self, nodes: frozenset[int]) -> npt.NDArray[np.bool_]:
         """A boolean per dense node index: is the node in `nodes`?"""
-        mask = np.zeros(len(self.node_index), dtype=np.bool_)
-        known = [self.node_index[n] for n in nodes if n in self.node_index]
-        mask[np.asarray(known, dtype=np.int64)] = True
-        return mask
+        wanted = np.fromiter(nodes, dtype=np.int64, count=len(nodes))
+        return np.isin(self.node_ids, wanted)
 
     def adjacency(self) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
         """(arcs leaving, arcs arriving) per node id; built once, only when a deeper search needs it."""
         if self._adjacency is None:
             leaving: dict[int, list[int]] = {}
             arriving: dict[int, list[int]] = {}
-            for index, road in enumerate(self.roads):
-                for arc in ((2 * index,) if road.oneway else (2 * index, 2 * index + 1)):
-                    tail, head = (road.source, road.target) if arc & 1 == 0 else (road.target, road.source)
-                    leaving.setdefault(tail, []).append(arc)
-                    arriving.setdefault(head, []).append(arc)
+            for index, (source, target, one) in enumerate(zip(self.sources, self.targets, self.oneways,
+                                                              strict=True)):
+                leaving.setdefault(source, []).append(2 * index)
+                arriving.setdefault(target, []).append(2 * index)
+                if not one:
+                    leaving.setdefault(target, []).append(2 * index + 1)
+                    arriving.setdefault(source, []).append(2 * index + 1)
             self._adjacency = (leaving, arriving)
         return self._adjacency
 

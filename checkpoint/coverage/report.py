@@ -9,6 +9,7 @@ from shapely.geometry.base import BaseGeometry
 
 from checkpoint.coverage.build import CoverageModel
 from checkpoint.coverage.model import CoverageReport, LeakRoute
+from checkpoint.coverage.placement import PlacementPlan
 from checkpoint.sites.roadgraph import LonLat
 
 
@@ -61,4 +62,29 @@ def report_json(model: CoverageModel, report: CoverageReport, seconds: float | N
                          "min_captures_in_after": c.min_captures_in_after,
                          "min_captures_out_after": c.min_captures_out_after} for c in report.criticality],
         "ring": ring_points,
+    }
+
+
+def placement_json(model: CoverageModel, plan: PlacementPlan, after: CoverageReport,
+                   before: CoverageReport) -> dict[str, Any]:
+    """The proposed positions (where each edge crosses its area's boundary, else its middle) and their effect."""
+    features = []
+    for area in plan.areas:
+        for new in area.added:
+            edge = model.roads.edges[new.edge_id]
+            lon, lat = crossing_point(model.shapes[new.area].geometry, edge.coords)
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                             "properties": {"code": new.code, "area": new.area, "edge_id": new.edge_id}})
+    return {
+        "method": plan.method,
+        "new_checkpoints": plan.added,
+        "lower_bound": plan.lower_bound,
+        "gap": plan.added - plan.lower_bound,
+        "areas": [{"area": a.area, "new_checkpoints": len(a.added), "lower_bound": a.lower_bound, "gap": a.gap,
+                   "reached": a.reached} for a in plan.areas],
+        "holds_after": after.holds,
+        "positions": {"type": "FeatureCollection", "features": features},
+        "removal_effect": [{"code": c.code, "area": c.area, "new_leaks": c.new_leaks,
+                            "min_captures_in_after": c.min_captures_in_after,
+                            "min_captures_out_after": c.min_captures_out_after} for c in before.criticality],
     }

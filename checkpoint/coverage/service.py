@@ -20,7 +20,8 @@ from checkpoint.coverage.build import (
     area_shape,
     build_model,
 )
-from checkpoint.coverage.report import report_json
+from checkpoint.coverage.placement import as_checkpoints, place
+from checkpoint.coverage.report import placement_json, report_json
 from checkpoint.coverage.schemas import WhatIf
 from checkpoint.sites.models import Area, Checkpoint, Feed, RoadEdge
 from checkpoint.sites.roadgraph import RoadEdge as GraphEdge
@@ -107,3 +108,15 @@ def coverage_report(session: Session, change: WhatIf | None = None) -> dict[str,
     report = analyze(built.network, built.areas, built.checkpoints, offline=offline,
                      with_criticality=change.criticality if change else True)
     return report_json(built, report, seconds=round(time.perf_counter() - started, 4))
+
+
+def placement_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
+    """The fewest new positions that bring every area to ≥ 2, and what removing each existing one does."""
+    started = time.perf_counter()
+    built = model(session, change)
+    offline = built.inactive | frozenset(change.offline if change else ())
+    before = analyze(built.network, built.areas, built.checkpoints, offline=offline)
+    plan = place(built.network, built.areas, built.checkpoints, offline)
+    after = analyze(built.network, built.areas, [*built.checkpoints, *as_checkpoints(plan)], offline=offline,
+                    with_criticality=False)
+    return {**placement_json(built, plan, after, before), "seconds": round(time.perf_counter() - started, 4)}

@@ -56,3 +56,14 @@ def test_bad_what_if_input_is_named(client: TestClient, auth_headers: Callable[.
 def test_other_roles_are_refused(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
     assert client.get("/api/v1/coverage/report", headers=auth_headers("officer")).status_code == 403
     assert client.get("/api/v1/coverage/report", headers=auth_headers("admin")).status_code == 200
+
+
+def test_placement_names_its_method_and_reaches_two(client: TestClient,
+                                                    auth_headers: Callable[..., dict[str, str]]) -> None:
+    response = client.post("/api/v1/coverage/placement", json={}, headers=auth_headers("planner"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["method"].startswith("greedy") and body["holds_after"]
+    assert body["new_checkpoints"] == len(body["positions"]["features"]) >= body["lower_bound"] > 0
+    assert body["gap"] == 0  # without a core the greedy is exact
+    assert len(body["removal_effect"]) == 97
