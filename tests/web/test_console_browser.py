@@ -54,7 +54,10 @@ def test_roles_shape_the_navigation(browser: webdriver.Chrome, live_server: str,
     user = committed_user("admin", "auditor")
     log_in(browser, live_server, user.username)
     wait = WebDriverWait(browser, 20)
-    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#nav a")) == 3)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#nav a")) >= 3)
+    nav = {a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
+    assert {"map", "users", "audit"} <= nav
+    assert not nav & {"coverage", "watchlist", "alerts", "trajectory"}  # roles this user does not hold
     browser.get(f"{live_server}/console/audit")
     wait.until(lambda b: "auth.login" in b.find_element(By.ID, "audit-table").text)
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-audit.png"))
