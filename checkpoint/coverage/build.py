@@ -199,7 +199,7 @@ def ring_checkpoint(roads: RoadGraph, shapes: dict[str, AreaShape], checkpoint: 
     films_in, films_out = "in" in checkpoint.directions, "out" in checkpoint.directions
     return RingCheckpoint(code=checkpoint.code, area=checkpoint.guards or "", edge_id=edge_id,
                           forward=films_in if inward else films_out, backward=films_out if inward else films_in,
-                          offset_m=offset)
+                          offset_m=offset, forward_inward=inward)
 
 
 def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],

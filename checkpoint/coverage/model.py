@@ -38,6 +38,7 @@ class RingCheckpoint:
     forward: bool  # captures traffic running source -> target
     backward: bool  # captures traffic running target -> source
     offset_m: float = 0.0  # from the edge's source, for drawing and for moving it
+    forward_inward: bool = True  # traffic source -> target heads into the area (labels a pass 'in' or 'out')
 
 
 @dataclass(frozen=True)
