@@ -1,0 +1,130 @@
+// 预警 Alerts for dispatchers: live hits over Server-Sent Events (with a sound), the images, the map with
+// the hit checkpoint and the predicted path, and one button per lifecycle step with its deadline.
+import { api, el, formatTime } from "../api.js";
+
+const STYLE = `
+.al-layout { display: flex; height: 100%; }
+.al-layout #alert-map { flex: 1; height: 100%; background: #f4f1ea; }
+.al-list { width: 520px; overflow-y: auto; background: #fff; border-left: 1px solid #d5dbe5; padding: 8px 12px; }
+.al-card { border: 1px solid #d5dbe5; border-left: 5px solid #b00020; border-radius: 4px; padding: 8px; margin-bottom: 8px; }
+.al-card.closed, .al-card.false_read { border-left-color: #999; opacity: .75; }
+.al-card.fresh { animation: al-flash 1s 3; }
+@keyframes al-flash { 50% { background: #ffe0e0; } }
+.al-card h3 { margin: 0; font-size: 18px; letter-spacing: 1px; }
+.al-card .why { color: #b00020; font-weight: 600; }
+.al-card .meta { color: #5a6b85; font-size: 12px; }
+.al-card img { max-width: 48%; max-height: 110px; margin: 4px 4px 0 0; border: 1px solid #ccc; }
+.al-card .timer { font-family: monospace; } .al-card .timer.overdue { color: #b00020; font-weight: 700; }
+.al-card .steps button { margin: 4px 4px 0 0; padding: 3px 8px; font-size: 12px; }
+.al-card .steps input { width: 100%; margin-top: 4px; padding: 4px; }
+.al-card ol { margin: 4px 0; padding-left: 18px; font-size: 12px; }
+#alert-connection { font-size: 12px; color: #5a6b85; }
+`;
+
+const STEPS = {
+  new: [["sign", "签收 Sign for"]],
+  signed: [["valid", "研判有效 Valid"], ["false_read", "误识 False read"]],
+  valid: [["instruct", "下达拦截 Instruct intercept"]],
+  instructed: [["feedback", "处置反馈 Feedback"]],
+  feedback: [["close", "结案 Close"]],
+  false_read: [["close", "结案 Close"]],
+};
+const STATUS = { new: "新 new", signed: "已签收 signed", valid: "有效 valid", false_read: "误识 false read",
+  instructed: "已指令 instructed", feedback: "已反馈 feedback", closed: "已结案 closed" };
+
+function beep() {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  } catch { /* no audio device: the card still flashes */ }
+}
+
+function countdown(dueIso) {
+  if (!dueIso) return ["", false];
+  const left = Math.round((new Date(dueIso) - Date.now()) / 1000);
+  const abs = Math.abs(left);
+  const text = `${Math.floor(abs / 3600) ? `${Math.floor(abs / 3600)}h ` : ""}${Math.floor((abs % 3600) / 60)}m ${abs % 60}s`;
+  return left >= 0 ? [`剩余 ${text} left`, false] : [`超时 overdue ${text}`, true];
+}
+
+export async function render(root, { config }) {
+  document.head.append(el("style", {}, STYLE));
+  const mapDiv = el("div", { id: "alert-map" });
+  const listDiv = el("div", { id: "alert-list" });
+  const status = el("span", { id: "alert-connection" }, "连接中 connecting…");
+  root.append(el("div", { class: "al-layout" }, mapDiv,
+    el("aside", { class: "al-list" }, el("h2", {}, "实时预警 Live alerts ", status), listDiv)));
+  const map = L.map(mapDiv).setView([23.1, 114.4], 9);
+  if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
+  const [areas, checkpoints] = await Promise.all([api("/areas?kind=district"), api("/checkpoints")]);
+  L.geoJSON(areas, { style: { color: "#5a6b85", weight: 1.5, dashArray: "6 4", fillOpacity: 0.03 } }).addTo(map);
+  L.geoJSON(checkpoints, { pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, weight: 1, color: "#fff",
+    fillColor: "#1d7dd8", fillOpacity: 0.8 }).bindTooltip(`${f.properties.code} ${f.properties.name}`) }).addTo(map);
+  const overlay = L.layerGroup().addTo(map);
+  const alerts = new Map();
+
+  const showOnMap = (a) => {
+    overlay.clearLayers();
+    L.circleMarker([a.lat, a.lon], { radius: 10, color: "#fff", weight: 2, fillColor: "#b00020", fillOpacity: 1,
+      className: "hit-marker" }).bindTooltip(`命中 hit: ${a.plate} · 卡口 ${a.checkpoint_id}`).addTo(overlay);
+    for (const next of a.predicted || []) {
+      if (next.path && next.path.length > 1) {
+        L.polyline(next.path.map(([lon, lat]) => [lat, lon]), { color: "#d62828", weight: 4, dashArray: "8 6",
+          className: "predicted-path" }).addTo(overlay);
+      }
+      L.circleMarker([next.lat, next.lon], { radius: 7, color: "#d62828", fillColor: "#fff", fillOpacity: 1 })
+        .bindTooltip(`${next.code} ${formatTime(next.eta_at, config.timezone).slice(11)}`).addTo(overlay);
+    }
+    const bounds = L.latLngBounds([[a.lat, a.lon], ...(a.predicted || []).map((n) => [n.lat, n.lon])]);
+    map.fitBounds(bounds.pad(0.3), { maxZoom: 13 });
+  };
+
+  const card = (a, fresh) => {
+    const note = el("input", { placeholder: "指令/反馈/备注 instruction, outcome, note" });
+    const timer = el("span", { class: "timer" });
+    const due = a.status === "new" ? a.sign_due_at : a.status === "instructed" ? a.feedback_due_at : null;
+    const tick = () => { const [text, late] = countdown(due); timer.textContent = text; timer.classList.toggle("overdue", late); };
+    tick();
+    const node = el("div", { class: `al-card ${a.status}${fresh ? " fresh" : ""}`, "data-alert": a.id, "data-plate": a.plate },
+      el("h3", { onclick: () => showOnMap(a) }, a.plate, a.hit_count > 1 ? ` ×${a.hit_count}` : ""),
+      el("div", { class: "why" }, `${a.why} · 布控 watch #${a.entry_id}`),
+      el("div", { class: "meta" }, `卡口 checkpoint ${a.checkpoint_id} · ${formatTime(a.captured_at, config.timezone)}`,
+        a.hit_count > 1 ? ` · 最近 last ${formatTime(a.last_seen_at, config.timezone)}` : ""),
+      el("div", {}, el("span", { class: "status" }, STATUS[a.status] || a.status), " ", timer),
+      el("div", {}, ["scene", "plate"].map((kind) => el("img", { src: `/api/v1/passes/${a.pass_id}/images/${kind}`,
+        alt: kind, onerror: (event) => event.target.remove() }))),
+      (a.predicted || []).length ? el("ol", {}, a.predicted.map((n) => el("li", {},
+        `${n.code} ${n.name} · ${(n.distance_m / 1000).toFixed(1)} km · ${formatTime(n.eta_at, config.timezone).slice(11)} (${n.basis})`))) : null,
+      a.instruction ? el("div", { class: "meta" }, `指令 ${a.instruction}`) : null,
+      a.feedback ? el("div", { class: "meta" }, `反馈 ${a.feedback}`) : null,
+      el("div", { class: "steps" }, (STEPS[a.status] || []).map(([action, label]) => el("button", {
+        class: `step-${action}`, onclick: async () => {
+          try { upsert(await api(`/watchlist/alerts/${a.id}/action`, { json: { action, note: note.value } }), false); }
+          catch (err) { note.value = ""; note.placeholder = err.message; }
+        } }, label)), (STEPS[a.status] || []).length ? note : null));
+    node.tick = tick;
+    return node;
+  };
+
+  const upsert = (a, fresh) => {
+    const old = alerts.get(a.id);
+    const node = card(a, fresh);
+    alerts.set(a.id, node);
+    if (old) old.replaceWith(node); else listDiv.prepend(node);
+    if (fresh) showOnMap(a);
+  };
+
+  for (const a of (await api("/watchlist/alerts?limit=50")).reverse()) upsert(a, false);
+  setInterval(() => { for (const node of alerts.values()) node.tick(); }, 1000);
+
+  const source = new EventSource("/api/v1/watchlist/alerts/stream");
+  source.addEventListener("open", () => { status.textContent = "● 已连接 live"; });
+  source.addEventListener("error", () => { status.textContent = "○ 重连中 reconnecting…"; });
+  source.addEventListener("new", (event) => { beep(); upsert(JSON.parse(event.data), true); });
+  source.addEventListener("repeat", (event) => { beep(); upsert(JSON.parse(event.data), true); });
+  source.addEventListener("update", (event) => upsert(JSON.parse(event.data), false));
+}

@@ -1,0 +1,124 @@
+// 布控 Watchlist for officers: register a watch (with a 30-day preview), list, approve, reject, withdraw.
+// Approval and withdrawal are for a second, supervising officer (officer + admin roles), never the requester.
+import { api, el, formatTime } from "../api.js";
+
+const STYLE = `
+.wl-grid { display: grid; grid-template-columns: 420px 1fr; gap: 0; height: 100%; }
+.wl-grid .panel { margin: 12px; }
+.wl-form label { display: flex; flex-direction: column; font-size: 12px; color: #5a6b85; margin-bottom: 6px; }
+.wl-form input, .wl-form select, .wl-form textarea { padding: 6px; font-size: 14px; }
+.wl-form .row { display: flex; gap: 8px; } .wl-form .row > * { flex: 1; }
+.wl-status { padding: 1px 6px; border-radius: 3px; font-size: 12px; background: #e3e7ee; }
+.wl-status.active { background: #d7f0de; color: #1b7a3a; } .wl-status.pending { background: #fff1cc; color: #8a5a00; }
+.wl-status.withdrawn, .wl-status.expired, .wl-status.rejected { background: #eee; color: #777; }
+.wl-actions button { margin: 0 4px 4px 0; padding: 3px 8px; font-size: 12px; }
+.wl-actions button.danger { background: #b00020; }
+`;
+
+const CATEGORIES = { stolen: "被盗抢 stolen", case_related: "涉案 case-related", cloned_plate: "套牌 cloned plate",
+  fugitive: "在逃 fugitive", unlicensed: "无牌/假牌 unlicensed", traffic_violation: "违法未处理 violations", other: "其他 other" };
+const MODES = { exact: "精确 exact", wildcard: "模糊通配 wildcard (? *)", fuzzy: "容错 fuzzy (OCR confusions)" };
+
+function field(label, input) { return el("label", {}, label, input); }
+function select(name, options, value) {
+  return el("select", { name }, Object.entries(options).map(([key, text]) =>
+    el("option", { value: key, selected: key === value ? "selected" : null }, text)));
+}
+
+export async function render(root, { user, config }) {
+  document.head.append(el("style", {}, STYLE));
+  const supervisor = user.roles.includes("officer") && user.roles.includes("admin");
+  const message = el("p", { id: "watch-message" });
+  const previewTable = el("table", { class: "grid", id: "watch-preview" });
+  const form = el("form", { class: "wl-form", id: "watch-form" },
+    field("号牌 Plate pattern", el("input", { name: "pattern", id: "watch-pattern", required: "required", placeholder: "粤L12345 / 粤L?23*" })),
+    el("div", { class: "row" },
+      field("匹配 Match", select("match_mode", MODES, "exact")),
+      field("容错 Strictness", select("strictness", { strict: "严 strict", normal: "中 normal", loose: "宽 loose" }, "normal"))),
+    el("div", { class: "row" },
+      field("类别 Category", select("category", CATEGORIES, "stolen")),
+      field("颜色 Colour", select("plate_colour", { "": "任意 any", blue: "蓝 blue", yellow: "黄 yellow", green: "绿 green", white: "白 white", black: "黑 black" }, ""))),
+    field("事由 Reason", el("textarea", { name: "reason", id: "watch-reason", required: "required", rows: 2 })),
+    el("div", { class: "row" },
+      field("案件编号 Case no.", el("input", { name: "case_number" })),
+      field("优先级 Priority", select("priority", { 1: "1 高 high", 2: "2 中 normal", 3: "3 低 low" }, "2"))),
+    el("div", { class: "row" },
+      field("范围 Scope", select("scope_kind", { network: "全网 whole network", districts: "辖区 districts", checkpoints: "卡口 checkpoints" }, "network")),
+      field("辖区/卡口 Districts or checkpoint ids", el("input", { name: "scope_list", placeholder: "441302, 441303 / 12, 15" }))),
+    field("截止 Valid to (default 30 days)", el("input", { name: "valid_to", type: "datetime-local" })),
+    el("div", { class: "row" },
+      el("button", { type: "button", id: "watch-preview-button" }, "预览 Preview 30 days"),
+      el("button", { type: "submit", id: "watch-submit" }, "提交审批 Submit for approval")),
+    message);
+  const decision = el("input", { id: "decision-reason", placeholder: "审批/撤控理由 Reason for approval or withdrawal", size: 50 });
+  const list = el("table", { class: "grid", id: "watch-table" });
+  root.append(el("div", { class: "wl-grid" },
+    el("section", { class: "panel" }, el("h2", {}, "登记布控 Register a watch"), form,
+      el("h3", {}, "近 30 天命中预览 Passes it would have matched"), previewTable),
+    el("section", { class: "panel" }, el("h2", {}, "布控列表 Watches"),
+      supervisor ? el("p", {}, decision) : el("p", { class: "hint" }, "审批需另一位具有 officer + admin 角色的用户 (four eyes)."),
+      list)));
+
+  const body = () => {
+    const data = Object.fromEntries(new FormData(form));
+    const scope = (data.scope_list || "").split(/[,，\s]+/).filter(Boolean);
+    const out = { pattern: data.pattern, match_mode: data.match_mode, strictness: data.strictness,
+      plate_colour: data.plate_colour || null, category: data.category, reason: data.reason,
+      case_number: data.case_number || null, priority: Number(data.priority), scope_kind: data.scope_kind };
+    if (data.scope_kind === "districts") out.scope_districts = scope;
+    if (data.scope_kind === "checkpoints") out.scope_checkpoint_ids = scope.map(Number);
+    if (data.valid_to) out.valid_to = new Date(data.valid_to).toISOString();
+    return out;
+  };
+  const say = (text, ok) => { message.textContent = text; message.className = ok ? "message" : "error"; };
+
+  document.getElementById("watch-preview-button").addEventListener("click", async () => {
+    try {
+      const b = body();
+      const result = await api("/watchlist/preview", { json: { pattern: b.pattern, match_mode: b.match_mode, strictness: b.strictness, plate_colour: b.plate_colour } });
+      previewTable.replaceChildren(el("caption", {}, `${result.matched} 次 passes`),
+        el("tr", {}, ["时间 time", "号牌 plate", "卡口 checkpoint", "原因 why"].map((h) => el("th", {}, h))),
+        ...result.passes.map((p) => el("tr", {}, el("td", {}, formatTime(p.captured_at, config.timezone)),
+          el("td", {}, p.plate), el("td", {}, p.checkpoint_id), el("td", {}, p.why))));
+    } catch (err) { say(err.message, false); }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const watch = await api("/watchlist/watches", { json: body() });
+      say(`已提交 submitted: #${watch.id} ${watch.pattern} (${watch.status})`, true);
+      await load();
+    } catch (err) { say(err.message, false); }
+  });
+
+  const act = async (watch, step) => {
+    try {
+      await api(`/watchlist/watches/${watch.id}/${step}`, { json: { reason: decision.value || "" } });
+      await load();
+    } catch (err) { say(err.message, false); }
+  };
+  const actions = (w) => {
+    const mine = w.requested_by === user.id;
+    const buttons = [];
+    if (w.status === "draft" && mine) buttons.push(el("button", { onclick: () => act(w, "submit") }, "提交 submit"));
+    if (supervisor && !mine && w.status === "pending") {
+      buttons.push(el("button", { class: "approve", "data-watch": w.id, onclick: () => act(w, "approve") }, "批准 approve"));
+      buttons.push(el("button", { class: "danger", onclick: () => act(w, "reject") }, "驳回 reject"));
+    }
+    if (supervisor && !mine && w.status === "active") {
+      buttons.push(el("button", { class: "danger withdraw", "data-watch": w.id, onclick: () => act(w, "withdraw") }, "撤控 withdraw"));
+    }
+    return el("td", { class: "wl-actions" }, buttons);
+  };
+  const load = async () => {
+    const watches = await api("/watchlist/watches");
+    list.replaceChildren(el("tr", {}, ["#", "号牌 pattern", "匹配 mode", "类别 category", "事由 reason", "状态 status", "有效期 valid", ""].map((h) => el("th", {}, h))),
+      ...watches.map((w) => el("tr", { "data-watch": w.id, "data-pattern": w.pattern, "data-status": w.status },
+        el("td", {}, w.id), el("td", { class: "pattern" }, w.pattern), el("td", {}, w.match_mode),
+        el("td", {}, CATEGORIES[w.category] || w.category), el("td", {}, w.reason),
+        el("td", {}, el("span", { class: `wl-status ${w.status}` }, w.status)),
+        el("td", {}, `${formatTime(w.valid_from, config.timezone)} – ${formatTime(w.valid_to, config.timezone)}`),
+        actions(w))));
+  };
+  await load();
+}

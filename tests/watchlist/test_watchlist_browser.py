@@ -1,0 +1,81 @@
+"""In a real Chromium: an officer registers a watch, a second user approves it, a pass is pushed, and the
+alert appears on a dispatcher's page (screenshot: docs/img/console-alerts.png with make screenshots)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoint.core.models import User
+from checkpoint.sites.models import Checkpoint
+from checkpoint.watchlist.models import DispatcherScope
+from checkpoint.watchlist.worker import start_matcher_thread
+from tests.watchlist.conftest import pass_event, push_pass, random_plate
+from tests.web.conftest import browser, committed_user, live_server, screenshot_dir
+from tests.web.test_console_browser import log_in
+
+__all__ = ["browser", "committed_user", "live_server"]  # fixtures shared with tests/web
+
+
+@pytest.fixture
+def matcher_redis(servers: tuple[str, str], sessions: sessionmaker[Session]) -> Iterator[Redis]:
+    """A matcher thread on the live server's Redis (the `bus` fixture would close the live server's client)."""
+    client = Redis.from_url(servers[1], decode_responses=True)
+    stop = threading.Event()
+    thread = start_matcher_thread(client, sessions, stop, consumer="browser-test")
+    yield client
+    stop.set()
+    thread.join(timeout=10)
+    client.close()
+
+
+def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
+        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User],
+        sessions: sessionmaker[Session], matcher_redis: Redis, tmp_path: Path) -> None:
+    officer, supervisor, dispatcher = committed_user("officer"), committed_user("officer", "admin"), \
+        committed_user("dispatcher")
+    with sessions() as db:
+        db.add(DispatcherScope(user_id=dispatcher.id, whole_network=True, districts=[], checkpoint_ids=[]))
+        db.commit()
+        checkpoint = db.scalars(select(Checkpoint).where(Checkpoint.edge_id.is_not(None)).limit(1)).one()
+    plate = random_plate()
+    wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
+
+    log_in(browser, live_server, officer.username)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=watchlist]"))
+    browser.get(f"{live_server}/console/watchlist")
+    wait.until(lambda b: b.find_elements(By.ID, "watch-pattern"))[0].send_keys(plate)
+    browser.find_element(By.ID, "watch-reason").send_keys("被盗车辆 stolen car, browser test")
+    browser.find_element(By.ID, "watch-submit").click()
+    wait.until(lambda b: "pending" in b.find_element(By.ID, "watch-message").text)
+
+    log_in(browser, live_server, supervisor.username)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=watchlist]"))
+    browser.get(f"{live_server}/console/watchlist")
+    row = f"#watch-table tr[data-pattern='{plate}']"
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=pending] button.approve"))
+    browser.find_element(By.ID, "decision-reason").send_keys("案情属实 confirmed")
+    browser.find_element(By.CSS_SELECTOR, f"{row} button.approve").click()
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=active]"))
+
+    log_in(browser, live_server, dispatcher.username)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=alerts]"))
+    browser.get(f"{live_server}/console/alerts")
+    wait.until(lambda b: "live" in b.find_element(By.ID, "alert-connection").text)
+    push_pass(matcher_redis, pass_event(plate, checkpoint))
+    card = f".al-card[data-plate='{plate}']"
+    wait.until(lambda b: "exact" in b.find_element(By.CSS_SELECTOR, card).text)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".hit-marker"))
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-alerts.png"))
+    browser.find_element(By.CSS_SELECTOR, f"{card} button.step-sign").click()
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{card}.signed"))
