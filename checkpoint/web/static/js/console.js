@@ -9,6 +9,8 @@ const PAGES = [
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },
   { path: "analyses", title: "研判 Analyses", roles: ["investigator"], load: () => import("./pages/analyses.js") },
+  { path: "watchlist", title: "布控 Watchlist", roles: ["officer"], load: () => import("./pages/watchlist.js") },
+  { path: "alerts", title: "预警 Alerts", roles: ["dispatcher"], load: () => import("./pages/alerts.js") },
 ];
 
 function allowed(page, user) {
