@@ -1,0 +1,105 @@
+"""Plate images for generated feeds: real crops from ../shared/data when present, else rendered text.
+
+Real crops are evaluation data (CCPD origin): they are read from the shared folder at run time
+and never copied into the project. The rendered fallback is labelled `rendered` wherever a
+figure made from it is reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+
+SHARED_CROPS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "plates-dev" / "crops"
+CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+PROVINCES = "粤京沪湘赣桂闽川苏浙鲁豫鄂"
+LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class PlateSample:
+    """One plate picture and its text."""
+
+    text: str
+    image: Image  # BGR
+
+
+class NoPlateSource(RuntimeError):
+    """Neither the shared crops nor a CJK font is available to make plates."""
+
+
+def load_real_crops(folder: Path = SHARED_CROPS, limit: int | None = None) -> list[PlateSample]:
+    """The labelled real crops (94x24 blue plates), in file order; empty when the folder is absent."""
+    labels = folder / "labels.csv"
+    if not labels.exists():
+        return []
+    samples: list[PlateSample] = []
+    with labels.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            image = cv2.imread(str(folder / row["file"]), cv2.IMREAD_COLOR)
+            if image is None:
+                continue
+            samples.append(PlateSample(text=row["plate"], image=image.astype(np.uint8)))
+            if limit is not None and len(samples) >= limit:
+                break
+    return samples
+
+
+def cjk_font() -> Path | None:
+    return next((path for path in CJK_FONTS if path.exists()), None)
+
+
+def render_plate(text: str, font_path: Path, size: tuple[int, int] = (188, 48)) -> Image:
+    """A blue plate with white characters drawn in a CJK font (synthetic, not a real plate face)."""
+    from PIL import Image as PilImage
+    from PIL import ImageDraw, ImageFont
+
+    width, height = size
+    plate = PilImage.new("RGB", (width, height), (20, 70, 190))
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle((2, 2, width - 3, height - 3), outline=(235, 235, 235), width=2)
+    font = ImageFont.truetype(str(font_path), int(height * 0.72))
+    step = (width - 16) / len(text)
+    for index, char in enumerate(text):
+        left = 8 + index * step + (step * 0.35 if index >= 2 else 0.0) * 0.3
+        draw.text((left, height * 0.08), char, font=font, fill=(245, 245, 245))
+    return cv2.cvtColor(np.asarray(plate, dtype=np.uint8), cv2.COLOR_RGB2BGR).astype(np.uint8)
+
+
+def rendered_samples(count: int, seed: int) -> list[PlateSample]:
+    """`count` random plates rendered with the installed CJK font."""
+    font_path = cjk_font()
+    if font_path is None:
+        raise NoPlateSource("no ../shared/data crops and no CJK font (apt-get install fonts-noto-cjk)")
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(count):
+        text = rng.choice(PROVINCES) + rng.choice(LETTERS) + "".join(rng.choice("0123456789" + LETTERS[:10])
+                                                                      for _ in range(5))
+        samples.append(PlateSample(text=text, image=render_plate(text, font_path)))
+    return samples
+
+
+def plate_samples(count: int, seed: int = 0, source: str = "auto") -> tuple[str, list[PlateSample]]:
+    """(`real` or `rendered`, `count` distinct plates); `source` forces one of them."""
+    if source in ("auto", "real"):
+        crops = load_real_crops()
+        if crops:
+            rng = random.Random(seed)
+            by_text = {sample.text: sample for sample in crops}  # a plate appears once per feed
+            chosen = rng.sample(sorted(by_text), k=min(count, len(by_text)))
+            return "real", [by_text[text] for text in chosen]
+        if source == "real":
+            raise NoPlateSource(f"no labelled crops at {SHARED_CROPS}")
+    return "rendered", rendered_samples(count, seed)

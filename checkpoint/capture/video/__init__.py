@@ -1,0 +1,1 @@
+"""Video feeds -> one CapturedPass per vehicle: reader, motion gate, tracker, vote, supervisor."""

@@ -1,0 +1,39 @@
+"""What a feed worker needs to know about its feed, independent of the database rows it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RoiShare = tuple[float, float, float, float]  # x1, y1, x2, y2 as shares of the frame size
+Roi = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One camera: where it is, what to read, and the tuning of its pass logic."""
+
+    feed_id: int
+    checkpoint_id: int
+    checkpoint_code: str
+    source: str  # rtsp://..., http://..., or a file path
+    kind: str = "rtsp"  # rtsp | http | file
+    lane: int | None = None
+    direction: str | None = None
+    roi_share: RoiShare = (0.25, 0.0, 0.75, 1.0)  # the lane: the middle half of the picture
+    repeat_window_s: float = 60.0  # same plate at the same checkpoint within this: one pass
+    replay: bool = False  # a file read as fast as it decodes, no frame dropped (tests, benchmarks)
+    detect_every: int = 1  # with replay: run LPR on every n-th frame (a live feed drops instead)
+    queue_size: int = 3
+    min_reads: int = 2  # a track with fewer plate reads is noise, not a vehicle
+    track_lost_s: float = 0.5  # a track unseen this long has left the view
+    stall_s: float = 3.0  # no frame this long on a live feed: reconnect
+    backoff_max_s: float = 2.0
+    loop: bool = False  # replay a file forever (demo)
+
+    def roi(self, width: int, height: int) -> Roi:
+        x1, y1, x2, y2 = self.roi_share
+        return int(x1 * width), int(y1 * height), int(x2 * width), int(y2 * height)
+
+    @property
+    def is_live(self) -> bool:
+        return not self.replay

@@ -1,0 +1,119 @@
+"""One feed's loop: connect, gate on motion, read plates in the lane, track, emit; reconnect on failure.
+
+Runs in a thread of a capture process (the supervisor's), sharing that process's plate engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from redis import Redis
+
+from checkpoint.capture.video.config import FeedConfig
+from checkpoint.capture.video.emitter import PassEmitter
+from checkpoint.capture.video.motion import MotionGate
+from checkpoint.capture.video.reader import Frame, FrameReader
+from checkpoint.capture.video.status import FeedStatusWriter
+from checkpoint.capture.video.tracker import PlateTracker, Track
+from checkpoint.lpr import ImageError, PlateEngine
+
+log = logging.getLogger(__name__)
+
+STATS_EVERY_S = 10.0
+
+
+class FeedWorker:
+    """Runs one feed until `stop` is set (or, for a replayed file, until it ends)."""
+
+    def __init__(self, config: FeedConfig, engine: PlateEngine, bus: Redis, data_dir: Path,
+                 engine_lock: threading.Lock | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.engine_lock = engine_lock
+        self.status = FeedStatusWriter(bus, config.feed_id)
+        self.emitter = PassEmitter(config, bus, data_dir)
+        self.gate = MotionGate()
+        self.tracker = PlateTracker(lost_s=config.track_lost_s)
+        self.heartbeat = time.monotonic()
+        self._dropped_before = 0
+
+    def run(self, stop: threading.Event) -> None:
+        backoff_s = 0.25
+        while not stop.is_set():
+            reader = FrameReader(self.config.source, queue_size=self.config.queue_size, replay=self.config.replay,
+                                 loop=self.config.loop).start()
+            try:
+                got_frames = self._consume(reader, stop)
+            finally:
+                reader.close()
+                self.status.health.dropped = self._dropped_before + reader.dropped
+                self._dropped_before += reader.dropped
+            self._end_tracks(self.tracker.flush())
+            if self.config.replay and reader.error is None:
+                self.status.set_state("ended")
+                return
+            self.status.health.reconnects += 1
+            self.status.set_state("offline", reader.error or "stalled: no frame")
+            log.warning("capture.feed_offline", extra={"feed_id": self.config.feed_id, "error": reader.error})
+            backoff_s = 0.25 if got_frames else min(backoff_s * 2, self.config.backoff_max_s)
+            stop.wait(backoff_s)
+
+    def _consume(self, reader: FrameReader, stop: threading.Event) -> bool:
+        """Process frames until the reader ends or stalls; whether any frame came."""
+        got_frames = False
+        stats_at = time.monotonic()
+        while not stop.is_set():
+            self.heartbeat = time.monotonic()
+            frame = reader.get(timeout_s=0.2)
+            if frame is None:
+                if reader.ended.is_set() and reader.frames.empty():
+                    return got_frames
+                if self.config.is_live and time.monotonic() - reader.last_frame_monotonic > self.config.stall_s:
+                    reader.error = reader.error or f"stalled: no frame for {self.config.stall_s:.0f} s"
+                    return got_frames
+                continue
+            if not got_frames:
+                got_frames = True
+                self.status.set_state("online")
+            self._process(frame)
+            health = self.status.health
+            health.fps, health.last_frame_at = reader.fps, frame.at
+            health.dropped = self._dropped_before + reader.dropped
+            self.status.write()
+            if time.monotonic() - stats_at >= STATS_EVERY_S:
+                stats_at = time.monotonic()
+                log.info("feed.stats", extra={"feed_id": self.config.feed_id, "fps": round(reader.fps, 1),
+                                              "dropped": health.dropped, "processed": health.processed,
+                                              "passes": health.passes})
+        return got_frames
+
+    def _process(self, frame: Frame) -> None:
+        if self.config.replay and frame.index % self.config.detect_every:
+            return
+        height, width = frame.image.shape[:2]
+        roi = self.config.roi(width, height)
+        t_s = frame.at.timestamp()  # the file's own clock in replay, the decoding time live
+        if not self.gate.moving(frame.image, roi, t_s) and not self.tracker.active:
+            return
+        self.status.health.processed += 1
+        try:
+            if self.engine_lock is not None:
+                with self.engine_lock:
+                    reads = self.engine.read(frame.image, roi)
+            else:
+                reads = self.engine.read(frame.image, roi)
+        except ImageError as exc:
+            self.status.health.last_error = str(exc)
+            return
+        self._end_tracks(self.tracker.update(t_s, frame, reads))
+
+    def _end_tracks(self, tracks: list[Track]) -> None:
+        for track in tracks:
+            captured = self.emitter.emit(track)
+            if captured is not None:
+                self.status.health.passes += 1
+                self.status.health.last_pass_at = captured.captured_at
+                self.status.write(force=True)
