@@ -1,4 +1,4 @@
-"""Coverage routes for planners (admins may read too): the report, what-ifs."""
+"""Coverage routes for planners (admins may read too): the report, what-ifs, placement, live shares."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from checkpoint.core.deps import SessionDep, require_roles
+from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.coverage import service
 from checkpoint.coverage.schemas import CoverageReportPublic, WhatIf
+from checkpoint.coverage.worker import live_shares
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 Planner = Annotated[User, Depends(require_roles(Role.planner, Role.admin))]
@@ -35,3 +36,10 @@ def placement(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, An
     """The fewest new checkpoint positions bringing every area to ≥ 2 (method and gap named), for the
     stored placement with `body`'s changes; and the effect of removing each existing checkpoint."""
     return service.placement_report(session, body)
+
+
+@router.get("/live")
+def live(_user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
+    """From the pass stream: per area and per checkpoint, the share of crossings captured ≥ 2 times, by hour."""
+    built = service.model(session)
+    return live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])

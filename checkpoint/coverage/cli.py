@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from redis import Redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.errors import DomainError
 
@@ -19,25 +25,36 @@ def coverage() -> None:
     """Coverage of the protected areas by their rings of checkpoints."""
 
 
-def _from_database(offline: list[str]) -> dict[str, Any]:
+@contextmanager
+def _connected(redis: bool) -> Iterator[tuple[sessionmaker[Session], Redis | None]]:
+    """Sessions on the configured database (and the bus), embedded servers started when unconfigured."""
+    from checkpoint.core.bus import Bus
     from checkpoint.core.config import get_settings
     from checkpoint.core.db import Database
     from checkpoint.core.embedded import start_embedded
-    from checkpoint.coverage.schemas import WhatIf
-    from checkpoint.coverage.service import coverage_report
 
     settings = get_settings()
-    embedded = start_embedded(settings.data_dir, need_postgres=not settings.database_url, need_redis=False)
+    embedded = start_embedded(settings.data_dir, need_postgres=not settings.database_url,
+                              need_redis=redis and not settings.redis_url)
     try:
         url = settings.database_url or embedded.database_url
         assert url is not None
         Database.configure(url)
         assert Database.sessions is not None
-        with Database.sessions() as session:
-            return coverage_report(session, WhatIf(offline=offline))
+        bus = Bus.configure(settings.redis_url or embedded.redis_url or "") if redis else None
+        yield Database.sessions, bus
     finally:
+        Bus.close()
         Database.dispose()
         embedded.stop()
+
+
+def _from_database(offline: list[str]) -> dict[str, Any]:
+    from checkpoint.coverage.schemas import WhatIf
+    from checkpoint.coverage.service import coverage_report
+
+    with _connected(redis=False) as (sessions, _bus), sessions() as session:
+        return coverage_report(session, WhatIf(offline=offline))
 
 
 def _from_folder(folder: Path, roads: Path | None, offline: list[str]) -> dict[str, Any]:
@@ -84,3 +101,47 @@ def check(
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
         _show(result)
+
+
+@app.command()
+def verify(window_s: Annotated[float, typer.Option(help="seconds of quiet that close a crossing")] = 600.0) -> None:
+    """Run the live verifier on the pass stream until Ctrl-C (shares appear on the console's coverage page)."""
+    from checkpoint.core.logging import setup_logging
+    from checkpoint.coverage.worker import run
+    from checkpoint.passes.writer import default_consumer
+
+    setup_logging()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _connected(redis=True) as (sessions, bus):
+        assert bus is not None
+        run(bus, sessions, default_consumer(), stop, window_s)
+
+
+@app.command()
+def traffic(trips: Annotated[int, typer.Option(help="vehicles, each crossing one area")] = 1000,
+            read_rate: Annotated[float, typer.Option(help="chance a checkpoint reads a passing plate")] = 0.95,
+            seed: Annotated[int, typer.Option()] = 7) -> None:
+    """Append generated pass events (source 'test') to the pass stream, to watch the verifier at work."""
+    from sqlalchemy import select
+
+    from checkpoint.capture.records import CapturedPass
+    from checkpoint.core.bus import PASSES_STREAM
+    from checkpoint.coverage.service import model
+    from checkpoint.coverage.traffic import generate
+    from checkpoint.passes.events import PassEvent
+    from checkpoint.sites.models import Checkpoint
+
+    with _connected(redis=True) as (sessions, bus), sessions() as session:
+        assert bus is not None
+        rows = {row.code: row for row in session.scalars(select(Checkpoint))}
+        generated = generate(model(session), trips, seed=seed, read_rate=read_rate)
+        for sighting in generated.sightings:
+            row = rows[sighting.code]
+            captured = CapturedPass(checkpoint_id=row.id, plate=sighting.plate, captured_at=sighting.seen_at,
+                                    direction=sighting.direction, source="test")
+            fields: Any = PassEvent(captured, lat=row.lat, lon=row.lon).to_fields()
+            bus.xadd(PASSES_STREAM, fields)
+    typer.echo(f"appended {len(generated.sightings)} pass events for {trips} trips "
+               f"({len(generated.crossings)} crossings of protected areas)")

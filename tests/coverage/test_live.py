@@ -1,0 +1,47 @@
+"""The live consumer on the real pass stream: PassEvents in, shares per area and checkpoint out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import redis as redis_lib
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checkpoint.capture.records import CapturedPass
+from checkpoint.core.bus import PASSES_STREAM, ensure_group, read_batch
+from checkpoint.coverage import service
+from checkpoint.coverage.traffic import generate
+from checkpoint.coverage.worker import GROUP, LiveCoverage, live_shares, record
+from checkpoint.passes.events import PassEvent
+from checkpoint.sites.models import Checkpoint
+
+
+def test_pass_stream_shares_agree_with_the_static_analysis(session: Session, bus: redis_lib.Redis, client: TestClient,
+                                                           auth_headers: Callable[..., dict[str, str]]) -> None:
+    model = service.model(session)
+    ids = {code: cp_id for cp_id, code in session.execute(select(Checkpoint.id, Checkpoint.code))}
+    traffic = generate(model, trips=150, seed=11)
+    ensure_group(bus, PASSES_STREAM, GROUP)
+    for sighting in traffic.sightings:
+        captured = CapturedPass(checkpoint_id=ids[sighting.code], plate=sighting.plate, captured_at=sighting.seen_at,
+                                direction=sighting.direction, source="test")
+        bus.xadd(PASSES_STREAM, PassEvent(captured, lat=23.0, lon=114.0).to_fields())  # type: ignore[arg-type]  # str fields
+    live = LiveCoverage(session, window_s=900)
+    while messages := read_batch(bus, PASSES_STREAM, GROUP, "test", block_ms=10):
+        live.handle(bus, messages)
+        bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+    record(bus, live.verifier.flush())
+    shares = live_shares(bus, [a.code for a in model.areas], [c.code for c in model.checkpoints])
+    seen = [t for t in traffic.crossings if t.static_captures > 0]
+    for area in shares["areas"]:
+        mine = [t for t in seen if t.area == area["code"]]
+        assert area["crossings"] == len(mine)
+        if mine:
+            assert area["double"] == sum(t.static_captures >= 2 for t in mine)
+    assert sum(int(v) for v in shares["verdicts"].values()) == len(seen)
+
+    response = client.get("/api/v1/coverage/live", headers=auth_headers("planner"))
+    assert response.status_code == 200, response.text
+    assert response.json()["areas"] == shares["areas"]
