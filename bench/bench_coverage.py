@@ -1,6 +1,6 @@
 """Coverage check speed: the shipped Huizhou graph, a what-if, and a generated 1,000,000-edge grid.
 
-    python -m bench.bench_coverage [--grid-edges 1000000] [--repeat 5]
+    python -m bench.bench_coverage [--grid-edges 1000000] [--repeat 5] [--trips 20000]
 
 Prints one JSON line. The grid is a square lattice of two-way roads (every 9th one-way) at
 ~100 m spacing with a "city" square inset 5 % and seven 2 km "centre" squares; every crossing
@@ -14,6 +14,7 @@ import json
 import math
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from shapely.geometry import box
 from checkpoint.coverage.analysis import analyze
 from checkpoint.coverage.build import AreaShape, CoverageModel, SiteCheckpoint, build_model
 from checkpoint.coverage.files import model_from_folder
+from checkpoint.coverage.traffic import generate
+from checkpoint.coverage.verifier import CrossingVerifier, RingIndex
 from checkpoint.sites.roadgraph import RoadEdge, RoadGraph, RoadNode
 
 GEODATA = Path(__file__).resolve().parents[1] / "geodata"
@@ -54,6 +57,19 @@ def huizhou(repeat: int) -> dict[str, Any]:
             "build_s": round(build_s, 4), "analyze_with_criticality_s": round(analyze_s, 4),
             "total_s": round(build_s + analyze_s, 4), "what_if_s": round(what_if_s, 4),
             "leak_routes": sum(len(a.leak_routes) for a in report.areas)}
+
+
+def verifier(trips: int) -> dict[str, Any]:
+    """Sightings per second through the live verifier, on generated Huizhou traffic (95 % reads)."""
+    model = model_from_folder(GEODATA)
+    traffic = generate(model, trips, seed=1, read_rate=0.95)
+    started = time.perf_counter()
+    checker = CrossingVerifier(RingIndex(model.network, model.areas, model.checkpoints))
+    closed = [c for s in traffic.sightings for c in checker.observe(s)] + checker.flush()
+    seconds = time.perf_counter() - started
+    return {"trips": trips, "sightings": len(traffic.sightings), "crossings": len(closed),
+            "seconds": round(seconds, 3), "sightings_per_s": round(len(traffic.sightings) / seconds),
+            "verdicts": dict(Counter(c.verdict for c in closed))}
 
 
 def grid_roads(edges_wanted: int) -> tuple[RoadGraph, int]:
@@ -141,8 +157,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--grid-edges", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--trips", type=int, default=20_000)
     args = parser.parse_args()
-    result = {"huizhou": huizhou(args.repeat), "grid": grid(args.grid_edges)}
+    result = {"huizhou": huizhou(args.repeat), "verifier": verifier(args.trips), "grid": grid(args.grid_edges)}
     print(json.dumps(result))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
 
 from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
@@ -43,3 +44,10 @@ def live(_user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
     """From the pass stream: per area and per checkpoint, the share of crossings captured ≥ 2 times, by hour."""
     built = service.model(session)
     return live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])
+
+
+@router.post("/export", response_class=HTMLResponse)
+def export(body: WhatIf, _user: Planner, session: SessionDep) -> HTMLResponse:
+    """The report (with `body`'s what-if applied) as one HTML file with the map, to hand on."""
+    html = service.export_report(session, body)
+    return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="coverage-report.html"'})

@@ -20,6 +20,7 @@ from checkpoint.coverage.build import (
     area_shape,
     build_model,
 )
+from checkpoint.coverage.export import report_html
 from checkpoint.coverage.placement import as_checkpoints, place
 from checkpoint.coverage.report import placement_json, report_json
 from checkpoint.coverage.schemas import WhatIf
@@ -100,14 +101,30 @@ def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
     return build_model(road_graph(session), areas, checkpoints)
 
 
-def coverage_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
-    """The report for the stored placement, or for it with `change` applied; timed for the console."""
+def _built_report(session: Session, change: WhatIf | None) -> tuple[CoverageModel, dict[str, Any]]:
     started = time.perf_counter()
     built = model(session, change)
     offline = built.inactive | frozenset(change.offline if change else ())
     report = analyze(built.network, built.areas, built.checkpoints, offline=offline,
                      with_criticality=change.criticality if change else True)
-    return report_json(built, report, seconds=round(time.perf_counter() - started, 4))
+    return built, report_json(built, report, seconds=round(time.perf_counter() - started, 4))
+
+
+def coverage_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
+    """The report for the stored placement, or for it with `change` applied; timed for the console."""
+    return _built_report(session, change)[1]
+
+
+def export_report(session: Session, change: WhatIf | None = None) -> str:
+    """The report as a self-contained HTML page with the map, for the placement with `change` applied."""
+    built, report = _built_report(session, change)
+    described = []
+    if change is not None:
+        described += [f"offline {', '.join(change.offline)}"] if change.offline else []
+        described += [f"{len(change.added)} checkpoints added"] if change.added else []
+        described += [f"moved {', '.join(m.code for m in change.moved)}"] if change.moved else []
+        described += [f"redrawn {', '.join(a.code for a in change.areas)}"] if change.areas else []
+    return report_html(built, report, "; ".join(described) or "the stored placement, as it is now")
 
 
 def placement_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:

@@ -67,3 +67,14 @@ def test_placement_names_its_method_and_reaches_two(client: TestClient,
     assert body["new_checkpoints"] == len(body["positions"]["features"]) >= body["lower_bound"] > 0
     assert body["gap"] == 0  # without a core the greedy is exact
     assert len(body["removal_effect"]) == 97
+
+
+def test_export_is_one_html_file_with_the_map(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    response = client.post("/api/v1/coverage/export", json={"offline": ["HZ-441302-01"]},
+                           headers=auth_headers("planner"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "attachment" in response.headers["content-disposition"]
+    html = response.text
+    assert "<svg" in html and 'stroke="#d00000"' in html and "offline HZ-441302-01" in html
+    assert "惠城中心区" in html and "Leak routes" in html

@@ -41,3 +41,9 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
     assert f"offline: {code}" in browser.find_element(By.ID, "coverage-changes").text
     assert browser.find_elements(By.CSS_SELECTOR, "path.ring-checkpoint.offline")
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-offline.png"))
+
+    browser.find_element(By.ID, "propose-placement").click()
+    wait.until(lambda b: "new checkpoints" in b.find_element(By.ID, "coverage-placement").text)
+    assert browser.find_elements(By.CSS_SELECTOR, "path.proposed-checkpoint")
+    assert "gap 0" in browser.find_element(By.ID, "coverage-placement").text
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-placement.png"))

@@ -148,8 +148,47 @@ export async function render(root) {
     "新增卡口 Add");
   const reset = el("button", { id: "reset-what-if", onclick: () => { change.offline = []; change.added = []; change.moved = []; refresh(); } },
     "重置 Reset");
+  const exportLink = el("a", { href: "#", id: "export-report", onclick: (e) => { e.preventDefault(); exportReport(); } },
+    "导出报告 Export report (HTML)");
+  async function exportReport() {
+    const response = await fetch("/api/v1/coverage/export", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(change) });
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "coverage-report.html" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+  const proposedLayer = L.layerGroup().addTo(map);
+  const placement = el("p", { id: "coverage-placement", style: SMALL });
+  const propose = el("button", { id: "propose-placement", onclick: async () => {
+    placement.textContent = "计算中 computing…";
+    const plan = await api("/coverage/placement", { json: change });
+    proposedLayer.clearLayers();
+    for (const f of plan.positions.features) {
+      const [lon, lat] = f.geometry.coordinates;
+      L.circleMarker([lat, lon], { radius: 5, color: "#1b7a3a", fillColor: "#8bd48f", fillOpacity: 1,
+        className: "proposed-checkpoint" }).bindTooltip(`建议 proposed → ${f.properties.area} (edge ${f.properties.edge_id})`)
+        .addTo(proposedLayer);
+    }
+    placement.textContent = `建议新增 ${plan.new_checkpoints} 个卡口 new checkpoints (lower bound ${plan.lower_bound}, ` +
+      `gap ${plan.gap}; ${plan.holds_after ? "then holds" : "still short"}). Method: ${plan.method}.`;
+  } }, "建议布点 Propose placement");
+  const live = el("div", { id: "coverage-live", style: SMALL });
+  async function drawLive() {
+    const shares = await api("/coverage/live");
+    const rows = shares.areas.filter((a) => a.crossings > 0);
+    const verdicts = Object.entries(shares.verdicts).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    live.replaceChildren(el("h4", {}, "实时校验 Live (pass stream)"),
+      rows.length ? el("table", { class: "grid" },
+        el("tr", {}, el("th", {}, "区域 Area"), el("th", {}, "穿越 crossings"), el("th", {}, "≥2 share")),
+        rows.map((a) => el("tr", {}, el("td", {}, a.code), el("td", {}, a.crossings),
+          el("td", {}, `${(100 * a.share).toFixed(1)} %`))))
+        : el("p", {}, "尚无数据 no crossings seen yet (run `checkpoint coverage verify`)"),
+      verdicts ? el("p", {}, `单次抓拍原因 single captures: ${verdicts}`) : null);
+  }
   side.append(el("h2", {}, "覆盖校验 Coverage (≥ 2 captures)"), status, summary,
     el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
-    critical);
+    el("div", { class: "inline-form" }, propose, exportLink), placement, critical, live);
   await refresh();
+  drawLive().catch(() => { live.textContent = ""; });
 }
