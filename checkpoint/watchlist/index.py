@@ -3,6 +3,8 @@
 Layout (one hash each, so a batch of reads is one HMGET):
   checkpoint:watch:index    field = index key (`e:`, `f:`, `d:`, `w:`; see plates.py), value = "id,id"
   checkpoint:watch:entries  field = entry id, value = WatchSpec JSON
+  checkpoint:watch:masks    field = wildcard mask in use (plates.Mask), value = how many entries use it
+  checkpoint:watch:version  bumped by every change, so matchers know to re-read the masks
   checkpoint:watch:ready    set once the index holds every active entry of PostgreSQL
 Adding or removing an entry runs as one Lua script, so a matcher never sees half a watch.
 """
@@ -15,6 +17,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from redis import Redis
@@ -23,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.watchlist.models import WatchEntry, WatchStatus
-from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness
+from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness, wildcard_mask
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +35,14 @@ ENTRIES_KEY = "checkpoint:watch:entries"
 READY_KEY = "checkpoint:watch:ready"
 REBUILD_LOCK_KEY = "checkpoint:watch:rebuild-lock"
 VERSION_KEY = "checkpoint:watch:version"
+MASKS_KEY = "checkpoint:watch:masks"
 
+# KEYS: index, entries, version, masks. ARGV: entry id, spec JSON, mask ("" if none), index keys...
 _ADD = """
-for i = 3, #ARGV do
+if redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) == 1 and ARGV[3] ~= '' then
+  redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+end
+for i = 4, #ARGV do
   local ids = redis.call('HGET', KEYS[1], ARGV[i])
   if not ids then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
@@ -42,12 +50,15 @@ for i = 3, #ARGV do
     redis.call('HSET', KEYS[1], ARGV[i], ids .. ',' .. ARGV[1])
   end
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return redis.call('INCR', KEYS[3])
 """
 
+# KEYS as for _ADD. ARGV: entry id, mask ("" if none), index keys...
 _REMOVE = """
-for i = 2, #ARGV do
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 and ARGV[2] ~= '' then
+  if redis.call('HINCRBY', KEYS[4], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[4], ARGV[2]) end
+end
+for i = 3, #ARGV do
   local ids = redis.call('HGET', KEYS[1], ARGV[i])
   if ids then
     local kept = {}
@@ -58,7 +69,6 @@ for i = 2, #ARGV do
     else redis.call('HSET', KEYS[1], ARGV[i], table.concat(kept, ',')) end
   end
 end
-redis.call('HDEL', KEYS[2], ARGV[1])
 return redis.call('INCR', KEYS[3])
 """
 
@@ -80,9 +90,13 @@ class WatchSpec:
     priority: int = 2
     category: str = ""
 
-    @property
+    @cached_property
     def parsed(self) -> Pattern:
         return Pattern(MatchMode(self.mode), self.pattern, Strictness(self.strictness))
+
+    @cached_property
+    def window(self) -> tuple[datetime, datetime]:
+        return datetime.fromisoformat(self.valid_from), datetime.fromisoformat(self.valid_to)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
@@ -100,7 +114,8 @@ class WatchSpec:
                    priority=entry.priority, category=entry.category)
 
     def in_force(self, at: datetime) -> bool:
-        return datetime.fromisoformat(self.valid_from) <= at < datetime.fromisoformat(self.valid_to)
+        start, end = self.window
+        return start <= at < end
 
     def covers(self, checkpoint_id: int, district: str | None) -> bool:
         if self.scope_kind == "districts":
@@ -110,28 +125,38 @@ class WatchSpec:
         return True
 
 
+def mask_of(pattern: Pattern) -> str:
+    return wildcard_mask(pattern.text)[0] if pattern.mode is MatchMode.wildcard else ""
+
+
 def add_entry(bus: Redis, spec: WatchSpec) -> None:
-    keys = spec.parsed.index_keys()
-    bus.eval(_ADD, 3, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, str(spec.id), spec.to_json(), *keys)
+    pattern = spec.parsed
+    bus.eval(_ADD, 4, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, MASKS_KEY, str(spec.id), spec.to_json(),
+             mask_of(pattern), *pattern.index_keys())
 
 
 def remove_entry(bus: Redis, entry_id: int, pattern: Pattern) -> None:
-    bus.eval(_REMOVE, 3, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, str(entry_id), *pattern.index_keys())
+    bus.eval(_REMOVE, 4, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, MASKS_KEY, str(entry_id), mask_of(pattern),
+             *pattern.index_keys())
 
 
 def active_entries(session: Session) -> list[WatchEntry]:
     return list(session.scalars(select(WatchEntry).where(WatchEntry.status == WatchStatus.active.value)))
 
 
-def build_fields(specs: Iterable[WatchSpec]) -> tuple[dict[str, str], dict[str, str]]:
-    """(index hash, entries hash) for a set of specs, as a rebuild writes them."""
+def build_fields(specs: Iterable[WatchSpec]) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+    """(index hash, entries hash, masks hash) for a set of specs, as a rebuild writes them."""
     index: dict[str, list[str]] = {}
     entries: dict[str, str] = {}
+    masks: dict[str, int] = {}
     for spec in specs:
         entries[str(spec.id)] = spec.to_json()
-        for key in spec.parsed.index_keys():
+        pattern = spec.parsed
+        for key in pattern.index_keys():
             index.setdefault(key, []).append(str(spec.id))
-    return {key: ",".join(ids) for key, ids in index.items()}, entries
+        if mask := mask_of(pattern):
+            masks[mask] = masks.get(mask, 0) + 1
+    return {key: ",".join(ids) for key, ids in index.items()}, entries, masks
 
 
 def rebuild(bus: Redis, sessions: sessionmaker[Session], lock_timeout_s: int = 60) -> bool:
@@ -147,21 +172,24 @@ def rebuild(bus: Redis, sessions: sessionmaker[Session], lock_timeout_s: int = 6
             version = bus.get(VERSION_KEY)
             with sessions() as session:
                 specs = [WatchSpec.of(entry) for entry in active_entries(session)]
-            index, entries = build_fields(specs)
+            index, entries, masks = build_fields(specs)
             pipe = bus.pipeline(transaction=True)
             pipe.delete(INDEX_KEY + ":new", ENTRIES_KEY + ":new")
             for chunk in _chunks(index):
                 pipe.hset(INDEX_KEY + ":new", mapping=chunk)
             for chunk in _chunks(entries):
                 pipe.hset(ENTRIES_KEY + ":new", mapping=chunk)
-            pipe.delete(INDEX_KEY, ENTRIES_KEY)
+            pipe.delete(INDEX_KEY, ENTRIES_KEY, MASKS_KEY)
             if index:
                 pipe.rename(INDEX_KEY + ":new", INDEX_KEY)
             if entries:
                 pipe.rename(ENTRIES_KEY + ":new", ENTRIES_KEY)
+            if masks:
+                pipe.hset(MASKS_KEY, mapping=dict[Any, Any](masks))
             pipe.set(READY_KEY, str(len(specs)))
+            pipe.incr(VERSION_KEY)
             pipe.execute()
-            if bus.get(VERSION_KEY) == version:
+            if int(bus.get(VERSION_KEY) or 0) == int(version or 0) + 1:
                 return True
     finally:
         bus.delete(REBUILD_LOCK_KEY)

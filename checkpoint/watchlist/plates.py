@@ -1,7 +1,9 @@
 """Watch patterns: validation, the keys they are indexed under, and why a read matches one.
 
 Three match modes. *exact*: the normalised plate. *wildcard*: `?` is one character, `*` any run
-(`粤L?23*`); indexed under one anchored bigram of its literal characters, then checked by regex.
+(`粤L?23*`); indexed under its *mask* (which positions are known, anchored at the start, or at the
+end after a `*`) and the known characters; a read is looked up under each mask in use, then the
+regex decides.
 *fuzzy*: tolerant of recognition confusions (0/D/Q/U, 8/B, 2/Z/7, 5/S, 6/G, 1/T, 4/A) and, unless
 strict, of one missing or extra character. Fuzzy reads are found through confusion-normalised keys
 (every character folded to its class) and deletion neighbourhoods, then verified here.
@@ -10,8 +12,11 @@ strict, of one missing or extra character. Fuzzy reads are found through confusi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
+from typing import Any
 
 from checkpoint.core.errors import InvalidInput
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
@@ -61,7 +66,8 @@ class Pattern:
         if self.mode is MatchMode.exact:
             return [f"e:{self.text}"]
         if self.mode is MatchMode.wildcard:
-            return [wildcard_key(self.text)]
+            mask, literals = wildcard_mask(self.text)
+            return [f"m{mask}:{literals}"]
         key = canonical(self.text)
         keys = [f"f:{key}"]
         if self.strictness is not Strictness.strict:
@@ -77,16 +83,57 @@ class Pattern:
         return fuzzy_explain(self.text, plate, self.strictness)
 
 
-def read_keys(plate: str) -> list[str]:
-    """Every index key a read plate is looked up under: exact, fuzzy, deletion and wildcard bigrams."""
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """A wildcard mask in use: `=` whole plate of this length, `<` the start, `>` the end of a read."""
+
+    name: str  # e.g. "=1101111", "<11011", ">1111"
+    positions: tuple[int, ...]  # the known positions, from the start (or from the end for `>`)
+
+    @classmethod
+    def parse(cls, name: str) -> Mask:
+        bits = name[1:]
+        if name[0] == ">":
+            return cls(name, tuple(i - len(bits) for i, bit in enumerate(bits) if bit == "1"))
+        return cls(name, tuple(i for i, bit in enumerate(bits) if bit == "1"))
+
+    def key(self, plate: str) -> str | None:
+        size = len(self.name) - 1
+        if (self.name[0] == "=" and len(plate) != size) or len(plate) < size:
+            return None
+        return f"m{self.name}:" + "".join([plate[i] for i in self.positions])
+
+
+class MaskSet:
+    """The wildcard masks in use, grouped by the read lengths they apply to, with C-level getters."""
+
+    def __init__(self, masks: Iterable[Mask] = ()) -> None:
+        self.masks = list(masks)
+        self._by_length: dict[int, list[tuple[str, Callable[[str], Any]]]] = {}
+
+    def for_length(self, size: int) -> list[tuple[str, Callable[[str], Any]]]:
+        found = self._by_length.get(size)
+        if found is None:
+            found = self._by_length[size] = [
+                (f"m{mask.name}:", itemgetter(*mask.positions)) for mask in self.masks
+                if (len(mask.name) - 1 == size if mask.name[0] == "=" else len(mask.name) - 1 <= size)]
+        return found
+
+
+def read_keys(plate: str, masks: MaskSet | None = None) -> list[str]:
+    """Every index key a read plate is looked up under: exact, fuzzy, deletion, and each wildcard mask.
+
+    Deletions of the read (for a read with one extra character) are only looked up for reads longer
+    than a standard plate, and `d:` (a read missing one) only for reads shorter than a green plate.
+    """
     key = canonical(plate)
-    size = len(plate)
-    keys = [f"e:{plate}", f"f:{key}", f"d:{key}"]
-    keys += [f"f:{deleted}" for deleted in deletions(key)]
-    for i in range(size - 1):
-        pair = plate[i:i + 2]
-        keys.append(f"w:{i}:{pair}")
-        keys.append(f"w:-{size - i}:{pair}")
+    keys = [f"e:{plate}", f"f:{key}"]
+    if len(plate) <= 7:
+        keys.append(f"d:{key}")
+    if len(plate) >= 8:
+        keys += [f"f:{deleted}" for deleted in deletions(key)]
+    if masks is not None:
+        keys += [prefix + "".join(getter(plate)) for prefix, getter in masks.for_length(len(plate))]
     return keys
 
 
@@ -120,35 +167,26 @@ def _check_wildcard(raw: str) -> str:
                            f" {raw} has {literals}")
     if raw[0] not in PROVINCES + "?*":
         raise InvalidInput(f"a plate starts with a province character ({PROVINCES[:6]}...), not {raw[0]}")
-    if not _anchored_bigrams(raw):
-        raise InvalidInput(f"{raw} has no two adjacent known characters at a fixed position; the index needs one")
-    longest = len(raw.replace("*", "")) if "*" not in raw else None
+    indexed = wildcard_mask(raw)[1]
+    if len(indexed) < MIN_WILDCARD_LITERALS:
+        raise InvalidInput(f"too broad: {raw} needs at least {MIN_WILDCARD_LITERALS} known characters before or"
+                           f" after '*' (the better side has {len(indexed)})")
+    longest = len(raw) if "*" not in raw else None
     if longest is not None and not 7 <= longest <= 8:
         raise InvalidInput(f"{raw} stands for {longest} characters; plates have 7 or 8")
     return raw
 
 
-def _anchored_bigrams(pattern: str) -> list[tuple[int, str]]:
-    """(position, two literals) fixed from the start (no '*' before) or the end (no '*' after, negative)."""
-    found: list[tuple[int, str]] = []
-    star = pattern.find("*")
-    head = pattern if star < 0 else pattern[:star]
-    for i in range(len(head) - 1):
-        if "?" not in head[i:i + 2]:
-            found.append((i, head[i:i + 2]))
-    if star >= 0:
-        tail = pattern[pattern.rfind("*") + 1:]
-        for i in range(len(tail) - 1):
-            if "?" not in tail[i:i + 2]:
-                found.append((-(len(tail) - i), tail[i:i + 2]))
-    return found
-
-
-def wildcard_key(pattern: str) -> str:
-    """The most selective anchored bigram: past the province and issuing letter where possible."""
-    bigrams = _anchored_bigrams(pattern)
-    position, pair = max(bigrams, key=lambda item: (item[0] >= 2 or item[0] < 0, -abs(item[0])))
-    return f"w:{position}:{pair}"
+def wildcard_mask(pattern: str) -> tuple[str, str]:
+    """(mask name, known characters) the pattern is indexed under; with '*', the better-known side."""
+    if "*" not in pattern:
+        part, anchor = pattern, "="
+    else:
+        head, tail = pattern[:pattern.find("*")], pattern[pattern.rfind("*") + 1:]
+        head_known, tail_known = len(head) - head.count("?"), len(tail) - tail.count("?")
+        part, anchor = (head, "<") if head_known >= tail_known else (tail, ">")
+    bits = "".join("0" if char == "?" else "1" for char in part)
+    return anchor + bits, "".join(char for char in part if char != "?")
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}

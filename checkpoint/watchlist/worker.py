@@ -26,8 +26,8 @@ from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service
 from checkpoint.watchlist.alerts import Hit
-from checkpoint.watchlist.index import INDEX_KEY, READY_KEY, SpecCache, WatchSpec
-from checkpoint.watchlist.plates import read_keys
+from checkpoint.watchlist.index import INDEX_KEY, MASKS_KEY, READY_KEY, VERSION_KEY, SpecCache, WatchSpec
+from checkpoint.watchlist.plates import Mask, MaskSet, read_keys
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
 from checkpoint.watchlist.webhook import Webhook
@@ -55,6 +55,8 @@ class Matcher:
         self._next_sweep = 0.0
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
         self.matched = 0
+        self._version: str | None = "unread"  # forces the first read of the masks
+        self._masks = MaskSet()
 
     # --- the index --------------------------------------------------------------------------------
 
@@ -70,24 +72,30 @@ class Matcher:
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
     def candidates(self, plates: list[str]) -> list[set[int]]:
-        """Entry ids each plate's index keys point at (one round trip for the batch)."""
-        keys_per_plate = [read_keys(plate) for plate in plates]
-        unique = list(dict.fromkeys(key for keys in keys_per_plate for key in keys))
-        for _attempt in range(2):
+        """Entry ids each plate's index keys point at: one round trip for the batch, two after a change
+        to the wildcard masks (the version read with the lookup tells)."""
+        for _attempt in range(3):
+            keys_per_plate = [read_keys(plate, self._masks) for plate in plates]
+            unique = list(dict.fromkeys(key for keys in keys_per_plate for key in keys))
             pipe = self.bus.pipeline(transaction=False)
             pipe.exists(READY_KEY)
+            pipe.get(VERSION_KEY)
             pipe.hmget(INDEX_KEY, unique)
-            ready, values = pipe.execute()
-            if ready:
+            ready, version, values = pipe.execute()
+            if not ready:
+                self.ensure_index()
+            elif version != self._version:
+                self._version = version
+                self._masks = MaskSet(Mask.parse(str(name)) for name in self.bus.hkeys(MASKS_KEY))
+            else:
                 break
-            self.ensure_index()
         found = {key: value for key, value in zip(unique, values, strict=True) if value}
         out: list[set[int]] = []
         for keys in keys_per_plate:
             ids: set[int] = set()
             for key in keys:
                 if (value := found.get(key)) is not None:
-                    ids.update(int(part) for part in value.split(","))
+                    ids.update(map(int, value.split(",")))
             out.append(ids)
         return out
 

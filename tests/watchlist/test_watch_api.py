@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import AuditEntry, User
-from checkpoint.watchlist.index import INDEX_KEY
+from checkpoint.watchlist.index import INDEX_KEY, MASKS_KEY
 from tests.watchlist.conftest import WatchMaker, headers_for, random_plate
 
 WATCHES = "/api/v1/watchlist/watches"
@@ -94,5 +94,6 @@ def test_other_roles_may_not_touch_watches(client: TestClient, make_user: Callab
 def test_wildcard_and_fuzzy_watches_are_indexed(active_watch: WatchMaker, bus: Redis) -> None:
     wildcard = active_watch("粤L?23*", "wildcard")
     fuzzy = active_watch("粤L88227", "fuzzy", strictness="strict")
-    assert bus.hget(INDEX_KEY, "w:3:23") == str(wildcard["id"])
+    assert bus.hget(INDEX_KEY, "m<11011:粤L23") == str(wildcard["id"])
+    assert bus.hget(MASKS_KEY, "<11011") == "1"
     assert str(fuzzy["id"]) in str(bus.hget(INDEX_KEY, "f:粤L88222"))
