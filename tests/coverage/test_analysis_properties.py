@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkpoint.coverage.analysis import analyze_area, ring_of
+from checkpoint.coverage.analysis import analyze_area, criticality, ring_of
 from checkpoint.coverage.model import Direction, ProtectedArea, RingCheckpoint, Road, RoadNetwork
 
 
@@ -85,3 +85,16 @@ def test_adding_a_checkpoint_never_lowers_the_minimum(case: Case, data: st.DataO
         assert (old is None) == (new is None)
         assert old is None or new is None or new >= old
     assert len(after.leak_routes) <= len(before.leak_routes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(cases())
+def test_criticality_equals_analysing_again_without_the_checkpoint(case: Case) -> None:
+    for critical in criticality(case.network, case.area, case.cameras):
+        ring = ring_of(case.network, "A", case.cameras)
+        without = ring_of(case.network, "A", case.cameras, frozenset({critical.code}))
+        before = analyze_area(case.network, case.area, ring)
+        after = analyze_area(case.network, case.area, without)
+        assert (critical.min_captures_in_after, critical.min_captures_out_after) == (after.min_captures_in,
+                                                                                     after.min_captures_out)
+        assert critical.new_leaks == len(after.leak_routes) - len(before.leak_routes)
