@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
+from sqlalchemy.orm import Session
 
 from checkpoint.capture import service
 from checkpoint.capture.schemas import (
@@ -16,17 +19,35 @@ from checkpoint.capture.schemas import (
     PushAccepted,
 )
 from checkpoint.core import audit
-from checkpoint.core.db import utcnow
+from checkpoint.core.db import Database, utcnow
 from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip
 
 router = APIRouter()
 
 
-def current_device(session: SessionDep,
+def get_session_opener() -> Callable[[], AbstractContextManager[Session]]:
+    """Opens a short session inside a dependency, instead of holding one for the whole request.
+
+    A push must not hold a pooled connection until its response is sent: with more pushing
+    cameras than pool connections, requests waiting for a connection fill the thread pool that
+    the finished requests need to give theirs back.
+    """
+    if Database.sessions is None:
+        raise RuntimeError("database not configured: call Database.configure() at start-up")
+    return Database.sessions
+
+
+SessionOpener = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_session_opener)]
+
+
+def current_device(open_session: SessionOpener,
                    x_device_key: Annotated[str | None, Header(description="the device's API key")] = None,
                    ) -> service.AuthenticatedDevice:
-    """The pushing device, by its key; 401 without a valid one (checked before the body)."""
-    return service.authenticate_device(session, x_device_key)
+    """The pushing device, by its key (cached briefly); 401 without a valid one (checked before the body)."""
+    if (cached := service.cached_device(x_device_key)) is not None:
+        return cached
+    with open_session() as session:
+        return service.authenticate_device(session, x_device_key)
 
 
 CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]
@@ -59,7 +80,7 @@ def register_device(body: DeviceCreate, admin: AdminUser, request: Request, sess
 def update_device(device_id: int, body: DeviceUpdate, admin: AdminUser, request: Request,
                   session: SessionDep) -> DevicePublic:
     """Enable or disable a device: a disabled device's pushes get 401."""
-    device = service.set_device_active(session, device_id, body.active)
+    device = service.set_device_active(session, device_id, body.active)  # also forgets cached keys
     audit.record(session, admin, "device.enable" if body.active else "device.disable", target=device.code,
                  client_ip=client_ip(request))
     session.commit()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,6 +58,11 @@ class AuthenticatedDevice:
     direction: str | None
 
 
+KEY_CACHE_S = 10.0  # a disabled device is refused within this time (at once by this process)
+_key_cache: dict[str, tuple[float, AuthenticatedDevice]] = {}
+_key_cache_lock = threading.Lock()
+
+
 def hash_key(api_key: str) -> str:
     """sha256 is enough: keys are 32 random bytes, so there is nothing to guess or to look up."""
     return hashlib.sha256(api_key.encode()).hexdigest()
@@ -89,7 +96,19 @@ def set_device_active(session: Session, device_id: int, active: bool) -> Device:
         raise DeviceNotFound(f"device {device_id} does not exist")
     device.active = active
     session.flush()
+    with _key_cache_lock:
+        _key_cache.clear()
     return device
+
+
+def cached_device(api_key: str | None) -> AuthenticatedDevice | None:
+    """The device of a key authenticated in the last KEY_CACHE_S seconds, else None."""
+    if not api_key:
+        return None
+    found = _key_cache.get(hash_key(api_key))
+    if found is None or time.monotonic() - found[0] > KEY_CACHE_S:
+        return None
+    return found[1]
 
 
 def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedDevice:
@@ -104,8 +123,11 @@ def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedD
     ).first()
     if row is None:
         raise NotAuthenticated("the device key is unknown or the device is disabled")
-    return AuthenticatedDevice(id=row[0], code=row[1], checkpoint_id=row[2], checkpoint_code=row[3],
-                               checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6])
+    device = AuthenticatedDevice(id=row[0], code=row[1], checkpoint_id=row[2], checkpoint_code=row[3],
+                                 checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6])
+    with _key_cache_lock:
+        _key_cache[hash_key(api_key)] = (time.monotonic(), device)
+    return device
 
 
 def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> str:
