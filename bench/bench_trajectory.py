@@ -13,6 +13,7 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -35,6 +36,11 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = work()
     return result, time.perf_counter() - started
+
+
+def progress(report: dict[str, Any]) -> None:
+    """The figures so far, on stderr: a slow analysis should not hide the others."""
+    print(json.dumps(report, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
 def quality(found: set[str], planted: set[str]) -> dict[str, float | int]:
@@ -72,13 +78,16 @@ def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, An
         times.append(seconds)
         passes.append(trajectory.pass_count)
     report["trajectory_30d"] = ms_summary(times) | {"passes_median": statistics.median(passes)}
+    progress(report)
 
     found_clones, seconds = timed(lambda: clones.find_clones(session, start, end, limit=100_000))
     report["clones"] = {"s": round(seconds, 2)} | quality({c.plate for c in found_clones.items}, set(truth["clones"]))
+    progress(report)
 
     night, seconds = timed(lambda: population.night_active(session, start, end, timezone=TIMEZONE,
                                                            min_share=0.8, min_days=5, limit=100_000))
     report["night_active"] = {"s": round(seconds, 2)} | quality({n.plate for n in night.items}, set(truth["night"]))
+    progress(report)
 
     found_followers: set[str] = set()
     returned: set[str] = set()
@@ -93,20 +102,25 @@ def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, An
             found_followers.add(f"{target}>{follower}")
     report["companions"] = ms_summary(companion_times) | quality(
         returned, {f"{t}>{f}" for t, f in truth["companions"].items()})
+    progress(report)
 
     last_day = end - timedelta(days=1)
     first, seconds = timed(lambda: population.first_entries(session, last_day, end, lookback_days=29))
     report["first_entry_last_day_lookback_29d"] = {"s": round(seconds, 2), "total": first.total}
+    progress(report)
     frequent, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=40))
     report["frequent_30d_all_checkpoints"] = {"s": round(seconds, 2), "total": frequent.total}
+    progress(report)
     one = session.scalar(text("SELECT code FROM checkpoint ORDER BY code LIMIT 1 OFFSET 3"))
     frequent_one, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=20,
                                                                       checkpoints=[str(one)]))
     report["frequent_30d_one_checkpoint"] = {"s": round(seconds, 2), "total": frequent_one.total}
+    progress(report)
 
     resting_times = [timed(lambda plate=plate: targeted.resting_places(session, plate, start, end))[1]  # type: ignore[misc]
                      for plate in plates[:50]]
     report["resting_places_30d"] = ms_summary(resting_times)
+    progress(report)
 
     districts = list(session.scalars(text("SELECT code FROM area WHERE kind = 'district' ORDER BY code")))
     codes = list(session.scalars(text("SELECT code FROM checkpoint ORDER BY code LIMIT 5")))

@@ -128,12 +128,14 @@ class Vehicle:
             return hops
         if self.kind == "night":
             hops = []
-            if rng.random() < 0.75:
-                for _ in range(rng.randint(1, 2)):
-                    start = rng.uniform(22.5, 27.0) * 3600  # 22:30 to 03:00 the next morning
-                    hops += drive(rng, sites, sites.wander(rng, self.home, rng.randint(1, 3)), start)
             if rng.random() < 0.08:
                 hops += drive(rng, sites, sites.wander(rng, self.home, 2), rng.uniform(10, 16) * 3600)
+            if rng.random() < 0.75:
+                at = rng.uniform(22.5, 25.0) * 3600  # from 22:30 to 01:00, one trip after the other
+                for _ in range(rng.randint(1, 2)):
+                    trip = drive(rng, sites, sites.wander(rng, self.home, rng.randint(1, 3)), at)
+                    hops += trip
+                    at = trip[-1][1] + rng.uniform(0.5, 2) * 3600
             return hops
         raise ValueError(self.kind)
 
@@ -273,8 +275,10 @@ def main() -> None:
     parser.add_argument("--first-day", type=date.fromisoformat, default=date(2026, 10, 1))
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--truth", type=Path, default=Path("var/traffic-truth.json"))
+    parser.add_argument("--no-migrate", action="store_true", help="load first, build newer indexes later")
     args = parser.parse_args()
-    truth = generate(bench_engine(), args.first_day, args.days, args.passes_per_day, args.seed)
+    engine = bench_engine(migrate=not args.no_migrate)
+    truth = generate(engine, args.first_day, args.days, args.passes_per_day, args.seed)
     args.truth.parent.mkdir(parents=True, exist_ok=True)
     args.truth.write_text(json.dumps(truth, ensure_ascii=False))
     print(json.dumps({k: v for k, v in truth.items() if not isinstance(v, list | dict)}))

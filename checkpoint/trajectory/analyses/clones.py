@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import InvalidInput
-from checkpoint.trajectory.analyses.common import DEFAULT_LIMIT, checkpoint_infos
+from checkpoint.trajectory.analyses.common import DEFAULT_LIMIT, checkpoint_infos, use_analytic_memory
 from checkpoint.trajectory.analyses.results import CloneSuspect, Found, PassRef
 from checkpoint.trajectory.roads import road_network
 
@@ -56,6 +56,7 @@ def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_k
     ids = sorted(network.checkpoints)
     pairs = [(a, b, network.distance_m(a, b)) for a in ids for b in ids if a != b]
     pairs = [(a, b, d) for a, b, d in pairs if d >= min_distance_m]
+    use_analytic_memory(session)
     rows = session.execute(CLONE_PAIRS_SQL, {
         "start": start, "end": end, "same_time_s": same_time_s,
         "from_ids": [a for a, _, _ in pairs], "to_ids": [b for _, b, _ in pairs],

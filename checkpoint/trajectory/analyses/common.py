@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from checkpoint.core.errors import InvalidInput, NotFound
 
 DEFAULT_LIMIT = 500
+ANALYTIC_WORK_MEM = "256MB"  # month-wide sorts and hashes stay in memory instead of spilling to disk
 
 
 class UnknownCheckpointCode(NotFound):
@@ -51,3 +52,8 @@ def night_condition(column: str, start_hour: int, end_hour: int) -> str:
     hour = f"extract(hour FROM {column})"
     joiner = "OR" if start_hour > end_hour else "AND"
     return f"({hour} >= {int(start_hour)} {joiner} {hour} < {int(end_hour)})"
+
+
+def use_analytic_memory(session: Session) -> None:
+    """Give this transaction's month-wide sorts and aggregates room in memory (reset at commit)."""
+    session.execute(text(f"SET LOCAL work_mem = '{ANALYTIC_WORK_MEM}'"))

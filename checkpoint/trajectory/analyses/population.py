@@ -9,7 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import InvalidInput
-from checkpoint.trajectory.analyses.common import DEFAULT_LIMIT, checkpoint_ids, checkpoint_infos, night_condition
+from checkpoint.trajectory.analyses.common import (
+    DEFAULT_LIMIT,
+    checkpoint_ids,
+    checkpoint_infos,
+    night_condition,
+    use_analytic_memory,
+)
 from checkpoint.trajectory.analyses.results import FirstEntry, Found, FrequentPlate, NightActive
 
 FIRST_ENTRY_SQL = text("""
@@ -30,6 +36,7 @@ def first_entries(session: Session, start: datetime, end: datetime, *, lookback_
     """Plates seen in [start, end) and not once in the `lookback_days` before `start`."""
     if not 1 <= lookback_days <= 90:
         raise InvalidInput("lookback_days must be 1 to 90")
+    use_analytic_memory(session)
     rows = session.execute(FIRST_ENTRY_SQL, {"start": start, "end": end, "limit": limit,
                                              "lookback": start - timedelta(days=lookback_days)}).all()
     return Found[FirstEntry](total=int(rows[0].total) if rows else 0,
@@ -60,6 +67,7 @@ def night_active(session: Session, start: datetime, end: datetime, *, timezone: 
     """
     if not 0 < min_share <= 1 or min_days < 1:
         raise InvalidInput("min_share must be in (0, 1] and min_days at least 1")
+    use_analytic_memory(session)
     sql = text(NIGHT_SQL.format(night=night_condition("local_at", night_start_hour, night_end_hour)))
     rows = session.execute(sql, {"start": start, "end": end, "tz": timezone, "min_share": min_share,
                                  "min_days": min_days, "end_hour": night_end_hour, "limit": limit}).all()
@@ -84,6 +92,7 @@ def frequent_passing(session: Session, start: datetime, end: datetime, *, min_pa
     if min_passes < 2:
         raise InvalidInput("min_passes must be at least 2")
     ids = checkpoint_ids(session, checkpoints) if checkpoints else None
+    use_analytic_memory(session)
     sql = text(FREQUENT_SQL.format(only="AND checkpoint_id = ANY(:ids)" if ids else ""))
     rows = session.execute(sql, {"start": start, "end": end, "min_passes": min_passes, "limit": limit,
                                  "ids": ids or []}).all()

@@ -20,17 +20,19 @@ from checkpoint.trajectory.service import fetch_passes
 from checkpoint.trajectory.trips import split_trips
 
 COMPANIONS_SQL = text("""
-WITH target AS (
+WITH target AS MATERIALIZED (
   SELECT captured_at, checkpoint_id FROM pass
   WHERE plate = :plate AND captured_at >= :start AND captured_at < :end
 )
 SELECT o.plate, count(DISTINCT (t.checkpoint_id, t.captured_at)) AS times,
        count(DISTINCT t.checkpoint_id) AS checkpoints, min(o.captured_at) AS first_at,
        max(o.captured_at) AS last_at, count(*) OVER () AS total
-FROM target t JOIN pass o ON o.checkpoint_id = t.checkpoint_id
-  AND o.captured_at >= t.captured_at - make_interval(secs => :window_s)
-  AND o.captured_at <= t.captured_at + make_interval(secs => :window_s)
-WHERE o.plate <> :plate AND o.captured_at >= :outer_start AND o.captured_at < :outer_end
+FROM target t CROSS JOIN LATERAL (  -- one (checkpoint_id, captured_at) index probe per target pass
+  SELECT plate, captured_at FROM pass
+  WHERE checkpoint_id = t.checkpoint_id AND plate <> :plate
+    AND captured_at >= t.captured_at - make_interval(secs => :window_s)
+    AND captured_at <= t.captured_at + make_interval(secs => :window_s)
+) o
 GROUP BY o.plate HAVING count(DISTINCT (t.checkpoint_id, t.captured_at)) >= :min_times
 ORDER BY times DESC, checkpoints DESC, o.plate LIMIT :limit
 """)
@@ -41,10 +43,9 @@ def companions(session: Session, plate: str, start: datetime, end: datetime, *, 
     """Plates passing the target's checkpoints within ±`window_s` of it, at least `min_times` times."""
     if not 0 < window_s <= 3600 or min_times < 1:
         raise InvalidInput("window_s must be in (0, 3600] and min_times at least 1")
-    margin = timedelta(seconds=window_s)
     rows = session.execute(COMPANIONS_SQL, {
         "plate": normalize_plate(plate), "start": start, "end": end, "window_s": window_s, "min_times": min_times,
-        "outer_start": start - margin, "outer_end": end + margin, "limit": limit}).all()
+        "limit": limit}).all()
     return Found[Companion](total=int(rows[0].total) if rows else 0, items=[
         Companion(plate=r.plate, times=int(r.times), checkpoints=int(r.checkpoints), first_at=r.first_at,
                   last_at=r.last_at) for r in rows])
