@@ -202,11 +202,24 @@ def ring_checkpoint(roads: RoadGraph, shapes: dict[str, AreaShape], checkpoint: 
                           offset_m=offset, forward_inward=inward)
 
 
-def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],
+@dataclass(frozen=True)
+class RoadBase:
+    """The road graph with its columns and search index: what every analysis of one graph shares."""
+
+    roads: RoadGraph
+    edges: EdgeArrays
+    network: RoadNetwork
+
+
+def road_base(roads: RoadGraph) -> RoadBase:
+    edges = edge_arrays(roads)
+    return RoadBase(roads=roads, edges=edges, network=network_of(edges))
+
+
+def build_model(roads: RoadGraph | RoadBase, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],
                 kinds: Sequence[str] = PROTECTED_KINDS) -> CoverageModel:
     """The pure model of the protected areas (city and centre areas by default) and their rings."""
-    edges = edge_arrays(roads)
-    network = network_of(edges)
+    base = roads if isinstance(roads, RoadBase) else road_base(roads)
     chosen = [a for a in areas if a.kind in kinds]
     if not chosen:
         raise CoverageInputError(f"no area of kind {' or '.join(kinds)} to check")
@@ -214,7 +227,8 @@ def build_model(roads: RoadGraph, areas: Sequence[AreaShape], checkpoints: Seque
     codes = [c.code for c in checkpoints]
     if len(set(codes)) != len(codes):
         raise CoverageInputError("checkpoint codes must be unique")
-    ring = [ring_checkpoint(roads, shapes, c) for c in checkpoints if c.guards in shapes]
-    return CoverageModel(roads=roads, network=network, areas=[protected_area(roads, a, edges) for a in chosen],
+    ring = [ring_checkpoint(base.roads, shapes, c) for c in checkpoints if c.guards in shapes]
+    return CoverageModel(roads=base.roads, network=base.network,
+                         areas=[protected_area(base.roads, a, base.edges) for a in chosen],
                          shapes=shapes, checkpoints=ring, points={c.code: (c.lon, c.lat) for c in checkpoints},
                          inactive=frozenset(c.code for c in checkpoints if not c.active))

@@ -16,9 +16,11 @@ from checkpoint.coverage.build import (
     AreaShape,
     CoverageInputError,
     CoverageModel,
+    RoadBase,
     SiteCheckpoint,
     area_shape,
     build_model,
+    road_base,
 )
 from checkpoint.coverage.export import report_html
 from checkpoint.coverage.placement import as_checkpoints, place
@@ -41,6 +43,21 @@ def road_graph(session: Session) -> RoadGraph:
                                  highway=row.highway, name=row.name or None, oneway=row.oneway,
                                  length_m=row.length_m))
     return graph
+
+
+_ROAD_BASES: dict[tuple[object, ...], RoadBase] = {}  # one entry: the graph last read, by its fingerprint
+
+
+def road_base_of(session: Session) -> RoadBase:
+    """The road graph, re-read from PostgreSQL only when its rows changed (an import replaces them)."""
+    key = tuple(session.execute(select(func.count(), func.min(RoadEdge.id), func.max(RoadEdge.id),
+                                       func.sum(RoadEdge.source), func.sum(RoadEdge.length_m))).one())
+    base = _ROAD_BASES.get(key)
+    if base is None:
+        base = road_base(road_graph(session))
+        _ROAD_BASES.clear()
+        _ROAD_BASES[key] = base
+    return base
 
 
 def area_shapes(session: Session) -> list[AreaShape]:
@@ -98,7 +115,7 @@ def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
     for added in (change.added if change else []):
         if added.guards not in known_areas:
             raise CoverageInputError(f"added checkpoint guards {added.guards!r}, which is not a city or centre area")
-    return build_model(road_graph(session), areas, checkpoints)
+    return build_model(road_base_of(session), areas, checkpoints)
 
 
 def _built_report(session: Session, change: WhatIf | None) -> tuple[CoverageModel, dict[str, Any]]:

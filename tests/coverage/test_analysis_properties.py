@@ -63,7 +63,7 @@ def brute_force_minimum(case: Case, direction: Direction) -> int | None:
     return best
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(cases())
 def test_static_minimum_equals_brute_force_enumeration(case: Case) -> None:
     result = analyze_area(case.network, case.area, ring_of(case.network, "A", case.cameras))
@@ -72,7 +72,7 @@ def test_static_minimum_equals_brute_force_enumeration(case: Case) -> None:
     assert all(leak.captures < 2 for leak in result.leak_routes)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases(), st.data())
 def test_adding_a_checkpoint_never_lowers_the_minimum(case: Case, data: st.DataObject) -> None:
     road = data.draw(st.sampled_from(case.network.roads))
@@ -87,7 +87,7 @@ def test_adding_a_checkpoint_never_lowers_the_minimum(case: Case, data: st.DataO
     assert len(after.leak_routes) <= len(before.leak_routes)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cases())
 def test_criticality_equals_analysing_again_without_the_checkpoint(case: Case) -> None:
     for critical in criticality(case.network, case.area, case.cameras):

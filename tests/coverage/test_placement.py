@@ -35,7 +35,7 @@ def test_with_a_core_one_inner_checkpoint_covers_several_crossings() -> None:
     assert plan.lower_bound == 2
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cases())
 def test_placement_reaches_two_captures_and_respects_its_bound(case: Case) -> None:
     plan = place(case.network, [case.area], case.cameras)
