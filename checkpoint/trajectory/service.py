@@ -25,15 +25,21 @@ PlateMatcher = Callable[[Session, str], Sequence[str]]
 MAX_RANGE = timedelta(days=62)
 MAX_PASSES = 20_000
 
-PASSES_SQL = text("""
+PASSES_QUERY = """
 SELECT p.id, p.captured_at, p.plate, p.plate_colour, p.plate_type, p.checkpoint_id,
        c.code AS checkpoint_code, c.name AS checkpoint_name, p.direction, p.lon, p.lat,
        p.image_path, p.plate_image_path
 FROM pass p JOIN checkpoint c ON c.id = p.checkpoint_id
-WHERE p.plate = ANY(:plates) AND p.captured_at >= :start AND p.captured_at < :end
+WHERE p.plate = ANY({plates}) AND p.captured_at >= {start} AND p.captured_at < {end}
 ORDER BY p.captured_at, p.id
-LIMIT :limit
-""")
+LIMIT {limit}
+"""
+# Planning a query over dozens of day partitions costs more than running it for one plate, so
+# each connection prepares it once; PostgreSQL then reuses a plan that prunes at run time.
+PREPARED_NAME = "checkpoint_trajectory_passes"
+PREPARE_SQL = (f"PREPARE {PREPARED_NAME} (text[], timestamptz, timestamptz, int) AS "
+               + PASSES_QUERY.format(plates="$1", start="$2", end="$3", limit="$4"))
+EXECUTE_SQL = text(f"EXECUTE {PREPARED_NAME} (:plates, :start, :end, :limit)")
 
 
 def exact_plate(_session: Session, plate: str) -> list[str]:
@@ -62,7 +68,12 @@ def check_reason(reason: str) -> str:
 def fetch_passes(session: Session, plates: Sequence[str], start: datetime, end: datetime,
                  limit: int = MAX_PASSES) -> list[TrajectoryPass]:
     """Passes of any of `plates` in [start, end), oldest first; uses the (plate, captured_at) index."""
-    rows = session.execute(PASSES_SQL, {"plates": list(plates), "start": start, "end": end, "limit": limit})
+    connection = session.connection()
+    prepared = connection.connection.info  # lives as long as the database connection, across the pool
+    if not prepared.get(PREPARED_NAME):
+        connection.exec_driver_sql(PREPARE_SQL)
+        prepared[PREPARED_NAME] = True
+    rows = connection.execute(EXECUTE_SQL, {"plates": list(plates), "start": start, "end": end, "limit": limit})
     return [TrajectoryPass.model_validate(dict(row._mapping)) for row in rows]
 
 
