@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import NotFound
@@ -60,9 +60,23 @@ def road_base_of(session: Session) -> RoadBase:
     return base
 
 
+_AREA_SHAPES: dict[tuple[str, str, str, str], AreaShape] = {}  # by code, name, kind, md5 of the polygon
+
+
 def area_shapes(session: Session) -> list[AreaShape]:
-    rows = session.scalars(select(Area).where(Area.kind.in_(PROTECTED_KINDS)).order_by(Area.kind, Area.code))
-    return [area_shape(row.code, row.name, row.kind, row.geometry) for row in rows]
+    """The protected areas' polygons, parsed again only when a polygon changed (the city has 39 parts)."""
+    digest = func.md5(cast(Area.geometry, Text))
+    rows = session.execute(select(Area.code, Area.name, Area.kind, digest).where(Area.kind.in_(PROTECTED_KINDS))
+                           .order_by(Area.kind, Area.code)).all()
+    keys = [(code, name, kind, md5) for code, name, kind, md5 in rows]
+    missing = {key[0] for key in keys if key not in _AREA_SHAPES}
+    if missing:
+        if len(_AREA_SHAPES) > 200:
+            _AREA_SHAPES.clear()
+        for row in session.scalars(select(Area).where(Area.code.in_(missing))):
+            key = next(k for k in keys if k[0] == row.code)
+            _AREA_SHAPES[key] = area_shape(row.code, row.name, row.kind, row.geometry)
+    return [_AREA_SHAPES[key] for key in keys]
 
 
 def feed_offline(session: Session) -> set[int]:
