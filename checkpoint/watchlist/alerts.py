@@ -8,12 +8,13 @@ instruction) -> closed. A false read may be closed straight away.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -73,7 +74,10 @@ def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
     if existing is not None:
         alert = session.get(HitAlert, existing.alert_id)
         assert alert is not None
-        return Recorded(alert, new_alert=False, to_push=not existing.pushed)
+        if existing.pushed:
+            return Recorded(alert, new_alert=False, to_push=False)
+        existing.pushed = True  # stored, but its push failed: push it now, once
+        return Recorded(alert, new_alert=False, to_push=True)
     window_start = captured.captured_at - timedelta(seconds=settings.group_window_s)
     open_alert = session.scalar(
         select(HitAlert)
@@ -103,7 +107,7 @@ def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
     session.flush()
     inserted = session.execute(
         insert(WatchHit).values(pass_id=captured.pass_id, entry_id=hit.entry_id, alert_id=alert.id,
-                                captured_at=captured.captured_at, pushed=False)
+                                captured_at=captured.captured_at, pushed=True)
         .on_conflict_do_nothing().returning(WatchHit.alert_id)
     ).first()
     return Recorded(alert, new_alert=new_alert, to_push=inserted is not None)
@@ -122,12 +126,11 @@ def publish(bus: Redis, alert: HitAlert, kind: str, source: str = "") -> str:
     return str(bus.xadd(ALERTS_STREAM, fields, maxlen=ALERTS_STREAM_MAXLEN, approximate=True))
 
 
-def mark_pushed(session: Session, pass_ids: list[tuple[object, int]]) -> None:
-    for pass_id, entry_id in pass_ids:
-        found = session.get(WatchHit, (pass_id, entry_id))
-        if found is not None:
-            found.pushed = True
-    session.flush()
+def mark_unpushed(session: Session, keys: list[tuple[uuid.UUID, int]]) -> None:
+    """The hits were committed as pushed but the push failed (Redis down): push them on redelivery."""
+    for pass_id, entry_id in keys:
+        session.execute(update(WatchHit).where(WatchHit.pass_id == pass_id, WatchHit.entry_id == entry_id)
+                        .values(pushed=False))
 
 
 # --- scopes --------------------------------------------------------------------------------------

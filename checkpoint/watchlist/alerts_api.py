@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import StreamingResponse
 from redis import Redis
+from redis.exceptions import RedisError
 
 from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
@@ -50,7 +51,10 @@ def _events(bus: Redis, scope: DispatcherScope, start: str) -> Iterator[str]:
         last_id = _last_id(bus)
     yield "retry: 1000\n\n"
     while True:
-        reply: Any = bus.xread({alerts.ALERTS_STREAM: last_id}, count=100, block=HEARTBEAT_MS)
+        try:
+            reply: Any = bus.xread({alerts.ALERTS_STREAM: last_id}, count=100, block=HEARTBEAT_MS)
+        except RedisError:
+            return  # the console's EventSource reconnects with Last-Event-ID and catches up
         if not reply:
             yield ": keep-alive\n\n"
             continue

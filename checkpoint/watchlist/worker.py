@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from typing import Any
 
 from redis import Redis
@@ -27,6 +28,7 @@ from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service
 from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.index import INDEX_KEY, MASKS_KEY, READY_KEY, VERSION_KEY, SpecCache, WatchSpec
+from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.plates import Mask, MaskSet, read_keys
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
@@ -149,25 +151,31 @@ class Matcher:
         return len(hits)
 
     def record(self, hits: list[Hit]) -> None:
-        pushes: list[tuple[Any, str]] = []
-        keys: list[tuple[object, int]] = []
+        """One transaction for the batch's hits (marked pushed), then the pushes; a failed push is unmarked."""
+        pushes: list[tuple[HitAlert, str]] = []
+        keys: list[tuple[uuid.UUID, int]] = []
         unique = {(hit.event.captured.pass_id, hit.entry_id): hit for hit in hits}  # a pass appended twice
         with self.sessions() as session:
-            for hit in unique.values():
+            for key, hit in unique.items():
                 predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
                 recorded = alerts.record_hit(session, hit, self.settings, predicted)
                 if recorded.to_push:
                     first = recorded.alert.pass_id == hit.event.captured.pass_id
                     pushes.append((recorded.alert, "new" if first else "repeat"))
-                    keys.append((hit.event.captured.pass_id, hit.entry_id))
+                    keys.append(key)
             session.commit()
-            for alert, kind in pushes:
-                alerts.publish(self.bus, alert, kind, self.consumer)
-                if kind == "new":
-                    self.webhook.send(alerts.alert_fields(alert, kind)["alert"])
-                log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
-            alerts.mark_pushed(session, keys)
-            session.commit()
+            done = 0
+            try:
+                for alert, kind in pushes:
+                    alerts.publish(self.bus, alert, kind, self.consumer)
+                    done += 1
+                    if kind == "new":
+                        self.webhook.send(alerts.alert_fields(alert, kind)["alert"])
+                    log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
+            except RedisError:
+                alerts.mark_unpushed(session, keys[done:])
+                session.commit()
+                raise
 
     def sweep_expired(self) -> None:
         """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
