@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import redis as redis_lib
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.models import User
+from checkpoint.coverage import service
+from checkpoint.coverage.traffic import generate
+from checkpoint.coverage.verifier import CrossingVerifier, RingIndex
+from checkpoint.coverage.worker import record
 from tests.web.conftest import screenshot_dir
 from tests.web.test_console_browser import log_in
 
@@ -18,8 +24,24 @@ def shown_leaks(browser: webdriver.Chrome) -> int:
     return int(browser.find_element(By.ID, "coverage-status").get_attribute("data-leaks") or -1)
 
 
+def record_generated_crossings(sessions: sessionmaker[Session], redis_url: str) -> None:
+    """Live shares as the consumer would leave them, from generated traffic (95 % reads)."""
+    with sessions() as session:
+        model = service.model(session)
+    checker = CrossingVerifier(RingIndex(model.network, model.areas, model.checkpoints))
+    traffic = generate(model, trips=300, seed=2, read_rate=0.95)
+    crossings = [c for s in traffic.sightings for c in checker.observe(s)] + checker.flush()
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    for key in client.scan_iter("checkpoint:coverage:*"):
+        client.delete(key)
+    record(client, crossings)
+    client.close()
+
+
 def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
-        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User], tmp_path: Path) -> None:
+        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User], tmp_path: Path,
+        sessions: sessionmaker[Session], servers: tuple[str, str]) -> None:
+    record_generated_crossings(sessions, servers[1])
     user = committed_user("planner")
     log_in(browser, live_server, user.username)
     wait = WebDriverWait(browser, 30)
@@ -31,6 +53,11 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
     red = len(browser.find_elements(By.CSS_SELECTOR, "path.leak-route"))
     assert red == before
     assert len(browser.find_elements(By.CSS_SELECTOR, "#coverage-areas tr")) == 9  # header + 8 areas
+    wait.until(lambda b: "≥2 share" in b.find_element(By.ID, "coverage-live").text)
+    assert "leak route" in browser.find_element(By.ID, "coverage-live").text
+    browser.execute_script("document.getElementById('coverage-live').scrollIntoView()")
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-live.png"))
+    browser.execute_script("document.getElementById('side').scrollTop = 0")
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-planner.png"))
 
     button = browser.find_element(By.CSS_SELECTOR, "button.take-offline")

@@ -177,6 +177,8 @@ export async function render(root) {
   async function drawLive() {
     const shares = await api("/coverage/live");
     const rows = shares.areas.filter((a) => a.crossings > 0);
+    const weakest = shares.checkpoints.filter((c) => c.crossings > 0)
+      .sort((a, b) => a.share - b.share || b.crossings - a.crossings).slice(0, 8);
     const verdicts = Object.entries(shares.verdicts).map(([k, v]) => `${k}: ${v}`).join(" · ");
     live.replaceChildren(el("h4", {}, "实时校验 Live (pass stream)"),
       rows.length ? el("table", { class: "grid" },
@@ -184,7 +186,9 @@ export async function render(root) {
         rows.map((a) => el("tr", {}, el("td", {}, a.code), el("td", {}, a.crossings),
           el("td", {}, `${(100 * a.share).toFixed(1)} %`))))
         : el("p", {}, "尚无数据 no crossings seen yet (run `checkpoint coverage verify`)"),
-      verdicts ? el("p", {}, `单次抓拍原因 single captures: ${verdicts}`) : null);
+      verdicts ? el("p", {}, `单次抓拍原因 single captures: ${verdicts}`) : null,
+      weakest.length ? el("p", {}, "最低卡口 weakest checkpoints: " +
+        weakest.map((c) => `${c.code} ${(100 * c.share).toFixed(0)} % of ${c.crossings}`).join(" · ")) : null);
   }
   side.append(el("h2", {}, "覆盖校验 Coverage (≥ 2 captures)"), status, summary,
     el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
