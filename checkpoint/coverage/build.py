@@ -121,11 +121,36 @@ def network_of(edges: EdgeArrays) -> RoadNetwork:
                                    edges.oneway.tolist())
 
 
-def protected_area(roads: RoadGraph, area: AreaShape, edges: EdgeArrays | None = None) -> ProtectedArea:
-    """Junctions inside the polygon, and roads running through it with both ends outside."""
+def core_of(area: AreaShape, edges: EdgeArrays, inside: npt.NDArray[np.bool_], depth_m: float) -> frozenset[int]:
+    """Junctions at least `depth_m` inside the boundary (the deepest one if none is that deep)."""
+    if not inside.any():
+        return frozenset()
+    west, south, east, north = area.geometry.bounds
+    projection = LocalProjection((west + east) / 2, (south + north) / 2)
+    boundary = projection.geometry_to_xy(area.geometry.boundary)
+    xy = [projection.to_xy(lon, lat) for lon, lat in zip(edges.node_lons[inside], edges.node_lats[inside],
+                                                          strict=True)]
+    depths = shapely.distance(boundary, shapely.points(xy))
+    ids = edges.node_ids[inside]
+    deep = ids[depths >= depth_m]
+    return frozenset((deep if len(deep) else ids[[int(np.argmax(depths))]]).tolist())
+
+
+def protected_area(roads: RoadGraph, area: AreaShape, edges: EdgeArrays | None = None,
+                   core_depth_m: float = 0.0) -> ProtectedArea:
+    """Junctions inside the polygon, and roads running through it with both ends outside.
+
+    With `core_depth_m`, routes in must reach (and routes out start from) a junction that deep
+    inside: checkpoints of a second line further in then count. Roads running through then count
+    only by the routes they give to the core.
+    """
     edges = edges or edge_arrays(roads)
     shapely.prepare(area.geometry)
-    inside_ids = edges.node_ids[shapely.contains_xy(area.geometry, edges.node_lons, edges.node_lats)]
+    inside_mask = shapely.contains_xy(area.geometry, edges.node_lons, edges.node_lats)
+    inside_ids = edges.node_ids[inside_mask]
+    if core_depth_m > 0:
+        return ProtectedArea(code=area.code, name=area.name, inside=frozenset(inside_ids.tolist()),
+                             core=core_of(area, edges, inside_mask, core_depth_m))
     outside_both = ~np.isin(edges.sources, inside_ids) & ~np.isin(edges.targets, inside_ids)
     west, south, east, north = area.geometry.bounds
     box = edges.boxes
@@ -217,7 +242,7 @@ def road_base(roads: RoadGraph) -> RoadBase:
 
 
 def build_model(roads: RoadGraph | RoadBase, areas: Sequence[AreaShape], checkpoints: Sequence[SiteCheckpoint],
-                kinds: Sequence[str] = PROTECTED_KINDS) -> CoverageModel:
+                kinds: Sequence[str] = PROTECTED_KINDS, core_depth_m: float = 0.0) -> CoverageModel:
     """The pure model of the protected areas (city and centre areas by default) and their rings."""
     base = roads if isinstance(roads, RoadBase) else road_base(roads)
     chosen = [a for a in areas if a.kind in kinds]
@@ -229,6 +254,6 @@ def build_model(roads: RoadGraph | RoadBase, areas: Sequence[AreaShape], checkpo
         raise CoverageInputError("checkpoint codes must be unique")
     ring = [ring_checkpoint(base.roads, shapes, c) for c in checkpoints if c.guards in shapes]
     return CoverageModel(roads=base.roads, network=base.network,
-                         areas=[protected_area(base.roads, a, base.edges) for a in chosen],
+                         areas=[protected_area(base.roads, a, base.edges, core_depth_m) for a in chosen],
                          shapes=shapes, checkpoints=ring, points={c.code: (c.lon, c.lat) for c in checkpoints},
                          inactive=frozenset(c.code for c in checkpoints if not c.active))

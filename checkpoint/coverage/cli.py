@@ -49,21 +49,21 @@ def _connected(redis: bool) -> Iterator[tuple[sessionmaker[Session], Redis | Non
         embedded.stop()
 
 
-def _from_database(offline: list[str]) -> dict[str, Any]:
+def _from_database(offline: list[str], core_depth_m: float) -> dict[str, Any]:
     from checkpoint.coverage.schemas import WhatIf
     from checkpoint.coverage.service import coverage_report
 
     with _connected(redis=False) as (sessions, _bus), sessions() as session:
-        return coverage_report(session, WhatIf(offline=offline))
+        return coverage_report(session, WhatIf(offline=offline, core_depth_m=core_depth_m))
 
 
-def _from_folder(folder: Path, roads: Path | None, offline: list[str]) -> dict[str, Any]:
+def _from_folder(folder: Path, roads: Path | None, offline: list[str], core_depth_m: float) -> dict[str, Any]:
     from checkpoint.coverage.analysis import analyze
     from checkpoint.coverage.files import model_from_folder
     from checkpoint.coverage.report import report_json
 
     started = time.perf_counter()
-    model = model_from_folder(folder, roads)
+    model = model_from_folder(folder, roads, core_depth_m)
     unknown = set(offline) - set(model.points)
     if unknown:
         raise typer.BadParameter(f"no such checkpoint: {', '.join(sorted(unknown))}", param_hint="--offline")
@@ -88,12 +88,15 @@ def check(
     geodata: Annotated[Path | None, typer.Option(help="read a geodata folder instead of the database")] = None,
     roads: Annotated[Path | None, typer.Option(help="road graph (.geojson, .osm, .osm.pbf) for --geodata")] = None,
     offline: Annotated[list[str] | None, typer.Option(help="treat this checkpoint as offline (repeatable)")] = None,
+    core_depth_m: Annotated[float, typer.Option(min=0, help="routes must reach junctions this deep inside "
+                                                            "(a second line further in then counts); 0: any")] = 0.0,
 ) -> None:
     """Per area: the least captures on any route in and out, and the leak routes (fewer than 2)."""
     try:
         if geodata is None and roads is not None:
             raise typer.BadParameter("--roads needs --geodata (the database has its own road graph)")
-        result = _from_folder(geodata, roads, offline or []) if geodata else _from_database(offline or [])
+        result = (_from_folder(geodata, roads, offline or [], core_depth_m) if geodata
+                  else _from_database(offline or [], core_depth_m))
     except DomainError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None

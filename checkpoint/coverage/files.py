@@ -47,7 +47,8 @@ def checkpoints_from(path: Path) -> list[SiteCheckpoint]:
     return found
 
 
-def model_from_folder(folder: Path, roads: Path | None = None) -> CoverageModel:
+def model_from_folder(folder: Path, roads: Path | None = None, core_depth_m: float = 0.0) -> CoverageModel:
     """`folder` holds areas.geojson and checkpoints.geojson; roads from `roads` (GeoJSON or OSM) or the folder."""
     graph = read_road_graph(roads or folder / "roads.geojson")
-    return build_model(graph, areas_from(folder / "areas.geojson"), checkpoints_from(folder / "checkpoints.geojson"))
+    return build_model(graph, areas_from(folder / "areas.geojson"), checkpoints_from(folder / "checkpoints.geojson"),
+                       core_depth_m=core_depth_m)

@@ -38,6 +38,8 @@ class WhatIf(BaseModel):
     moved: list[MovedCheckpoint] = Field(default_factory=list, max_length=500)
     areas: list[RedrawnArea] = Field(default_factory=list, max_length=50)
     criticality: bool = True
+    core_depth_m: float = Field(default=0.0, ge=0, le=50_000,
+                                description="routes must reach junctions this deep inside; 0: any junction inside")
 
 
 class AreaResult(BaseModel):

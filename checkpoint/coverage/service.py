@@ -129,7 +129,8 @@ def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
     for added in (change.added if change else []):
         if added.guards not in known_areas:
             raise CoverageInputError(f"added checkpoint guards {added.guards!r}, which is not a city or centre area")
-    return build_model(road_base_of(session), areas, checkpoints)
+    return build_model(road_base_of(session), areas, checkpoints,
+                       core_depth_m=change.core_depth_m if change else 0.0)
 
 
 def _built_report(session: Session, change: WhatIf | None) -> tuple[CoverageModel, dict[str, Any]]:

@@ -78,3 +78,14 @@ def test_road_along_the_boundary_does_not_pass_through() -> None:
     graph.add_edge(RoadEdge(id=2, source=3, target=4, coords=((0.5, -1.0), (0.5, 2.0)), highway="road"))
     model = build_model(graph, [area_shape("A", "A", "centre", SQUARE)], [])
     assert model.areas[0].passing == frozenset({2})
+
+
+def test_core_depth_keeps_only_deep_junctions_as_destinations() -> None:
+    graph = RoadGraph()
+    graph.add_edge(RoadEdge(id=1, source=1, target=2, coords=((-0.5, 0.5), (0.05, 0.5)), highway="road"))
+    graph.add_edge(RoadEdge(id=2, source=2, target=3, coords=((0.05, 0.5), (0.5, 0.5)), highway="road"))
+    square = area_shape("A", "A", "centre", SQUARE)
+    strict = build_model(graph, [square], []).areas[0]
+    deep = build_model(graph, [square], [], core_depth_m=20_000).areas[0]  # the square is ~110 km wide
+    assert (strict.inside, strict.core) == (frozenset({2, 3}), None)
+    assert deep.core == frozenset({3})

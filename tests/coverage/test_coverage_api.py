@@ -111,3 +111,13 @@ def test_moving_a_checkpoint_re_snaps_it_and_off_road_is_refused(client: TestCli
         "moved": [{"code": critical["code"], "lon": leak["crossing"][0], "lat": leak["crossing"][1]}]}).json()
     ring = {c["code"]: c for c in moved["ring"]}
     assert ring[critical["code"]]["edge_id"] == leak["edge_id"]
+
+
+def test_core_depth_lets_a_second_line_count(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    headers = auth_headers("planner")
+    strict = client.post("/api/v1/coverage/what-if", json={"criticality": False}, headers=headers).json()
+    deep = client.post("/api/v1/coverage/what-if", json={"criticality": False, "core_depth_m": 1000},
+                       headers=headers).json()
+    assert total_leaks(deep) < total_leaks(strict)
+    bad = client.post("/api/v1/coverage/what-if", json={"core_depth_m": -5}, headers=headers)
+    assert bad.status_code == 422 and "core_depth_m" in bad.json()["detail"]

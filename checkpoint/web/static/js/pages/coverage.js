@@ -28,7 +28,7 @@ export async function render(root) {
   const ringLayer = L.layerGroup().addTo(map);
   const addedLayer = L.layerGroup().addTo(map);
 
-  const change = { offline: [], added: [], moved: [] };
+  const change = { offline: [], added: [], moved: [], core_depth_m: 0 };
   let placing = null; // "add" or a checkpoint code being moved
   const status = el("p", { id: "coverage-status", style: SMALL });
   const summary = el("div", { id: "coverage-summary" });
@@ -148,6 +148,9 @@ export async function render(root) {
     "新增卡口 Add");
   const reset = el("button", { id: "reset-what-if", onclick: () => { change.offline = []; change.added = []; change.moved = []; refresh(); } },
     "重置 Reset");
+  const depth = el("input", { type: "number", id: "core-depth", min: "0", step: "250", value: "0", style: "width:90px",
+    title: "核心深度 m: routes must reach junctions this deep inside (0: any junction inside)",
+    onchange: (e) => { change.core_depth_m = Math.max(0, Number(e.target.value) || 0); refresh(); } });
   const exportLink = el("a", { href: "#", id: "export-report", onclick: (e) => { e.preventDefault(); exportReport(); } },
     "导出报告 Export report (HTML)");
   async function exportReport() {
@@ -192,6 +195,7 @@ export async function render(root) {
   }
   side.append(el("h2", {}, "覆盖校验 Coverage (≥ 2 captures)"), status, summary,
     el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
+    el("div", { class: "inline-form" }, el("label", { style: SMALL }, "核心深度 core depth (m) ", depth)),
     el("div", { class: "inline-form" }, propose, exportLink), placement, critical, live);
   await refresh();
   drawLive().catch(() => { live.textContent = ""; });
