@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import redis as redis_lib
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import PASSES_STREAM, ensure_group, read_batch
 from checkpoint.coverage import service
 from checkpoint.coverage.traffic import generate
-from checkpoint.coverage.worker import GROUP, LiveCoverage, live_shares, record
+from checkpoint.coverage.worker import GROUP, VERDICTS_KEY, LiveCoverage, live_shares, record, run
 from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
+from tests.waiting import wait_until
 
 
 def test_pass_stream_shares_agree_with_the_static_analysis(session: Session, bus: redis_lib.Redis, client: TestClient,
@@ -45,3 +48,27 @@ def test_pass_stream_shares_agree_with_the_static_analysis(session: Session, bus
     response = client.get("/api/v1/coverage/live", headers=auth_headers("planner"))
     assert response.status_code == 200, response.text
     assert response.json()["areas"] == shares["areas"]
+
+
+def test_consumer_loop_acks_and_counts(sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
+    with sessions() as session:
+        rows = {code: cp_id for cp_id, code in session.execute(select(Checkpoint.id, Checkpoint.code))}
+        model = service.model(session)
+    traffic = generate(model, trips=40, seed=4)
+    late = traffic.sightings[-1].seen_at + timedelta(hours=2)  # a later pass closes every crossing before it
+    events = [*((s.plate, s.code, s.seen_at, s.direction) for s in traffic.sightings),
+              ("粤LCLOSE", traffic.sightings[0].code, late, "in")]
+    for plate, code, seen_at, direction in events:
+        captured = CapturedPass(checkpoint_id=rows[code], plate=plate, captured_at=seen_at, direction=direction)
+        bus.xadd(PASSES_STREAM, PassEvent(captured, lat=23.0, lon=114.0).to_fields())  # type: ignore[arg-type]  # str fields
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(bus, sessions, "test-consumer", stop, 900.0), daemon=True)
+    worker.start()
+    try:
+        expected = sum(1 for t in traffic.crossings if t.static_captures > 0)
+        wait_until(lambda: sum(int(v) for v in bus.hgetall(VERDICTS_KEY).values()) >= expected, timeout_s=20,
+                   what="every crossing counted")
+        wait_until(lambda: bus.xpending(PASSES_STREAM, GROUP)["pending"] == 0, timeout_s=10, what="all acked")
+    finally:
+        stop.set()
+        worker.join(timeout=5)
