@@ -54,6 +54,19 @@ def rebuild() -> None:
                    else "another process is rebuilding the index")
 
 
+@app.command("demo-watch")
+def demo_watch() -> None:
+    """Plant the demo watch on the busiest plate of recent traffic (what `checkpoint demo` does)."""
+    from checkpoint.core.db import Database
+    from checkpoint.runtime import running_system
+    from checkpoint.watchlist.demo import plant_demo_watch
+
+    with running_system(get_settings(), prepare=False) as system:
+        assert Database.sessions is not None
+        entry = plant_demo_watch(Database.sessions, system.bus)
+    typer.echo(f"watching {entry.pattern} (watch {entry.id})" if entry else "no passes yet: start the traffic first")
+
+
 def main() -> None:
     app()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,9 @@ class Predictor:
         self._on_edge: dict[int, list[Checkpoint]] = {}
         self._checkpoints: dict[int, Checkpoint] = {}
         self._observed: dict[int, tuple[float, dict[int, float]]] = {}
+        self._routes: dict[int, list[tuple[Checkpoint, float, float, list[list[float]]]]] = {}
+        self._refreshing: set[int] = set()
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchlist-observed")
 
     def _load(self) -> None:
         with self._lock, self.sessions() as session:
@@ -80,7 +84,9 @@ class Predictor:
         origin = self._checkpoints.get(checkpoint_id)
         if origin is None or origin.edge_id is None or origin.edge_id not in self._edges:
             return []
-        reached = self._nearest(origin)
+        reached = self._routes.get(origin.id)
+        if reached is None:  # the road graph does not change while the matcher runs
+            reached = self._routes[origin.id] = self._nearest(origin)
         observed = self._observed_times(checkpoint_id, [cp.id for cp, _, _, _ in reached])
         out: list[dict[str, Any]] = []
         for checkpoint, distance_m, road_s, path in reached:
@@ -102,7 +108,7 @@ class Predictor:
         came_by: dict[int, tuple[int, int]] = {}
         found: list[tuple[Checkpoint, float, float, list[list[float]]]] = []
         seen_checkpoints = {origin.id}
-        while queue and len(found) < self.count:
+        while queue and len(found) < 2 * self.count:  # edges are scanned out of distance order: sort below
             metres, seconds, node, previous, via = heapq.heappop(queue)
             if node in came_by or metres > MAX_DISTANCE_M:
                 continue
@@ -111,7 +117,7 @@ class Predictor:
                 if edge.id == start.id:
                     continue
                 for checkpoint in self._on_edge.get(edge.id, []):
-                    if checkpoint.id not in seen_checkpoints and len(found) < self.count:
+                    if checkpoint.id not in seen_checkpoints:
                         seen_checkpoints.add(checkpoint.id)
                         onward = edge.coords if edge.source == node else edge.coords[::-1]
                         path = [[origin.lon, origin.lat], *self._path(came_by, node),
@@ -121,7 +127,7 @@ class Predictor:
                 if neighbour not in came_by:
                     heapq.heappush(queue, (metres + edge.length_m, seconds + edge.length_m / edge.speed_ms,
                                            neighbour, node, edge.id))
-        return found
+        return sorted(found, key=lambda item: item[1])[: self.count]
 
     def _path(self, came_by: dict[int, tuple[int, int]], node: int) -> list[list[float]]:
         """The road from the hit checkpoint to `node`, as [lon, lat] points (thinned to ~200)."""
@@ -137,14 +143,21 @@ class Predictor:
         return points[:: max(1, len(points) // 200)]
 
     def _observed_times(self, origin_id: int, targets: list[int]) -> dict[int, float]:
+        """Cached medians; a missing or stale entry is refreshed in the background, never on the hit's path."""
         cached = self._observed.get(origin_id)
-        if cached is not None and time.monotonic() - cached[0] < OBSERVED_TTL_S:
-            return cached[1]
-        result: dict[int, float] = {}
-        if targets:
-            with self.sessions() as session:
-                rows = session.execute(OBSERVED_SQL, {"origin": origin_id, "targets": targets,
-                                                      "since": datetime.now().astimezone() - timedelta(days=7)})
-                result = {int(row[0]): float(row[1]) for row in rows if row[1] is not None}
-        self._observed[origin_id] = (time.monotonic(), result)
-        return result
+        if (cached is None or time.monotonic() - cached[0] > OBSERVED_TTL_S) and origin_id not in self._refreshing:
+            self._refreshing.add(origin_id)
+            self._background.submit(self._refresh_observed, origin_id, targets)
+        return cached[1] if cached is not None else {}
+
+    def _refresh_observed(self, origin_id: int, targets: list[int]) -> None:
+        try:
+            result: dict[int, float] = {}
+            if targets:
+                with self.sessions() as session:
+                    rows = session.execute(OBSERVED_SQL, {"origin": origin_id, "targets": targets,
+                                                          "since": datetime.now().astimezone() - timedelta(days=7)})
+                    result = {int(row[0]): float(row[1]) for row in rows if row[1] is not None}
+            self._observed[origin_id] = (time.monotonic(), result)
+        finally:
+            self._refreshing.discard(origin_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,3 +121,21 @@ def test_an_emptied_redis_is_rebuilt_from_postgresql(bus: Redis, sessions: sessi
     assert drain(matcher) == 1  # the group is re-created from the stream's start, the index rebuilt
     assert bus.exists(READY_KEY) and len(alerts_for(sessions, entry.id)) == 1
     assert bus.xlen(PASSES_STREAM) == 1
+
+
+def test_the_demo_plants_a_watch_on_the_busiest_plate(bus: Redis, sessions: sessionmaker[Session],
+                                                      checkpoints: list[Checkpoint]) -> None:
+    from checkpoint.passes.models import Pass
+    from checkpoint.watchlist.demo import plant_demo_watch
+
+    plate = random_plate("粤Q")
+    with sessions() as db:
+        for minutes in range(40):  # busier than anything other tests commit
+            at = datetime.now(UTC) - timedelta(minutes=minutes)
+            db.add(Pass(id=uuid.uuid4(), captured_at=at, plate=plate, checkpoint_id=checkpoints[0].id,
+                        lat=checkpoints[0].lat, lon=checkpoints[0].lon))
+        db.commit()
+    entry = plant_demo_watch(sessions, bus)
+    assert entry is not None and entry.pattern == plate and entry.status == "active"
+    assert bus.hget(INDEX_KEY, f"e:{plate}") == str(entry.id)
+    assert plant_demo_watch(sessions, bus).id == entry.id  # type: ignore[union-attr]  # planted once
