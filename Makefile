@@ -24,7 +24,7 @@ serve: $(BIN)/checkpoint
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk ffmpeg rtsp-server-perl >/dev/null) \
 			|| echo "warning: could not install chromium; browser tests will be skipped"; \
 		else echo "warning: chromium/chromedriver missing and not root; browser tests will be skipped"; fi; \
 	fi

@@ -29,6 +29,7 @@ class FeedConfig:
     stall_s: float = 3.0  # no frame this long on a live feed: reconnect
     backoff_max_s: float = 2.0
     loop: bool = False  # replay a file forever (demo)
+    rtsp_transport: str = "tcp"  # tcp (interleaved) or udp
 
     def roi(self, width: int, height: int) -> Roi:
         x1, y1, x2, y2 = self.roi_share

@@ -7,6 +7,7 @@ instead, so every frame is seen and results do not depend on machine load.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -19,6 +20,8 @@ import numpy.typing as npt
 
 Image = npt.NDArray[np.uint8]
 
+CAPTURE_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # OpenCV reads FFmpeg options from here at open
+_OPEN_LOCK = threading.Lock()
 OPEN_TIMEOUT_MS = 3000
 READ_TIMEOUT_MS = 3000
 _SECOND = timedelta(seconds=1)
@@ -37,8 +40,10 @@ class Frame:
 class FrameReader:
     """Opens the source and decodes in a thread until the source ends, fails or `close()` is called."""
 
-    def __init__(self, source: str, *, queue_size: int = 3, replay: bool = False, loop: bool = False) -> None:
+    def __init__(self, source: str, *, queue_size: int = 3, replay: bool = False, loop: bool = False,
+                 rtsp_transport: str = "tcp") -> None:
         self.source = source
+        self.rtsp_transport = rtsp_transport
         self.replay = replay
         self.loop = loop
         self.frames: queue.Queue[Frame] = queue.Queue(maxsize=queue_size)
@@ -67,7 +72,9 @@ class FrameReader:
 
     def _open(self) -> cv2.VideoCapture:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
-        capture = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
+        with _OPEN_LOCK:  # the options are process-wide: set them and open under one lock
+            os.environ[CAPTURE_OPTIONS_ENV] = f"rtsp_transport;{self.rtsp_transport}"
+            capture = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
             raise ConnectionError(f"cannot open {self.source}")
         return capture
@@ -83,12 +90,18 @@ class FrameReader:
         start_at = datetime.now(UTC)
         file_fps = float(capture.get(cv2.CAP_PROP_FPS) or 25.0)
         window_start, window_frames = started, 0
+        paced = not self.replay and "://" not in self.source
         try:
             while not self._closing.is_set():
+                if paced:  # a file read live plays at its own frame rate, as a camera would send it
+                    ahead_s = started + self.decoded / file_fps - time.monotonic()
+                    if ahead_s > 0 and self._closing.wait(ahead_s):
+                        break
                 ok, image = capture.read()
                 if not ok:
                     if self.loop and self.decoded:
-                        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                        capture.release()
+                        capture = self._open()
                         continue
                     if not self.replay or not self.decoded:
                         self.error = "stream ended or read timed out"

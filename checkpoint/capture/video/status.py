@@ -54,6 +54,7 @@ class FeedStatusWriter:
         self.bus = bus
         self.feed_id = feed_id
         self.health = FeedHealth()
+        self.changes: list[tuple[str, datetime]] = []  # this worker's state changes, newest last
         self._written_monotonic = 0.0
 
     def set_state(self, state: str, error: str = "") -> None:
@@ -69,6 +70,7 @@ class FeedStatusWriter:
         elif state == "online":
             self.health.offline_since = None
         if changed:
+            self.changes = [*self.changes[-99:], (state, now)]
             self.bus.xadd(FEED_EVENTS_STREAM, {"feed_id": str(self.feed_id), "state": state,
                                                "at": now.isoformat(), "error": error[:300]})
         self.write(force=True)

@@ -44,7 +44,7 @@ class FeedWorker:
         backoff_s = 0.25
         while not stop.is_set():
             reader = FrameReader(self.config.source, queue_size=self.config.queue_size, replay=self.config.replay,
-                                 loop=self.config.loop).start()
+                                 loop=self.config.loop, rtsp_transport=self.config.rtsp_transport).start()
             try:
                 got_frames = self._consume(reader, stop)
             finally:
@@ -52,6 +52,9 @@ class FeedWorker:
                 self.status.health.dropped = self._dropped_before + reader.dropped
                 self._dropped_before += reader.dropped
             self._end_tracks(self.tracker.flush())
+            if stop.is_set():
+                self.status.set_state("stopped")
+                return
             if self.config.replay and reader.error is None:
                 self.status.set_state("ended")
                 return
