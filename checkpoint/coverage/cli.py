@@ -107,6 +107,39 @@ def check(
 
 
 @app.command()
+def place(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    geodata: Annotated[Path, typer.Option(help="geodata folder (areas, roads, checkpoints)")] = Path("geodata"),
+    core_depth_m: Annotated[float, typer.Option(min=0, help="as for check")] = 0.0,
+) -> None:
+    """The fewest new checkpoints (on road edges) that bring every area to ≥ 2, with the method and its gap."""
+    from checkpoint.coverage.analysis import analyze
+    from checkpoint.coverage.files import model_from_folder
+    from checkpoint.coverage.placement import as_checkpoints
+    from checkpoint.coverage.placement import place as plan_placement
+    from checkpoint.coverage.report import placement_json
+
+    try:
+        model = model_from_folder(geodata, core_depth_m=core_depth_m)
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    before = analyze(model.network, model.areas, model.checkpoints, offline=model.inactive)
+    plan = plan_placement(model.network, model.areas, model.checkpoints, model.inactive)
+    after = analyze(model.network, model.areas, [*model.checkpoints, *as_checkpoints(plan)], offline=model.inactive,
+                    with_criticality=False)
+    result = placement_json(model, plan, after, before)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for area in result["areas"]:
+        typer.echo(f"{area['area']:<16} +{area['new_checkpoints']:<4} lower bound {area['lower_bound']:<4} "
+                   f"gap {area['gap']}{'' if area['reached'] else '  (not reached)'}")
+    typer.echo(f"{result['new_checkpoints']} new checkpoints (lower bound {result['lower_bound']}, "
+               f"gap {result['gap']}); then the rule {'holds' if result['holds_after'] else 'still fails'}. Method: {result['method']}")
+
+
+@app.command()
 def verify(window_s: Annotated[float, typer.Option(help="seconds of quiet that close a crossing")] = 600.0) -> None:
     """Run the live verifier on the pass stream until Ctrl-C (shares appear on the console's coverage page)."""
     from checkpoint.core.logging import setup_logging

@@ -35,3 +35,12 @@ def test_osm_file_without_roads_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--geodata", str(GEODATA), "--roads", str(osm)])
     assert result.exit_code == 2
     assert "no roads" in result.output
+
+
+def test_place_names_method_bound_and_gap() -> None:
+    result = CliRunner().invoke(app, ["place", "--json", "--geodata", str(GEODATA)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["holds_after"] and body["gap"] == 0 and body["new_checkpoints"] == body["lower_bound"] > 0
+    table = CliRunner().invoke(app, ["place", "--geodata", str(GEODATA), "--core-depth-m", "1000"])
+    assert table.exit_code == 0 and "Method: greedy" in table.stdout
