@@ -135,8 +135,9 @@ def place(
     for area in result["areas"]:
         typer.echo(f"{area['area']:<16} +{area['new_checkpoints']:<4} lower bound {area['lower_bound']:<4} "
                    f"gap {area['gap']}{'' if area['reached'] else '  (not reached)'}")
+    verdict = "holds" if result["holds_after"] else "still fails"
     typer.echo(f"{result['new_checkpoints']} new checkpoints (lower bound {result['lower_bound']}, "
-               f"gap {result['gap']}); then the rule {'holds' if result['holds_after'] else 'still fails'}. Method: {result['method']}")
+               f"gap {result['gap']}); then the rule {verdict}. Method: {result['method']}")
 
 
 @app.command()
