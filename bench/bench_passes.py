@@ -2,8 +2,9 @@
 
     python -m bench.bench_passes --passes 500000
 
-Reference: COPY of the same rows into a plain table with the pass table's indexes (primary key,
-(plate, captured_at), (captured_at), (checkpoint_id, captured_at)). Writer path: the passes are
+Reference (run before and after the writer path, averaged): COPY of the same rows into a plain
+table with the pass table's indexes (primary key, (plate, captured_at), (captured_at),
+(checkpoint_id, captured_at)). Writer path: the passes are
 first appended to `checkpoint:reads` (not timed), then PassWriter(s) drain the stream: read,
 parse, COPY into the day partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh
 database on CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server
@@ -145,13 +146,18 @@ def main() -> None:
         start = datetime.now(UTC) - timedelta(hours=2)
         chunks = [make_chunk(min(CHUNK, args.passes - done), ids, start + timedelta(seconds=done // 1000))
                   for done in range(0, args.passes, CHUNK)]
-        reference = reference_copy(engine, chunks, positions)
+        # the reference runs before and after the writer path: on a shared machine the load drifts
+        reference_before = reference_copy(engine, chunks, positions)
         written = writer_path(url, redis_url, chunks, args.writers, args.batch)
+        reference_after = reference_copy(engine, chunks, positions)
+        reference = (reference_before + reference_after) / 2
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM pass")).scalar()
         assert stored == args.passes, f"stored {stored} of {args.passes}"
         print(json.dumps({"bench": "passes", "passes": args.passes, "writers": args.writers, "batch": args.batch,
-                          "reference_copy_rows_per_s": round(reference), "writer_rows_per_s": round(written),
+                          "reference_copy_rows_per_s": round(reference),
+                          "reference_before_after": [round(reference_before), round(reference_after)],
+                          "writer_rows_per_s": round(written), "load_avg_1m": os.getloadavg()[0],
                           "writer_share_of_reference": round(written / reference, 3)}))
     finally:
         Database.dispose()

@@ -30,12 +30,18 @@ def retention_loop(engine: Engine, data_dir: Path, stop: threading.Event,
 
 
 def start_background_workers(engine: Engine, bus: Redis, data_dir: Path, stop: threading.Event,
-                             writers: int = 1) -> list[threading.Thread]:
-    """Start the passes writer(s) and the retention job as daemon threads; set `stop` to end them."""
+                             writers: int = 1, days_by_class: dict[int, int] | None = None,
+                             retention_every_s: float = RETENTION_EVERY_S) -> list[threading.Thread]:
+    """Start the passes writer(s) and the retention job as daemon threads; set `stop`, then join them.
+
+    In `checkpoint serve`: start after the database is prepared, and set `stop` and join the
+    threads (each returns within about a second) before the servers are shut down.
+    """
     threads = [threading.Thread(target=PassWriter(engine, bus, consumer=f"{_host()}-serve-{index}").run,
                                 args=(stop,), name=f"passes-writer-{index}", daemon=True)
                for index in range(writers)]
-    threads.append(threading.Thread(target=retention_loop, args=(engine, data_dir, stop),
+    threads.append(threading.Thread(target=retention_loop, args=(engine, data_dir, stop, days_by_class,
+                                                                 retention_every_s),
                                     name="passes-retention", daemon=True))
     for thread in threads:
         thread.start()
