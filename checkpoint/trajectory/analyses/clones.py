@@ -1,8 +1,8 @@
 """套牌 cloned plates: one plate at two places faster than the roads allow, or read as two vehicles.
 
 Consecutive passes of each plate are paired with a window function; the least travel time
-between every two checkpoints (road distance at `max_speed_kmh`) is joined in as an array
-table, so the whole month is one sort and one scan.
+between every two checkpoints (road distance at `max_speed_kmh`) is looked up in a flat
+array by checkpoint ids, so the whole month is one ordered index-only scan and no join.
 """
 
 from __future__ import annotations
@@ -27,20 +27,20 @@ WITH seq AS (
          lag(plate_colour) OVER w AS prev_colour, lag(plate_type) OVER w AS prev_type
   FROM pass WHERE captured_at >= :start AND captured_at < :end
   WINDOW w AS (PARTITION BY plate ORDER BY captured_at)
-), travel AS (
-  SELECT * FROM unnest(CAST(:from_ids AS int[]), CAST(:to_ids AS int[]), CAST(:needed AS float8[]),
-                       CAST(:metres AS float8[])) AS t(a, b, needed_s, distance_m)
+), judged AS (
+  SELECT s.*, date_part('epoch', s.captured_at - s.prev_at) AS duration_s,
+         (CAST(:needed AS float8[]))[s.prev_cp * :stride + s.checkpoint_id + 1] AS needed_s,
+         (CAST(:metres AS float8[]))[s.prev_cp * :stride + s.checkpoint_id + 1] AS distance_m
+  FROM seq s WHERE s.prev_at IS NOT NULL AND s.prev_cp < :stride AND s.checkpoint_id < :stride
 )
-SELECT s.plate, s.prev_at, s.prev_cp, s.captured_at, s.checkpoint_id, t.needed_s, t.distance_m,
-       extract(epoch FROM s.captured_at - s.prev_at) AS duration_s,
-       (t.needed_s IS NOT NULL AND extract(epoch FROM s.captured_at - s.prev_at) < t.needed_s) AS too_fast
-FROM seq s LEFT JOIN travel t ON t.a = s.prev_cp AND t.b = s.checkpoint_id
-WHERE s.prev_at IS NOT NULL AND (
-  (t.needed_s IS NOT NULL AND extract(epoch FROM s.captured_at - s.prev_at) < t.needed_s)
-  OR (extract(epoch FROM s.captured_at - s.prev_at) <= :same_time_s AND (
-      (s.plate_colour <> s.prev_colour AND s.plate_colour <> 'unknown' AND s.prev_colour <> 'unknown')
-      OR (s.plate_type <> s.prev_type AND s.plate_type <> 'unknown' AND s.prev_type <> 'unknown'))))
-ORDER BY s.plate, s.captured_at
+SELECT plate, prev_at, prev_cp, captured_at, checkpoint_id, needed_s, distance_m, duration_s,
+       duration_s < needed_s AS too_fast
+FROM judged
+WHERE duration_s < needed_s
+   OR (duration_s <= :same_time_s AND (
+       (plate_colour <> prev_colour AND plate_colour <> 'unknown' AND prev_colour <> 'unknown')
+       OR (plate_type <> prev_type AND plate_type <> 'unknown' AND prev_type <> 'unknown')))
+ORDER BY plate, captured_at
 """)
 
 PASS_REFS_SQL = text("""
@@ -59,23 +59,26 @@ def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_k
         raise InvalidInput("speed must be positive, distances and times not negative")
     network = road_network(session)
     ids = sorted(network.checkpoints)
-    pairs = [(a, b, network.distance_m(a, b)) for a in ids for b in ids if a != b]
-    pairs = [(a, b, d) for a, b, d in pairs if d >= min_distance_m]
+    stride = max(ids, default=0) + 1
+    # least travel seconds and road metres from checkpoint a to b, at [a * stride + b]; 0: no limit
+    needed, metres = [0.0] * (stride * stride), [0.0] * (stride * stride)
+    for a in ids:
+        for b in ids:
+            if a != b and (distance := network.distance_m(a, b)) >= min_distance_m:
+                needed[a * stride + b] = distance / (max_speed_kmh / 3.6)
+                metres[a * stride + b] = distance
     use_analytic_memory(session)
-    rows = session.execute(CLONE_PAIRS_SQL, {
-        "start": start, "end": end, "same_time_s": same_time_s,
-        "from_ids": [a for a, _, _ in pairs], "to_ids": [b for _, b, _ in pairs],
-        "needed": [d / (max_speed_kmh / 3.6) for _, _, d in pairs], "metres": [d for _, _, d in pairs],
-    }).all()
+    rows = session.execute(CLONE_PAIRS_SQL, {"start": start, "end": end, "same_time_s": same_time_s,
+                                             "stride": stride, "needed": needed, "metres": metres}).all()
     shown = rows[:limit]
     refs = _pass_refs(session, [(r.plate, r.prev_at, r.prev_cp) for r in shown]
                       + [(r.plate, r.captured_at, r.checkpoint_id) for r in shown])
     items = [CloneSuspect(plate=r.plate, kind="impossible-travel" if r.too_fast else "different-vehicle",
                           first=refs[(r.plate, r.prev_at, r.prev_cp)],
                           second=refs[(r.plate, r.captured_at, r.checkpoint_id)],
-                          distance_m=round(float(r.distance_m), 1) if r.distance_m is not None else 0.0,
+                          distance_m=round(float(r.distance_m or 0.0), 1),
                           duration_s=float(r.duration_s),
-                          needed_s=round(float(r.needed_s), 1) if r.needed_s is not None else None)
+                          needed_s=round(float(r.needed_s), 1) if r.needed_s else None)
              for r in shown]
     return Found[CloneSuspect](total=len(rows), items=items)
 

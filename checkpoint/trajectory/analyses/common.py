@@ -57,3 +57,4 @@ def night_condition(column: str, start_hour: int, end_hour: int) -> str:
 def use_analytic_memory(session: Session) -> None:
     """Give this transaction's month-wide sorts and aggregates room in memory (reset at commit)."""
     session.execute(text(f"SET LOCAL work_mem = '{ANALYTIC_WORK_MEM}'"))
+    session.execute(text("SET LOCAL jit = off"))  # compiling cost ~1 s a query and saved less
