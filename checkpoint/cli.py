@@ -37,6 +37,7 @@ app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, r
 def _serve(host: str | None, port: int | None) -> None:
     from checkpoint.main import create_app
     from checkpoint.runtime import running_system
+    from checkpoint.workers import start_workers
 
     setup_logging()
     settings = get_settings()
@@ -47,6 +48,7 @@ def _serve(host: str | None, port: int | None) -> None:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
     with running_system(settings) as system:
+        workers = start_workers(system)
         server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_config=None,
                                                access_log=False))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -56,7 +58,10 @@ def _serve(host: str | None, port: int | None) -> None:
         if system.first_admin_password:
             typer.echo("first start: created user 'admin' with password (shown once, change it after login):")
             typer.echo(f"    {system.first_admin_password}")
-        server.run()
+        try:
+            server.run()
+        finally:
+            workers.stop()  # before the servers go: each worker commits and acks its batch
     logging.getLogger(__name__).info("core.stopped")
 
 

@@ -1,0 +1,68 @@
+"""The stream workers `checkpoint serve` runs beside the API, as threads of one process.
+
+Each one is also a command of its own (`checkpoint passes writer`, `checkpoint watchlist matcher`,
+...) for sites that run them as separate processes or on other machines; consumer groups share
+the work and at-least-once delivery with idempotent handlers keeps it exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import sessionmaker
+
+from checkpoint.coverage import worker as coverage_worker
+from checkpoint.passes.workers import start_background_workers
+from checkpoint.runtime import System
+from checkpoint.watchlist.worker import start_matcher_thread
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BackgroundWorkers:
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask every worker to stop and wait for it (each finishes its batch, commits and acks)."""
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout_s)
+            if thread.is_alive():
+                log.warning("core.worker_still_running", extra={"thread": thread.name})
+
+
+def _restarting(name: str, stop: threading.Event, work: Callable[[], None], backoff_s: float = 1.0) -> None:
+    """Run `work` until `stop`; an unexpected error (Redis or PostgreSQL restarting) restarts it after a pause."""
+    while not stop.is_set():
+        try:
+            work()
+        except Exception:
+            log.exception("core.worker_failed", extra={"thread": name})
+            stop.wait(backoff_s)
+            backoff_s = min(backoff_s * 2, 30.0)
+
+
+def start_workers(system: System) -> BackgroundWorkers:
+    """Passes writer and retention, the watchlist matcher, and the live coverage verifier."""
+    workers = BackgroundWorkers()
+    sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
+    consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
+    workers.threads += start_background_workers(system.engine, system.bus, system.settings.data_dir,
+                                                workers.stop_event)
+    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
+    def live_coverage() -> None:
+        coverage_worker.run(system.bus, sessions, consumer, workers.stop_event)
+
+    coverage = threading.Thread(target=_restarting, args=("coverage-live", workers.stop_event, live_coverage),
+                                name="coverage-live", daemon=True)
+    coverage.start()
+    workers.threads.append(coverage)
+    log.info("core.workers_started", extra={"threads": [thread.name for thread in workers.threads]})
+    return workers
