@@ -41,8 +41,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, future=True)
+def make_engine(url: str, pool_size: int = 20) -> Engine:
+    """Pool bigger than the API thread pool (40): a request waiting for a connection must never
+    hold the last thread another request needs to give its connection back."""
+    return create_engine(url, pool_size=pool_size, max_overflow=30, pool_pre_ping=True, future=True)
 
 
 class Database:
