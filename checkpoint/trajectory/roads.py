@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -96,6 +97,11 @@ class RoadNetwork:
             with self._lock:
                 found = self._routes[key] = self._compute_route(from_id, to_id)
         return found
+
+    def warm(self) -> None:
+        """Run Dijkstra from every checkpoint now (a fraction of a second), not during requests."""
+        for checkpoint_id in self._anchors:
+            self._tree(checkpoint_id)
 
     def distance_m(self, from_id: int, to_id: int) -> float:
         return self.route(from_id, to_id).distance_m
@@ -185,8 +191,9 @@ def _rounded(point: LonLat) -> LonLat:
     return (round(point[0], 6), round(point[1], 6))
 
 
-_cache: dict[str, tuple[tuple[object, ...], RoadNetwork]] = {}
+_cache: dict[str, tuple[tuple[object, ...], RoadNetwork, float]] = {}  # url -> (fingerprint, network, checked)
 _cache_lock = threading.Lock()
+RECHECK_S = 10.0  # how long a network is trusted before the roads are fingerprinted again
 
 FINGERPRINT_SQL = text(
     "SELECT (SELECT count(*) FROM road_edge), (SELECT coalesce(max(id), 0) FROM road_edge),"
@@ -199,13 +206,18 @@ def road_network(session: Session) -> RoadNetwork:
     """The road network of this database, rebuilt only when the roads or checkpoints change."""
     bind = session.get_bind()
     key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
-    fingerprint = tuple(session.execute(FINGERPRINT_SQL).one())
     cached = _cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[2] < RECHECK_S:
+        return cached[1]
+    fingerprint = tuple(session.execute(FINGERPRINT_SQL).one())
     if cached is not None and cached[0] == fingerprint:
+        _cache[key] = (fingerprint, cached[1], now)
         return cached[1]
     with _cache_lock:
         network = load_network(session)
-        _cache[key] = (fingerprint, network)
+        network.warm()
+        _cache[key] = (fingerprint, network, now)
     return network
 
 
