@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group, read_batch
 from checkpoint.coverage import service
+from checkpoint.coverage.build import CoverageInputError
 from checkpoint.coverage.verifier import DEFAULT_WINDOW_S, Crossing, CrossingVerifier, RingIndex, Sighting
 from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
@@ -32,6 +34,8 @@ CHECKPOINT_KEY = "checkpoint:coverage:checkpoint:{code}"
 VERDICTS_KEY = "checkpoint:coverage:verdicts"  # hash: verdict -> count
 SINGLES_KEY = "checkpoint:coverage:singles"  # list: the latest single captures, newest first
 SINGLES_KEPT = 200
+REFRESH_S = 60.0  # re-read the placement (a checkpoint taken offline changes what a single capture means)
+STATS_S = 10.0
 
 
 class LiveCoverage:
@@ -114,23 +118,44 @@ def live_shares(bus: Redis, areas: Sequence[str], checkpoints: Sequence[str]) ->
     }
 
 
+def _refreshed(sessions: sessionmaker[Session], live: LiveCoverage) -> LiveCoverage:
+    """The verifier on the current placement (offline flags, moved checkpoints), keeping open crossings."""
+    try:
+        with sessions() as session:
+            fresh = LiveCoverage(session, live.verifier.window_s)
+    except CoverageInputError as exc:
+        log.warning("coverage.live_refresh_failed", extra={"reason": str(exc)})
+        return live
+    fresh.verifier.open, fresh.latest = live.verifier.open, live.latest
+    return fresh
+
+
 def run(bus: Redis, sessions: sessionmaker[Session], consumer: str, stop: threading.Event,
         window_s: float = DEFAULT_WINDOW_S) -> None:
-    """Consume pass events until `stop`; the static knowledge is rebuilt every 1,000 batches."""
+    """Consume pass events until `stop`; the placement is re-read every REFRESH_S, stats logged every STATS_S."""
     ensure_group(bus, PASSES_STREAM, GROUP)
-    with sessions() as session:
-        live = LiveCoverage(session, window_s)
-    batches = 0
+    live: LiveCoverage | None = None
+    while live is None:
+        try:
+            with sessions() as session:
+                live = LiveCoverage(session, window_s)
+        except CoverageInputError as exc:  # no roads or areas yet: wait for them rather than fail
+            log.warning("coverage.live_waiting", extra={"reason": str(exc)})
+            if stop.wait(60.0):
+                return
+    refreshed_at = stats_at = time.monotonic()
+    messages_seen = crossings_closed = 0
     while not stop.is_set():
         messages = read_batch(bus, PASSES_STREAM, GROUP, consumer, block_ms=1000)
-        if not messages:
-            continue
-        closed = live.handle(bus, messages)
-        bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
-        log.info("coverage.crossings", extra={"closed": len(closed), "messages": len(messages)})
-        batches += 1
-        if batches % 1000 == 0:
-            with sessions() as session:
-                fresh = LiveCoverage(session, live.verifier.window_s)
-            fresh.verifier.open, fresh.latest = live.verifier.open, live.latest
-            live = fresh
+        if messages:
+            crossings_closed += len(live.handle(bus, messages))
+            bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+            messages_seen += len(messages)
+        now = time.monotonic()
+        if now - stats_at >= STATS_S:
+            if messages_seen:
+                log.info("coverage.stats", extra={"messages": messages_seen, "crossings": crossings_closed,
+                                                  "open": len(live.verifier.open)})
+            stats_at, messages_seen, crossings_closed = now, 0, 0
+        if now - refreshed_at >= REFRESH_S:
+            live, refreshed_at = _refreshed(sessions, live), now
