@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +76,7 @@ class HitAlert(Base):
     """One alert per vehicle and watch within the grouping window; repeats raise `hit_count`."""
 
     __tablename__ = "hit_alert"
+    __table_args__ = (Index("ix_hit_alert_entry_plate_last_seen", "entry_id", "plate", "last_seen_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), index=True)

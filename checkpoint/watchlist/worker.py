@@ -20,6 +20,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group, read_batch
@@ -54,7 +55,6 @@ class Matcher:
         self.districts: dict[int, str] = {}
         self.predictor = Predictor(sessions)
         self.webhook = Webhook(self.settings.webhook_url, self.settings.webhook_timeout_s)
-        self._next_sweep = 0.0
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
         self.matched = 0
         self._version: str | None = "unread"  # forces the first read of the masks
@@ -179,9 +179,6 @@ class Matcher:
 
     def sweep_expired(self) -> None:
         """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
-        if time.monotonic() < self._next_sweep:
-            return
-        self._next_sweep = time.monotonic() + self.settings.expiry_sweep_s
         with self.sessions() as session:
             ended = service.expire_due(session)
             session.commit()
@@ -203,8 +200,18 @@ class Matcher:
             self._own_pending = False
         return read_batch(self.bus, PASSES_STREAM, GROUP, self.consumer, count=self.batch, block_ms=500)
 
+    def sweep_until(self, stop: threading.Event) -> None:
+        """The expiry sweep, on a thread of its own so it never delays matching."""
+        while not stop.wait(self.settings.expiry_sweep_s):
+            try:
+                self.sweep_expired()
+            except (RedisError, SQLAlchemyError) as exc:
+                log.warning("watchlist.sweep_failed", extra={"error": str(exc)[:200]})
+
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; survives Redis restarts (reconnects, rebuilds, re-reads pending)."""
+        sweeper = threading.Thread(target=self.sweep_until, args=(stop,), name="watchlist-sweep", daemon=True)
+        sweeper.start()
         started = False
         while not stop.is_set():
             try:
@@ -215,11 +222,11 @@ class Matcher:
                 messages = self.read()
                 if messages:
                     self.handle(messages)
-                self.sweep_expired()
             except RedisError as exc:
                 log.warning("watchlist.redis_error", extra={"consumer": self.consumer, "error": str(exc)[:200]})
                 started, self._own_pending = False, True
                 stop.wait(0.2)
+        sweeper.join(timeout=5)
         self.webhook.close()
 
 
