@@ -1,0 +1,172 @@
+"""Capture benchmarks: one pass per vehicle on a long generated feed, and live 1080p feeds in real time.
+
+    python -m bench.bench_capture accuracy --vehicles 200 [--width 1280 --height 720] [--processes 2]
+    python -m bench.bench_capture realtime --video /tmp/rt1080.mp4 --feeds 4 --seconds 40
+
+`accuracy` renders frames in memory (no video file: 200 vehicles of noisy 1080p would be
+gigabytes) and hands every `--detect-every`-th frame to a FeedWorker, as a replayed file would.
+`realtime` runs N live feeds (the same file, paced at its frame rate, looped) under the
+supervisor and reports decoded fps, dropped frames, passes per vehicle and pass latency.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+from checkpoint.capture.records import CapturedPass
+from checkpoint.capture.synthetic.feed import FeedTruth, truth_path
+from checkpoint.capture.synthetic.plates import plate_samples
+from checkpoint.capture.synthetic.scene import LaneScene, schedule
+from checkpoint.capture.video.config import FeedConfig
+from checkpoint.capture.video.reader import Frame
+from checkpoint.capture.video.status import read_feed_status
+from checkpoint.capture.video.supervisor import Supervisor
+from checkpoint.capture.video.tracker import Track
+from checkpoint.capture.video.worker import FeedWorker
+from checkpoint.core.bus import READS_STREAM
+from checkpoint.lpr import LprSettings, make_plate_engine
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def appended(bus: Redis) -> list[tuple[str, CapturedPass]]:
+    entries: list[tuple[str, dict[str, str]]] = bus.xrange(READS_STREAM)  # type: ignore[assignment]  # decoded
+    return [(msg_id, CapturedPass.from_fields(fields)) for msg_id, fields in entries]
+
+
+def accuracy_part(args: dict[str, Any]) -> dict[str, Any]:
+    """One process's share of the vehicles: render, run the worker on the frames, score against truth."""
+    bus = Redis.from_url(args["redis"], decode_responses=True)
+    source, samples = plate_samples(args["vehicles"], seed=args["seed"], source=args["plates"])
+    size = (args["width"], args["height"])
+    vehicles = schedule(len(samples), gap_s=args["gap_s"], crossing_s=args["crossing_s"], seed=args["seed"])
+    scene = LaneScene(size, 25.0, vehicles, [s.image for s in samples], seed=args["seed"], plate_px=args["plate_px"])
+    config = FeedConfig(feed_id=args["feed_id"], checkpoint_id=1, checkpoint_code="BENCH", source="memory",
+                        replay=True, detect_every=args["detect_every"])
+    worker = FeedWorker(config, make_plate_engine(LprSettings()), bus, Path(args["data_dir"]))
+    emitted: list[CapturedPass] = []  # counted here, not from Redis: other suites may restart the server
+    emit = worker.emitter.emit
+
+    def recording_emit(track: Track) -> CapturedPass | None:
+        captured = emit(track)
+        if captured is not None:
+            emitted.append(captured)
+        return captured
+
+    worker.emitter.emit = recording_emit  # type: ignore[method-assign]  # a benchmark's own tap
+    start = datetime.now(UTC)
+    frames = int((max(v.enter_s + v.crossing_s for v in vehicles) + 1.0) * 25)
+    started = time.monotonic()
+    for index in range(frames):
+        if index % args["detect_every"] == 0:  # the other frames would be skipped by the worker anyway
+            worker._process(Frame(index, start + timedelta(seconds=index / 25), time.monotonic(), scene.frame(index)))
+    worker._end_tracks(worker.tracker.flush())
+    got = Counter(p.plate for p in emitted)
+    truth = [samples[v.plate_index].text for v in vehicles]
+    return {"plate_source": source, "vehicles": len(truth), "frames": frames, "wall_s": time.monotonic() - started,
+            "exactly_one": sum(got[plate] == 1 for plate in truth), "missed": sum(got[plate] == 0 for plate in truth),
+            "duplicates": sum(max(0, got[plate] - 1) for plate in truth),
+            "false_plates": sum(n for plate, n in got.items() if plate not in truth),
+            "lpr_frames": worker.status.health.processed, "counts": {
+                k: v for k, v in vars(worker.emitter.counts).items() if k != "latencies_s"},
+            "missed_plates": [plate for plate in truth if got[plate] == 0][:10]}
+
+
+def accuracy(args: argparse.Namespace) -> dict[str, Any]:
+    share = -(-args.vehicles // args.processes)
+    parts = [{"redis": args.redis, "vehicles": min(share, args.vehicles - i * share), "seed": 100 + i,
+              "plates": args.plates, "width": args.width, "height": args.height, "gap_s": args.gap_s,
+              "crossing_s": args.crossing_s, "plate_px": args.plate_px, "feed_id": 9000 + i,
+              "detect_every": args.detect_every, "data_dir": tempfile.mkdtemp(prefix="bench-capture-")}
+             for i in range(args.processes)]
+    Redis.from_url(args.redis).delete(READS_STREAM)
+    with mp.get_context("spawn").Pool(args.processes) as pool:
+        results = pool.map(accuracy_part, parts)
+    total = {key: sum(r[key] for r in results) for key in
+             ("vehicles", "exactly_one", "missed", "duplicates", "false_plates", "frames", "lpr_frames")}
+    vehicles = max(1, total["vehicles"])
+    return {"bench": "capture.accuracy", **total, "plate_source": results[0]["plate_source"],
+            "size": f"{args.width}x{args.height}", "detect_every": args.detect_every,
+            "exactly_one_pct": round(100 * total["exactly_one"] / vehicles, 2),
+            "duplicate_pct": round(100 * total["duplicates"] / vehicles, 2),
+            "wall_s": round(max(r["wall_s"] for r in results), 1),
+            "emitter": [r["counts"] for r in results], "missed_plates": [r["missed_plates"] for r in results]}
+
+
+def realtime(args: argparse.Namespace) -> dict[str, Any]:
+    truth = FeedTruth.load(truth_path(Path(args.video)))
+    bus = Redis.from_url(args.redis, decode_responses=True)
+    bus.delete(READS_STREAM)
+    feeds = [FeedConfig(feed_id=8000 + i, checkpoint_id=1, checkpoint_code="BENCH", source=args.video, kind="file",
+                        loop=True) for i in range(args.feeds)]
+    for feed in feeds:
+        bus.delete(f"checkpoint:feed:{feed.feed_id}")
+    supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")),
+                            feeds_per_process=-(-args.feeds // args.processes)).start()
+    load_before = os.getloadavg()[0]
+    time.sleep(args.warmup_s)  # engines load and feeds connect; a benchmark may wait, a test may not
+    since = datetime.now(UTC)
+    time.sleep(args.seconds)
+    statuses = [read_feed_status(bus, feed.feed_id) for feed in feeds]
+    supervisor.run(_set_event())
+    passes = [(msg_id, p) for msg_id, p in appended(bus) if p.captured_at >= since]
+    latencies = [int(msg_id.split("-")[0]) / 1000 - p.captured_at.timestamp() for msg_id, p in passes]
+    expected = args.feeds * len(truth.vehicles) * args.seconds / (truth.frames / truth.fps)
+    plates = {v.plate for v in truth.vehicles}
+    return {"bench": "capture.realtime", "feeds": args.feeds, "processes": args.processes,
+            "size": f"{truth.width}x{truth.height}", "seconds": args.seconds,
+            "fps_per_feed": [float(s.get("fps", 0)) for s in statuses],
+            "dropped_per_feed": [int(s.get("dropped", 0)) for s in statuses],
+            "passes": len(passes), "expected_passes_approx": round(expected, 1),
+            "wrong_plates": sum(p.plate not in plates for _id, p in passes),
+            "latency_best_frame_to_stream_s": {"p50": round(percentile(latencies, 0.5), 2),
+                                               "p99": round(percentile(latencies, 0.99), 2)},
+            "load_avg_before": round(load_before, 2), "load_avg_after": round(os.getloadavg()[0], 2)}
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="capture benchmarks")
+    parser.add_argument("mode", choices=("accuracy", "realtime"))
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--vehicles", type=int, default=200)
+    parser.add_argument("--width", type=int, default=1920)
+    parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--gap-s", type=float, default=3.0)
+    parser.add_argument("--crossing-s", type=float, default=2.0)
+    parser.add_argument("--plate-px", type=int, default=170)
+    parser.add_argument("--detect-every", type=int, default=3)
+    parser.add_argument("--plates", choices=("auto", "real", "rendered"), default="auto")
+    parser.add_argument("--video", default="")
+    parser.add_argument("--feeds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--warmup-s", type=float, default=15.0)
+    args = parser.parse_args()
+    result = accuracy(args) if args.mode == "accuracy" else realtime(args)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`checkpoint capture ...`: run video capture on the registered feeds, make demo feeds, show feed health."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from checkpoint.capture.synthetic.feed import generate_feed
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("generate")
+def generate(
+    video: Annotated[Path, typer.Argument(help="output .mp4; the ground truth goes to the .json beside it")],
+    vehicles: Annotated[int, typer.Option(help="vehicles in the feed")] = 10,
+    width: int = 1920, height: int = 1080,
+    gap_s: Annotated[float, typer.Option(help="seconds between vehicles")] = 3.0,
+    seed: int = 0,
+) -> None:
+    """Write a generated lane feed (real plate crops from ../shared/data when present, else rendered)."""
+    truth = generate_feed(video, vehicles=vehicles, size=(width, height), gap_s=gap_s, seed=seed)
+    typer.echo(json.dumps({"video": truth.video, "frames": truth.frames, "vehicles": len(truth.vehicles),
+                           "plate_source": truth.plate_source}, ensure_ascii=False))
+
+
+@app.command("run")
+def run(
+    feeds_per_process: Annotated[int, typer.Option(help="feeds sharing one process and plate engine")] = 2,
+    demo: Annotated[bool, typer.Option(help="first register generated feeds on three checkpoints")] = False,
+) -> None:
+    """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C."""
+    from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
+    from checkpoint.capture.video.supervisor import Supervisor
+    from checkpoint.core.config import get_settings
+    from checkpoint.core.db import Database
+    from checkpoint.core.logging import setup_logging
+
+    setup_logging()
+    settings = get_settings()
+    if not settings.database_url or not settings.redis_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (the servers `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    Database.configure(settings.database_url)
+    assert Database.sessions is not None
+    with Database.sessions() as session:
+        if demo:
+            ensure_demo_feeds(session, settings.data_dir)
+            session.commit()
+        configs = video_feed_configs(session)
+    Database.dispose()
+    if not configs:
+        typer.echo("no enabled rtsp/http/file feeds")
+        raise typer.Exit(code=1)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    supervisor = Supervisor(configs, settings.redis_url, settings.data_dir,
+                            feeds_per_process=feeds_per_process).start()
+    typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes; Ctrl-C stops")
+    supervisor.run(stop)
+

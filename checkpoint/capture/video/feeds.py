@@ -1,0 +1,47 @@
+"""Which feeds capture runs: the enabled video feeds in the database, and generated ones for the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checkpoint.capture.synthetic.feed import generate_feed
+from checkpoint.capture.video.config import FeedConfig
+from checkpoint.sites.models import Checkpoint, Feed
+
+VIDEO_KINDS = ("rtsp", "http", "file")
+DEMO_DIR = "demo-feeds"
+
+
+def video_feed_configs(session: Session) -> list[FeedConfig]:
+    """Enabled rtsp/http/file feeds of active checkpoints; files are played live, in a loop."""
+    rows = session.execute(
+        select(Feed, Checkpoint.code).join(Checkpoint, Checkpoint.id == Feed.checkpoint_id)
+        .where(Feed.enabled, Checkpoint.active, Feed.kind.in_(VIDEO_KINDS)).order_by(Feed.id)
+    ).all()
+    return [FeedConfig(feed_id=feed.id, checkpoint_id=feed.checkpoint_id, checkpoint_code=code, source=feed.source,
+                       kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file")
+            for feed, code in rows]
+
+
+def ensure_demo_feeds(session: Session, data_dir: Path, count: int = 3, vehicles: int = 20) -> list[Feed]:
+    """Generated videos (made once under data_dir/demo-feeds) registered as file feeds on `count` checkpoints.
+
+    The caller commits. Generating a 720p feed of 20 vehicles takes about a minute on a busy 2-core machine.
+    """
+    folder = data_dir / DEMO_DIR
+    checkpoints = session.scalars(select(Checkpoint).where(Checkpoint.active).order_by(Checkpoint.id).limit(count))
+    feeds = []
+    for index, checkpoint in enumerate(checkpoints):
+        video = folder / f"{checkpoint.code}.mp4"
+        if not video.exists():
+            generate_feed(video, vehicles=vehicles, size=(1280, 720), gap_s=3.0, crossing_s=2.0, seed=index)
+        found = session.scalar(select(Feed).where(Feed.checkpoint_id == checkpoint.id, Feed.source == str(video)))
+        if found is None:
+            found = Feed(checkpoint_id=checkpoint.id, lane=1, direction="in", kind="file", source=str(video))
+            session.add(found)
+        feeds.append(found)
+    session.flush()
+    return feeds
