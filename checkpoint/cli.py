@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from sqlalchemy.orm import Session
 
+from checkpoint.capture.video.cli import app as capture_app
 from checkpoint.core.config import get_settings
 from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
@@ -32,6 +33,7 @@ app.add_typer(coverage_app, name="coverage", help="Coverage: ≥ 2 captures into
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
 app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer, apply retention.")
 app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, rebuild the Redis index.")
+app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
 
 
 def _serve(host: str | None, port: int | None) -> None:
