@@ -49,9 +49,9 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
                                         for a in b.find_elements(By.CSS_SELECTOR, "#nav a")])
     browser.get(f"{live_server}/console/coverage")
     wait.until(lambda b: b.find_elements(By.ID, "coverage-status") and shown_leaks(b) > 0)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "path.leak-route")) == shown_leaks(b))
     before = shown_leaks(browser)
     red = len(browser.find_elements(By.CSS_SELECTOR, "path.leak-route"))
-    assert red == before
     assert len(browser.find_elements(By.CSS_SELECTOR, "#coverage-areas tr")) == 9  # header + 8 areas
     wait.until(lambda b: "≥2 share" in b.find_element(By.ID, "coverage-live").text)
     assert "leak route" in browser.find_element(By.ID, "coverage-live").text
