@@ -226,6 +226,10 @@ class Matcher:
                 log.warning("watchlist.redis_error", extra={"consumer": self.consumer, "error": str(exc)[:200]})
                 started, self._own_pending = False, True
                 stop.wait(0.2)
+            except Exception:  # PostgreSQL down, a bug: the batch stays pending and is read again
+                log.exception("watchlist.batch_failed", extra={"consumer": self.consumer})
+                self._own_pending = True
+                stop.wait(1.0)
         sweeper.join(timeout=5)
         self.webhook.close()
 
