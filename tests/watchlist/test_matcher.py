@@ -139,3 +139,24 @@ def test_the_demo_plants_a_watch_on_the_busiest_plate(bus: Redis, sessions: sess
     assert entry is not None and entry.pattern == plate and entry.status == "active"
     assert bus.hget(INDEX_KEY, f"e:{plate}") == str(entry.id)
     assert plant_demo_watch(sessions, bus).id == entry.id  # type: ignore[union-attr]  # planted once
+
+
+def test_a_withdrawn_watch_stops_matching_at_once(bus: Redis, sessions: sessionmaker[Session],
+                                                  committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    from checkpoint.core.models import User
+    from checkpoint.watchlist import index, service
+
+    plate = random_plate()
+    entry = committed_watch(plate)
+    matcher = new_matcher(bus, sessions)
+    push_pass(bus, pass_event(plate, checkpoints[0]))
+    assert drain(matcher) == 1
+    with sessions() as db:
+        supervisor = db.get(User, entry.approved_by)
+        assert supervisor is not None
+        withdrawn = service.withdraw_watch(db, supervisor, db.get(WatchEntry, entry.id),  # type: ignore[arg-type]
+                                           "vehicle recovered")
+        db.commit()
+    index.mirror(bus, withdrawn)
+    push_pass(bus, pass_event(plate, checkpoints[1], datetime.now(UTC) + timedelta(hours=1)))
+    assert drain(matcher) == 0
