@@ -72,3 +72,28 @@ def test_an_investigator_replays_a_trajectory_on_the_map(browser: webdriver.Chro
     clock = browser.find_element(By.ID, "replay-time").text
     assert clock != start_clock and "km/h" in clock  # half an hour in: on the road between checkpoints
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-trajectory.png"))
+
+
+def test_an_investigator_runs_an_analysis(browser: webdriver.Chrome, live_server: str,
+                                          committed_user: Callable[..., User], sessions: sessionmaker[Session],
+                                          tmp_path: Path) -> None:
+    plate = commit_trajectory(sessions)  # passes the first checkpoint twice on DAY
+    with sessions() as session:
+        first = session.scalars(select(Checkpoint.code).order_by(Checkpoint.code)).first()
+    user = committed_user("investigator")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a"))
+    browser.get(f"{live_server}/console/analyses")
+    wait.until(lambda b: b.find_elements(By.ID, "analysis-kind"))
+    browser.execute_script("const k = document.getElementById('analysis-kind'); k.value = 'frequent';"
+                           "k.dispatchEvent(new Event('change'));")
+    browser.execute_script(
+        "const f = document.getElementById('analysis-form');"
+        "f.elements.start.value = '2019-06-12T00:00'; f.elements.end.value = '2019-06-13T00:00';"
+        f"f.elements.checkpoint.value = '{first}'; f.elements.min_passes.value = '2';")
+    browser.find_element(By.ID, "analysis-reason").send_keys("案件 2026-302 frequent passing")
+    browser.find_element(By.ID, "analysis-run").click()
+    wait.until(lambda b: plate in b.find_element(By.ID, "analysis-table").text)
+    assert "条结果 results" in browser.find_element(By.ID, "analysis-status").text
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-analyses.png"))
