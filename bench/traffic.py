@@ -131,11 +131,11 @@ class Vehicle:
             if rng.random() < 0.08:
                 hops += drive(rng, sites, sites.wander(rng, self.home, 2), rng.uniform(10, 16) * 3600)
             if rng.random() < 0.75:
-                at = rng.uniform(22.5, 25.0) * 3600  # from 22:30 to 01:00, one trip after the other
-                for _ in range(rng.randint(1, 2)):
-                    trip = drive(rng, sites, sites.wander(rng, self.home, rng.randint(1, 3)), at)
+                at, where = rng.uniform(22.5, 25.0) * 3600, self.home  # from 22:30 to 01:00
+                for _ in range(rng.randint(1, 2)):  # one trip after the other, each from where the last ended
+                    trip = drive(rng, sites, sites.wander(rng, where, rng.randint(1, 3)), at)
                     hops += trip
-                    at = trip[-1][1] + rng.uniform(0.5, 2) * 3600
+                    at, where = trip[-1][1] + rng.uniform(0.5, 2) * 3600, trip[-1][0]
             return hops
         raise ValueError(self.kind)
 
