@@ -16,9 +16,12 @@ class Pass(Base):
 
     __tablename__ = "pass"
     __table_args__ = (
-        Index("ix_pass_plate_captured_at", "plate", "captured_at"),
         Index("ix_pass_captured_at", "captured_at"),
-        Index("ix_pass_checkpoint_captured_at", "checkpoint_id", "captured_at"),
+        # Covering indexes (migrations 0005/0006): a plate's passes in time order, and a checkpoint's
+        # passes in a window, answered from the index alone (trajectories, clones, companions).
+        Index("ix_pass_plate_captured_at_cover", "plate", "captured_at",
+              postgresql_include=["checkpoint_id", "plate_colour", "plate_type"]),
+        Index("ix_pass_checkpoint_captured_at_plate", "checkpoint_id", "captured_at", postgresql_include=["plate"]),
         {"postgresql_partition_by": "RANGE (captured_at)"},
     )
 
