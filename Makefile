@@ -39,9 +39,9 @@ lint: $(BIN)/checkpoint
 	$(BIN)/ruff check checkpoint tests bench
 	$(BIN)/mypy checkpoint
 
-# Re-take the console screenshots shown in README.md into docs/img/.
+# Re-take the console screenshots (every *_browser test) into docs/img/.
 screenshots: $(BIN)/checkpoint browser
-	CHECKPOINT_SCREENSHOTS=docs/img $(BIN)/pytest -q tests/web
+	CHECKPOINT_SCREENSHOTS=docs/img $(BIN)/pytest -q tests -k browser
 
 clean:
 	rm -rf $(VENV) var

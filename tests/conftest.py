@@ -28,6 +28,8 @@ from checkpoint.core.models import User
 from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 
+pytest_plugins = ["tests.browser"]  # live server, headless Chromium, log_in: shared by every console test
+
 SYSTEM_DB = os.environ.get("CHECKPOINT_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 SYSTEM_REDIS = os.environ.get("CHECKPOINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = secrets.token_urlsafe(32)

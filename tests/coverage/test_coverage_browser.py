@@ -16,8 +16,7 @@ from checkpoint.coverage import service
 from checkpoint.coverage.traffic import generate
 from checkpoint.coverage.verifier import CrossingVerifier, RingIndex
 from checkpoint.coverage.worker import record
-from tests.web.conftest import screenshot_dir
-from tests.web.test_console_browser import log_in
+from tests.browser import log_in, screenshot_dir
 
 
 def shown_leaks(browser: webdriver.Chrome) -> int:

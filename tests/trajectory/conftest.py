@@ -15,9 +15,6 @@ from sqlalchemy.orm import Session
 from checkpoint.passes.models import Pass
 from checkpoint.passes.partitions import ensure_day_partitions
 from checkpoint.sites.models import Checkpoint
-from tests.web.conftest import browser, committed_user, live_server
-
-__all__ = ["browser", "committed_user", "live_server"]  # the console's browser fixtures, for the replay test
 
 AddPass = Callable[..., Pass]
 

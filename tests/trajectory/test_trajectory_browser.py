@@ -17,9 +17,8 @@ from checkpoint.core.models import User
 from checkpoint.passes.models import Pass
 from checkpoint.passes.partitions import ensure_day_partitions
 from checkpoint.sites.models import Checkpoint
+from tests.browser import log_in, screenshot_dir
 from tests.trajectory.conftest import random_plate
-from tests.web.conftest import screenshot_dir
-from tests.web.test_console_browser import log_in
 
 DAY = datetime(2019, 6, 12, tzinfo=UTC)  # committed data: a day no other test uses
 

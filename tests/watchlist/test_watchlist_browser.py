@@ -20,11 +20,8 @@ from checkpoint.core.models import User
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.models import DispatcherScope
 from checkpoint.watchlist.worker import start_matcher_thread
+from tests.browser import log_in, screenshot_dir
 from tests.watchlist.conftest import pass_event, push_pass, random_plate
-from tests.web.conftest import browser, committed_user, live_server, screenshot_dir
-from tests.web.test_console_browser import log_in
-
-__all__ = ["browser", "committed_user", "live_server"]  # fixtures shared with tests/web
 
 
 @pytest.fixture

@@ -11,16 +11,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from checkpoint.core.models import User
-from tests.conftest import PASSWORD
-from tests.web.conftest import screenshot_dir
-
-
-def log_in(browser: webdriver.Chrome, live_server: str, username: str, password: str = PASSWORD) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{live_server}/login")
-    browser.find_element(By.ID, "username").send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "login-button").click()
+from tests.browser import log_in, screenshot_dir
 
 
 def test_planner_logs_in_and_sees_the_120_checkpoints(browser: webdriver.Chrome, live_server: str,

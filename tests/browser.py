@@ -1,4 +1,8 @@
-"""A live server on the run's database, and a headless Chromium driving it."""
+"""Browser fixtures shared by every domain's console test: a live server on the run's database,
+one headless Chromium for the whole run, committed users, and logging in.
+
+Registered for the whole suite by `pytest_plugins` in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,4 +99,9 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return path
 
 
-__all__ = ["redis_lib", "screenshot_dir"]
+def log_in(browser: webdriver.Chrome, live_server: str, username: str, password: str = PASSWORD) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "login-button").click()
