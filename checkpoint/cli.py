@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.capture.video.cli import app as capture_app
 from checkpoint.core.config import get_settings
@@ -36,7 +36,7 @@ app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, r
 app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
 
 
-def _serve(host: str | None, port: int | None) -> None:
+def _serve(host: str | None, port: int | None, demo: bool = False) -> None:
     from checkpoint.main import create_app
     from checkpoint.runtime import running_system
     from checkpoint.workers import start_workers
@@ -51,6 +51,13 @@ def _serve(host: str | None, port: int | None) -> None:
     signal.signal(signal.SIGINT, _exit_on_signal)
     with running_system(settings) as system:
         workers = start_workers(system)
+        demo_passwords: dict[str, str] = {}
+        if demo:
+            from checkpoint.demo import TAXI_PLATE, ensure_demo_users, start_demo
+
+            sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
+            demo_passwords = ensure_demo_users(sessions)
+            workers.threads += start_demo(system.bus, sessions, workers.stop_event)
         server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_config=None,
                                                access_log=False))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -60,6 +67,11 @@ def _serve(host: str | None, port: int | None) -> None:
         if system.first_admin_password:
             typer.echo("first start: created user 'admin' with password (shown once, change it after login):")
             typer.echo(f"    {system.first_admin_password}")
+        for name, password in demo_passwords.items():
+            typer.echo(f"demo user {name} created with password (shown once): {password}")
+        if demo:
+            typer.echo(f"demo: generated traffic on the 120 checkpoints; a watch on {TAXI_PLATE} hits within about "
+                       "a minute (log in as demo.dispatcher, page 预警 Alerts)")
         try:
             server.run()
         finally:
@@ -85,8 +97,8 @@ def demo(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
 ) -> None:
-    """Run the whole system on the embedded default with the Huizhou reference data."""
-    _serve(host, port)
+    """Run the whole system with generated traffic, demo users and a watch that hits within a minute."""
+    _serve(host, port, demo=True)
 
 
 @app.command()

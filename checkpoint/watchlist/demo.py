@@ -32,10 +32,10 @@ def busiest_plate(session: Session, lookback: timedelta = timedelta(hours=24)) -
                           .group_by(Pass.plate).order_by(func.count().desc()).limit(1))
 
 
-def plant_demo_watch(sessions: sessionmaker[Session], bus: Redis) -> WatchEntry | None:
-    """Watch the busiest plate (once); None while there is no traffic yet."""
+def plant_demo_watch(sessions: sessionmaker[Session], bus: Redis, plate: str | None = None) -> WatchEntry | None:
+    """Watch `plate`, or else the busiest plate (once); None while there is no traffic yet."""
     with sessions() as session:
-        plate = busiest_plate(session)
+        plate = plate or busiest_plate(session)
         admin = session.scalar(select(User).where(User.roles.contains(["admin"])).order_by(User.id).limit(1))
         if plate is None or admin is None:
             return None
@@ -64,13 +64,13 @@ def plant_demo_watch(sessions: sessionmaker[Session], bus: Redis) -> WatchEntry 
 
 
 def start_demo_planter(sessions: sessionmaker[Session], bus: Redis, stop: threading.Event,
-                       every_s: float = 5.0, give_up_s: float = 600.0) -> threading.Thread:
+                       every_s: float = 5.0, give_up_s: float = 600.0, plate: str | None = None) -> threading.Thread:
     """Try to plant every few seconds until the generated traffic has passes (or `stop`)."""
 
     def keep_trying() -> None:
         waited = 0.0
         while not stop.is_set() and waited < give_up_s:
-            if plant_demo_watch(sessions, bus) is not None:
+            if plant_demo_watch(sessions, bus, plate) is not None:
                 return
             stop.wait(every_s)
             waited += every_s
