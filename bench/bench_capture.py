@@ -113,11 +113,13 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     truth = FeedTruth.load(truth_path(Path(args.video)))
     bus = Redis.from_url(args.redis, decode_responses=True)
     bus.delete(READS_STREAM)
+    loop_s = truth.frames / truth.fps  # the looped file shows the same plates again after loop_s: a shorter window
     feeds = [FeedConfig(feed_id=8000 + i, checkpoint_id=1, checkpoint_code="BENCH", source=args.video, kind="file",
-                        loop=True) for i in range(args.feeds)]
+                        loop=True, repeat_window_s=min(60.0, loop_s / 2)) for i in range(args.feeds)]
     for feed in feeds:
         bus.delete(f"checkpoint:feed:{feed.feed_id}")
-    supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")),
+    lpr = LprSettings(paddle_when=args.paddle_when, detect_scale=args.detect_scale)
+    supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")), lpr,
                             feeds_per_process=-(-args.feeds // args.processes)).start()
     load_before = os.getloadavg()[0]
     time.sleep(args.warmup_s)  # engines load and feeds connect; a benchmark may wait, a test may not
@@ -133,6 +135,8 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "size": f"{truth.width}x{truth.height}", "seconds": args.seconds,
             "fps_per_feed": [float(s.get("fps", 0)) for s in statuses],
             "dropped_per_feed": [int(s.get("dropped", 0)) for s in statuses],
+            "lpr": {"paddle_when": args.paddle_when, "detect_scale": args.detect_scale},
+            "lpr_frames_per_feed": [int(s.get("processed", 0)) for s in statuses],
             "passes": len(passes), "expected_passes_approx": round(expected, 1),
             "wrong_plates": sum(p.plate not in plates for _id, p in passes),
             "latency_best_frame_to_stream_s": {"p50": round(percentile(latencies, 0.5), 2),
@@ -163,6 +167,8 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--warmup-s", type=float, default=15.0)
+    parser.add_argument("--paddle-when", choices=("always", "uncertain"), default="always")
+    parser.add_argument("--detect-scale", type=float, default=1.0)
     args = parser.parse_args()
     result = accuracy(args) if args.mode == "accuracy" else realtime(args)
     print(json.dumps(result, ensure_ascii=False))
