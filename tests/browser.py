@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis as redis_lib
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core import users
-from checkpoint.core.bus import Bus
+from checkpoint.core.bus import Bus, get_bus
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.models import User
 from tests.conftest import PASSWORD
@@ -43,9 +44,11 @@ def live_server(engine: Engine, servers: tuple[str, str], test_settings: Setting
     """The real app served by uvicorn in a thread; data is committed to the run's database."""
     from checkpoint.main import create_app
 
-    Bus.configure(servers[1])
+    bus = redis_lib.Redis.from_url(servers[1], decode_responses=True)  # its own: tests close the shared one
+    Bus.configure(servers[1])  # for the health route
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: test_settings
+    app.dependency_overrides[get_bus] = lambda: bus
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
