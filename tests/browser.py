@@ -44,11 +44,13 @@ def live_server(engine: Engine, servers: tuple[str, str], test_settings: Setting
     """The real app served by uvicorn in a thread; data is committed to the run's database."""
     from checkpoint.main import create_app
 
-    bus = redis_lib.Redis.from_url(servers[1], decode_responses=True)  # its own: tests close the shared one
+    # The shared client when one is configured (a test may swap in its own Redis), else a fallback:
+    # per-test fixtures close the shared client between tests.
+    fallback = redis_lib.Redis.from_url(servers[1], decode_responses=True)
     Bus.configure(servers[1])  # for the health route
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: test_settings
-    app.dependency_overrides[get_bus] = lambda: bus
+    app.dependency_overrides[get_bus] = lambda: Bus.client or fallback
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
