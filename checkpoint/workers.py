@@ -35,7 +35,7 @@ class BackgroundWorkers:
         for thread in self.threads:
             thread.join(timeout=timeout_s)
             if thread.is_alive():
-                log.warning("core.worker_still_running", extra={"thread": thread.name})
+                log.warning("core.worker_still_running", extra={"worker": thread.name})
 
 
 def _restarting(name: str, stop: threading.Event, work: Callable[[], None], backoff_s: float = 1.0) -> None:
@@ -44,7 +44,7 @@ def _restarting(name: str, stop: threading.Event, work: Callable[[], None], back
         try:
             work()
         except Exception:
-            log.exception("core.worker_failed", extra={"thread": name})
+            log.exception("core.worker_failed", extra={"worker": name})
             stop.wait(backoff_s)
             backoff_s = min(backoff_s * 2, 30.0)
 
@@ -64,5 +64,5 @@ def start_workers(system: System) -> BackgroundWorkers:
                                 name="coverage-live", daemon=True)
     coverage.start()
     workers.threads.append(coverage)
-    log.info("core.workers_started", extra={"threads": [thread.name for thread in workers.threads]})
+    log.info("core.workers_started", extra={"workers": [thread.name for thread in workers.threads]})
     return workers

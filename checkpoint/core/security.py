@@ -30,8 +30,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def generate_password(length: int = 20) -> str:
+    """A random password that always passes password_problem() (letters and digits both present)."""
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if password_problem(password) is None:
+            return password
 
 
 def password_problem(password: str) -> str | None:

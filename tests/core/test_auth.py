@@ -147,3 +147,9 @@ def test_audit_log_is_append_only(session: Session, make_user: Callable[..., Use
         session.execute(text("UPDATE audit_log SET action = 'x' WHERE id = :id"), {"id": entry.id})
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": entry.id})
+
+
+def test_generated_passwords_always_pass_the_password_rules() -> None:
+    from checkpoint.core.security import generate_password, password_problem
+
+    assert all(password_problem(generate_password()) is None for _ in range(2000))
