@@ -36,7 +36,7 @@ app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, r
 app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
 
 
-def _serve(host: str | None, port: int | None, demo: bool = False) -> None:
+def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0) -> None:
     from checkpoint.main import create_app
     from checkpoint.runtime import running_system
     from checkpoint.workers import start_workers
@@ -57,7 +57,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False) -> None:
 
             sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
             demo_passwords = ensure_demo_users(sessions)
-            workers.threads += start_demo(system.bus, sessions, workers.stop_event)
+            workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
+                                          settings.data_dir, video_feeds)
         server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_config=None,
                                                access_log=False))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -96,9 +97,11 @@ def serve(
 def demo(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    video_feeds: Annotated[int, typer.Option(help="also run capture with LPR on N generated videos "
+                                                  "(about one core per 2 feeds)")] = 0,
 ) -> None:
     """Run the whole system with generated traffic, demo users and a watch that hits within a minute."""
-    _serve(host, port, demo=True)
+    _serve(host, port, demo=True, video_feeds=video_feeds)
 
 
 @app.command()

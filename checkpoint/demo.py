@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis import Redis
 from sqlalchemy import select
@@ -148,12 +149,33 @@ def ensure_demo_users(sessions: sessionmaker[Session]) -> dict[str, str]:
     return created
 
 
-def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event) -> list[threading.Thread]:
-    """Traffic, and the demo watch on the taxi's plate (in force before the taxi's first pass)."""
+def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, data_dir: Path, count: int,
+                    stop: threading.Event) -> None:
+    """Generated videos (made once, about a minute each) read by the real capture pipeline with LPR."""
+    from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
+    from checkpoint.capture.video.supervisor import Supervisor
+
+    with sessions() as session:
+        ensure_demo_feeds(session, data_dir, count=count)
+        session.commit()
+        configs = video_feed_configs(session)
+    if not stop.is_set():
+        Supervisor(configs, redis_url, data_dir).start().run(stop)
+
+
+def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, redis_url: str = "",
+               data_dir: Path = Path("var"), video_feeds: int = 0) -> list[threading.Thread]:
+    """Traffic, the demo watch on the taxi's plate (in force before its first pass), and video feeds if asked."""
     from checkpoint.watchlist.demo import start_demo_planter
 
     traffic = threading.Thread(target=run_demo_traffic, args=(bus, sessions, stop), name="demo-traffic", daemon=True)
     traffic.start()
-    return [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE)]
+    threads = [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE)]
+    if video_feeds > 0:
+        video = threading.Thread(target=run_video_feeds, args=(sessions, redis_url, data_dir, video_feeds, stop),
+                                 name="demo-video-feeds", daemon=True)
+        video.start()
+        threads.append(video)
+    return threads
 
 
