@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,9 +14,10 @@ from sqlalchemy import Engine
 
 from checkpoint.core import users
 from checkpoint.core.bus import Bus
-from checkpoint.core.config import Settings
+from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import Database
 from checkpoint.core.embedded import EmbeddedServers, start_embedded
+from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import upgrade
 from checkpoint.core.security import generate_password
 from checkpoint.passes.partitions import ensure_current_partitions
@@ -74,3 +77,23 @@ def prepare_database(settings: Settings, engine: Engine) -> str | None:
         admin = users.ensure_first_admin(session, password)
         session.commit()
     return password if admin is not None else None
+
+
+class WorkerNeedsServers(Exception):
+    """A stand-alone worker process was started without configured servers."""
+
+
+@contextmanager
+def worker_process(what: str) -> Iterator[tuple[System, threading.Event]]:
+    """A stream worker run as its own process: configured servers (no embedded ones), JSON logging,
+    and SIGTERM/SIGINT setting the returned `stop` so the worker finishes its batch and exits."""
+    setup_logging()
+    settings = get_settings()
+    if not (settings.database_url and settings.redis_url):
+        raise WorkerNeedsServers(f"set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (with the embedded "
+                                 f"servers the {what} runs inside `checkpoint serve`)")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with running_system(settings, prepare=False) as system:
+        yield system, stop

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -23,22 +21,17 @@ def writer(
 ) -> None:
     """Write passes from the reads stream into PostgreSQL until SIGTERM or Ctrl-C."""
     from checkpoint.passes.writer import PassWriter
-    from checkpoint.runtime import running_system
+    from checkpoint.runtime import WorkerNeedsServers, worker_process
 
-    setup_logging()
-    settings = get_settings()
-    if not (settings.database_url and settings.redis_url):
-        typer.echo("set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (with the embedded servers the writer "
-                   "runs inside `checkpoint serve`)", err=True)
-        raise typer.Exit(code=2)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with running_system(settings, prepare=False) as system:
-        pass_writer = PassWriter(system.engine, system.bus, batch_size=batch, claim_idle_ms=claim_idle_ms)
-        if consumer:
-            pass_writer.consumer = consumer
-        pass_writer.run(stop)
+    try:
+        with worker_process("writer") as (system, stop):
+            pass_writer = PassWriter(system.engine, system.bus, batch_size=batch, claim_idle_ms=claim_idle_ms)
+            if consumer:
+                pass_writer.consumer = consumer
+            pass_writer.run(stop)
+    except WorkerNeedsServers as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
 
 from checkpoint.core.config import get_settings
-from checkpoint.core.logging import setup_logging
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,21 +19,16 @@ def matcher(
 ) -> None:
     """Match passes against the watchlist until SIGTERM or Ctrl-C (run as many as needed, anywhere)."""
     from checkpoint.core.db import Database
-    from checkpoint.runtime import running_system
+    from checkpoint.runtime import WorkerNeedsServers, worker_process
     from checkpoint.watchlist.worker import Matcher
 
-    setup_logging()
-    settings = get_settings()
-    if not (settings.database_url and settings.redis_url):
-        typer.echo("set CHECKPOINT_DATABASE_URL and CHECKPOINT_REDIS_URL (with the embedded servers the matcher "
-                   "runs inside `checkpoint serve`)", err=True)
-        raise typer.Exit(code=2)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with running_system(settings, prepare=False) as system:
-        assert Database.sessions is not None
-        Matcher(system.bus, Database.sessions, consumer, batch=batch).run(stop)
+    try:
+        with worker_process("matcher") as (system, stop):
+            assert Database.sessions is not None
+            Matcher(system.bus, Database.sessions, consumer, batch=batch).run(stop)
+    except WorkerNeedsServers as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()
