@@ -18,25 +18,25 @@ Planner = Annotated[User, Depends(require_roles(Role.planner, Role.admin))]
 
 
 @router.get("/report", response_model=CoverageReportPublic)
-def read_report(_user: Planner, session: SessionDep,
+def read_report(_user: Planner, session: SessionDep, bus: BusDep,
                 offline: Annotated[list[str] | None, Query(description="checkpoint codes to treat as offline")] = None,
                 ) -> dict[str, Any]:
     """Each protected area's least captures in and out, its leak routes, each checkpoint's criticality."""
     change = WhatIf(offline=offline or [])
-    return service.coverage_report(session, change)
+    return service.coverage_report(session, change, bus)
 
 
 @router.post("/what-if", response_model=CoverageReportPublic)
-def what_if(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, Any]:
+def what_if(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
     """The report with checkpoints added, moved or offline and areas redrawn; nothing is stored."""
-    return service.coverage_report(session, body)
+    return service.coverage_report(session, body, bus)
 
 
 @router.post("/placement")
-def placement(body: WhatIf, _user: Planner, session: SessionDep) -> dict[str, Any]:
+def placement(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
     """The fewest new checkpoint positions bringing every area to ≥ 2 (method and gap named), for the
     stored placement with `body`'s changes; and the effect of removing each existing checkpoint."""
-    return service.placement_report(session, body)
+    return service.placement_report(session, body, bus)
 
 
 @router.get("/live")
@@ -47,7 +47,7 @@ def live(_user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
 
 
 @router.post("/export", response_class=HTMLResponse)
-def export(body: WhatIf, _user: Planner, session: SessionDep) -> HTMLResponse:
+def export(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) -> HTMLResponse:
     """The report (with `body`'s what-if applied) as one HTML file with the map, to hand on."""
-    html = service.export_report(session, body)
+    html = service.export_report(session, body, bus)
     return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="coverage-report.html"'})

@@ -6,9 +6,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from redis import Redis
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from checkpoint.capture.video.status import feed_key
 from checkpoint.core.errors import NotFound
 from checkpoint.coverage.analysis import analyze
 from checkpoint.coverage.build import (
@@ -86,8 +88,29 @@ def feed_offline(session: Session) -> set[int]:
     return {checkpoint_id for checkpoint_id, total, enabled in rows if total and not enabled}
 
 
-def site_checkpoints(session: Session) -> list[SiteCheckpoint]:
-    dead = feed_offline(session)
+DOWN_STATES = frozenset({"offline", "failed"})
+
+
+def feeds_down(session: Session, bus: Redis | None) -> set[int]:
+    """Checkpoints whose enabled video feeds all report offline or failed in capture's live status."""
+    if bus is None:
+        return set()
+    feeds = list(session.execute(select(Feed.id, Feed.checkpoint_id).where(
+        Feed.enabled.is_(True), Feed.kind.in_(("rtsp", "http", "file")))))
+    if not feeds:
+        return set()
+    pipe = bus.pipeline(transaction=False)
+    for feed_id, _checkpoint_id in feeds:
+        pipe.hget(feed_key(feed_id), "state")
+    states: dict[int, list[str | None]] = {}
+    for (_feed_id, checkpoint_id), state in zip(feeds, pipe.execute(), strict=True):
+        states.setdefault(checkpoint_id, []).append(state)
+    return {checkpoint_id for checkpoint_id, found in states.items() if all(s in DOWN_STATES for s in found)}
+
+
+def site_checkpoints(session: Session, bus: Redis | None = None) -> list[SiteCheckpoint]:
+    """The placement as stored; with `bus`, checkpoints whose feeds are all down right now count as offline."""
+    dead = feed_offline(session) | feeds_down(session, bus)
     return [SiteCheckpoint(code=row.code, guards=row.guards, lon=row.lon, lat=row.lat, edge_id=row.edge_id,
                            directions=tuple(row.directions or ("in", "out")), bearing_in_deg=row.bearing_in_deg,
                            active=row.active and row.id not in dead)
@@ -121,8 +144,8 @@ def apply_what_if(checkpoints: list[SiteCheckpoint], areas: list[AreaShape], cha
     return list(by_code.values()), list(shapes.values())
 
 
-def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
-    checkpoints, areas = site_checkpoints(session), area_shapes(session)
+def model(session: Session, change: WhatIf | None = None, bus: Redis | None = None) -> CoverageModel:
+    checkpoints, areas = site_checkpoints(session, bus), area_shapes(session)
     if change is not None:
         checkpoints, areas = apply_what_if(checkpoints, areas, change)
     known_areas = {a.code for a in areas}
@@ -133,23 +156,26 @@ def model(session: Session, change: WhatIf | None = None) -> CoverageModel:
                        core_depth_m=change.core_depth_m if change else 0.0)
 
 
-def _built_report(session: Session, change: WhatIf | None) -> tuple[CoverageModel, dict[str, Any]]:
+def _built_report(session: Session, change: WhatIf | None, bus: Redis | None = None,
+                  ) -> tuple[CoverageModel, dict[str, Any]]:
     started = time.perf_counter()
-    built = model(session, change)
+    built = model(session, change, bus)
     offline = built.inactive | frozenset(change.offline if change else ())
     report = analyze(built.network, built.areas, built.checkpoints, offline=offline,
                      with_criticality=change.criticality if change else True)
     return built, report_json(built, report, seconds=round(time.perf_counter() - started, 4))
 
 
-def coverage_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
-    """The report for the stored placement, or for it with `change` applied; timed for the console."""
-    return _built_report(session, change)[1]
+def coverage_report(session: Session, change: WhatIf | None = None, bus: Redis | None = None) -> dict[str, Any]:
+    """The report for the stored placement, or for it with `change` applied; timed for the console.
+
+    With `bus`, it follows feed status live: a checkpoint whose video feeds are all down is offline."""
+    return _built_report(session, change, bus)[1]
 
 
-def export_report(session: Session, change: WhatIf | None = None) -> str:
+def export_report(session: Session, change: WhatIf | None = None, bus: Redis | None = None) -> str:
     """The report as a self-contained HTML page with the map, for the placement with `change` applied."""
-    built, report = _built_report(session, change)
+    built, report = _built_report(session, change, bus)
     described = []
     if change is not None:
         described += [f"offline {', '.join(change.offline)}"] if change.offline else []
@@ -159,10 +185,10 @@ def export_report(session: Session, change: WhatIf | None = None) -> str:
     return report_html(built, report, "; ".join(described) or "the stored placement, as it is now")
 
 
-def placement_report(session: Session, change: WhatIf | None = None) -> dict[str, Any]:
+def placement_report(session: Session, change: WhatIf | None = None, bus: Redis | None = None) -> dict[str, Any]:
     """The fewest new positions that bring every area to ≥ 2, and what removing each existing one does."""
     started = time.perf_counter()
-    built = model(session, change)
+    built = model(session, change, bus)
     offline = built.inactive | frozenset(change.offline if change else ())
     before = analyze(built.network, built.areas, built.checkpoints, offline=offline)
     plan = place(built.network, built.areas, built.checkpoints, offline)

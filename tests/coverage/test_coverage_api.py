@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from redis import Redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from checkpoint.capture.video.status import feed_key
 from checkpoint.sites.models import Checkpoint, Feed
 
 
@@ -121,3 +123,27 @@ def test_core_depth_lets_a_second_line_count(client: TestClient, auth_headers: C
     assert total_leaks(deep) < total_leaks(strict)
     bad = client.post("/api/v1/coverage/what-if", json={"core_depth_m": -5}, headers=headers)
     assert bad.status_code == 422 and "core_depth_m" in bad.json()["detail"]
+
+
+def test_report_follows_live_feed_status(client: TestClient, session: Session, bus: Redis,
+                                         auth_headers: Callable[..., dict[str, str]]) -> None:
+    """A checkpoint whose video feeds all report offline (capture's Redis status) drops out at once."""
+    headers = auth_headers("planner")
+    base = client.get("/api/v1/coverage/report", headers=headers).json()
+    critical = sorted((c for c in base["criticality"] if c["new_leaks"] > 0), key=lambda c: c["code"])[0]["code"]
+    checkpoint_id = session.scalar(select(Checkpoint.id).where(Checkpoint.code == critical))
+    feeds = [Feed(checkpoint_id=checkpoint_id, lane=lane, direction="in", kind="rtsp", source=f"rtsp://cam{lane}")
+             for lane in (1, 2)]
+    session.add_all(feeds)
+    session.flush()
+    for feed in feeds:
+        bus.hset(feed_key(feed.id), mapping={"state": "online"})
+    assert critical not in client.get("/api/v1/coverage/report", headers=headers).json()["offline"]
+    bus.hset(feed_key(feeds[0].id), "state", "offline")
+    assert critical not in client.get("/api/v1/coverage/report", headers=headers).json()["offline"]  # one lane left
+    bus.hset(feed_key(feeds[1].id), "state", "failed")
+    down = client.get("/api/v1/coverage/report", headers=headers).json()
+    assert critical in down["offline"]
+    assert total_leaks(down) > total_leaks(base)
+    bus.hset(feed_key(feeds[1].id), "state", "online")
+    assert critical not in client.get("/api/v1/coverage/report", headers=headers).json()["offline"]
