@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from checkpoint.capture import service
+from checkpoint.capture.feed_status import checkpoint_states, feed_health
 from checkpoint.capture.schemas import (
     DeviceCreate,
     DevicePublic,
     DeviceRegistered,
     DeviceUpdate,
+    FeedHealthPublic,
+    FeedStatusReport,
     PassPush,
     PushAccepted,
 )
 from checkpoint.core import audit
 from checkpoint.core.db import Database, utcnow
-from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip
+from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip, require_roles
+from checkpoint.core.models import Role, User
 
 router = APIRouter()
 
@@ -85,3 +90,21 @@ def update_device(device_id: int, body: DeviceUpdate, admin: AdminUser, request:
                  client_ip=client_ip(request))
     session.commit()
     return DevicePublic.model_validate(device)
+
+
+FeedViewer = Annotated[User, Depends(require_roles(Role.admin, Role.dispatcher, Role.planner))]
+
+
+@router.get("/feeds/status", response_model=FeedStatusReport, tags=["feeds"])
+def feeds_status(_user: FeedViewer, session: SessionDep, bus: BusDep,
+                 hours: Annotated[float, Query(gt=0, le=24 * 90, description="window length, ending now")] = 24,
+                 ) -> FeedStatusReport:
+    """Each video feed's state now and its online rate over the window; the network's 在线率 and 完好率."""
+    until = utcnow()
+    since = until - timedelta(hours=hours)
+    rows = feed_health(session, bus, since, until)
+    return FeedStatusReport(
+        since=since, until=until, feeds=[FeedHealthPublic(**vars(row)) for row in rows],
+        online_rate=round(sum(r.online_rate for r in rows) / len(rows), 4) if rows else None,
+        intact_rate=round(sum(r.state == "online" for r in rows) / len(rows), 4) if rows else None,
+        checkpoints=checkpoint_states(rows))

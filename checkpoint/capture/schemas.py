@@ -78,3 +78,25 @@ class DevicePublic(BaseModel):
 
 class DeviceRegistered(DevicePublic):
     api_key: str = Field(description="shown once: only its sha256 is kept")
+
+
+class FeedHealthPublic(BaseModel):
+    feed_id: int
+    checkpoint_code: str
+    lane: int
+    kind: str
+    state: str
+    last_error: str
+    online_rate: float
+
+
+class FeedStatusReport(BaseModel):
+    """在线率 (online rate: mean share of the window each feed was online) and 完好率 (intact rate:
+    share of enabled video feeds online now), per feed and per checkpoint."""
+
+    since: datetime
+    until: datetime
+    feeds: list[FeedHealthPublic]
+    online_rate: float | None
+    intact_rate: float | None
+    checkpoints: dict[str, str]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from redis import Redis
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from checkpoint.capture.video.status import feed_key
 from checkpoint.core.models import User
+from checkpoint.sites.models import Checkpoint, Feed
 from tests.browser import log_in, screenshot_dir
 
 
@@ -60,3 +65,26 @@ def test_console_pages_need_a_login(browser: webdriver.Chrome, live_server: str)
     browser.delete_all_cookies()
     browser.get(f"{live_server}/console/map")
     WebDriverWait(browser, 10).until(lambda b: "/login" in b.current_url)
+
+
+def test_map_rings_checkpoints_by_feed_status(browser: webdriver.Chrome, live_server: str, bus: Redis,
+                                              committed_user: Callable[..., User], sessions: sessionmaker[Session],
+                                              tmp_path: Path) -> None:
+    with sessions() as session:
+        checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == "HZ-441302-01"))
+        assert checkpoint is not None
+        feed = Feed(checkpoint_id=checkpoint.id, lane=1, direction="in", kind="rtsp", source="rtsp://camera-1")
+        session.add(feed)
+        session.commit()
+        feed_id = feed.id
+    try:
+        bus.hset(feed_key(feed_id), mapping={"state": "offline", "last_error": "connection refused"})
+        log_in(browser, live_server, committed_user("dispatcher").username)
+        wait = WebDriverWait(browser, 20)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "path.checkpoint-marker[data-status='offline']"))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "path.checkpoint-marker[data-status='offline']")) == 1
+        browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-feed-status.png"))
+    finally:
+        with sessions() as session:
+            session.execute(delete(Feed).where(Feed.id == feed_id))
+            session.commit()

@@ -9,6 +9,8 @@ const AREA_STYLE = {
 const ROAD_WEIGHT = { motorway: 3, trunk: 2.5, primary: 2, secondary: 1.5 };
 const LINE_COLOUR = { city: "#d62828", county: "#1d7dd8" };
 const DIRECTION = { in: "入城 in", out: "出城 out" };
+const STATUS_COLOUR = { online: "#2e7d32", offline: "#ff1744" };
+const STATUS_TEXT = { online: "在线 online", offline: "离线 offline" };
 
 function checkpointPopup(p) {
   const dirs = (p.directions || []).map((d) => DIRECTION[d] || d).join(" / ");
@@ -23,6 +25,7 @@ function checkpointPopup(p) {
       el("tr", {}, el("th", {}, "车道 Lanes"), el("td", {}, p.lanes)),
       el("tr", {}, el("th", {}, "保存 Retention"), el("td", {}, p.retention_class === 1 ? "一类 30 天" : "二类 15 天")),
       el("tr", {}, el("th", {}, "设备 Feeds"), el("td", {}, p.feeds)),
+      p.status ? el("tr", {}, el("th", {}, "状态 Status"), el("td", {}, STATUS_TEXT[p.status] || p.status)) : null,
     ),
     el("p", { class: "reason" }, p.reason));
 }
@@ -36,6 +39,7 @@ export async function render(root, { config }) {
   else mapDiv.classList.add("no-tiles");
 
   const [areas, roads, checkpoints] = await Promise.all([api("/areas"), api("/roads"), api("/checkpoints")]);
+  let feedStates = {};
   const areaLayer = L.geoJSON(areas, {
     style: (f) => AREA_STYLE[f.properties.kind] || {},
     onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name + (f.properties.approximate ? "（近似 approx.）" : "")),
@@ -51,11 +55,28 @@ export async function render(root, { config }) {
       fillOpacity: f.properties.active ? 0.95 : 0.35, className: "checkpoint-marker",
     }),
     onEachFeature: (f, layer) => {
-      layer.bindPopup(() => checkpointPopup(f.properties));
+      layer.bindPopup(() => checkpointPopup({ ...f.properties, status: feedStates[f.properties.code] }));
       layer.bindTooltip(f.properties.code);
       markers.set(f.properties.code, layer);
     },
   }).addTo(map);
+  // Feed status (admins, dispatchers, planners): the marker's ring is green when a video feed is
+  // online and red when all its feeds are down; other roles see the plain markers.
+  const paintStatus = async () => {
+    try {
+      const status = await api("/feeds/status?hours=24");
+      feedStates = status.checkpoints;
+      for (const [code, marker] of markers) {
+        const state = feedStates[code];
+        marker.setStyle(state ? { color: STATUS_COLOUR[state], weight: 3 } : { color: "#fff", weight: 2 });
+        marker.getElement()?.setAttribute("data-status", state || "none");
+      }
+    } catch (err) {
+      if (err.status !== 403) console.warn("feed status", err.message);
+    }
+  };
+  await paintStatus();
+  setInterval(paintStatus, 15000);
   L.control.layers(null, { "区域 Areas": areaLayer, "道路 Roads": roadLayer, "卡口 Checkpoints": checkpointLayer },
                    { collapsed: false }).addTo(map);
   map.fitBounds(areaLayer.getBounds(), { padding: [10, 10] });
@@ -64,7 +85,9 @@ export async function render(root, { config }) {
   legend.onAdd = () => el("div", { class: "legend" },
     el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.city}` }), "市界卡口 city line"),
     el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.county}` }), "县界/城区卡口 county line"),
-    el("div", {}, el("span", { class: "swatch centre" }), "城区 centre area"));
+    el("div", {}, el("span", { class: "swatch centre" }), "城区 centre area"),
+    el("div", {}, el("span", { class: "dot ring", style: `border-color:${STATUS_COLOUR.online}` }), "视频在线 feed online"),
+    el("div", {}, el("span", { class: "dot ring", style: `border-color:${STATUS_COLOUR.offline}` }), "视频离线 feed offline"));
   legend.addTo(map);
 
   renderSide(side, checkpoints.features, (code) => {
