@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg2
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from checkpoint.capture.api import get_session_opener
 from checkpoint.core import users
 from checkpoint.core.bus import Bus, get_bus
 from checkpoint.core.config import Settings, get_settings
@@ -119,6 +121,8 @@ def client(session: Session, bus: redis_lib.Redis, test_settings: Settings) -> I
 
     app = create_app()
     app.dependency_overrides[get_session] = lambda: session
+    # routes that open their own short sessions (camera pushes) get the test's session too
+    app.dependency_overrides[get_session_opener] = lambda: (lambda: nullcontext(session))
     app.dependency_overrides[get_settings] = lambda: test_settings
     app.dependency_overrides[get_bus] = lambda: bus
     with TestClient(app) as test_client:
