@@ -20,13 +20,17 @@ demo: $(BIN)/checkpoint
 serve: $(BIN)/checkpoint
 	$(BIN)/checkpoint serve
 
-# Debian's chromium and chromium-driver for the browser tests (skipped with a message if absent).
+# Debian's chromium and chromium-driver for the browser tests, ffmpeg and rtsp-server-perl for the
+# RTSP feed tests (each skipped with a message if absent and this user cannot install them).
+SYSTEM_TOOLS := chromium chromedriver ffmpeg rtsp-server-perl
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk ffmpeg rtsp-server-perl
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk ffmpeg rtsp-server-perl >/dev/null) \
-			|| echo "warning: could not install chromium; browser tests will be skipped"; \
-		else echo "warning: chromium/chromedriver missing and not root; browser tests will be skipped"; fi; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
+			|| echo "warning: could not install$$missing; the tests that need them will be skipped"; \
+		else echo "warning:$$missing missing and not root; the tests that need them will be skipped"; fi; \
 	fi
 
 test: $(BIN)/checkpoint browser
