@@ -55,7 +55,8 @@ def start_workers(system: System) -> BackgroundWorkers:
     sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
     workers.threads += start_background_workers(system.engine, system.bus, system.settings.data_dir,
-                                                workers.stop_event)
+                                                workers.stop_event,
+                                                days_by_class=system.settings.retention_days_by_class())
     workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
     def live_coverage() -> None:
         coverage_worker.run(system.bus, sessions, consumer, workers.stop_event)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     tile_url: str | None = None  # a site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png
     geodata_dir: Path = Path(__file__).resolve().parents[2] / "geodata"
     cookie_secure: bool = False  # set true behind TLS
+    retention_days_class1: int = 30  # CHECKPOINT_RETENTION_DAYS_CLASS1: passes and images kept (city line)
+    retention_days_class2: int = 15  # CHECKPOINT_RETENTION_DAYS_CLASS2: the same for class-2 checkpoints
+    snapshot_workers: int = 0  # CHECKPOINT_SNAPSHOT_WORKERS: LPR processes for pushed snapshots; 0: one per core
 
     @field_validator("timezone")
     @classmethod
@@ -44,6 +47,17 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("token_ttl_s must be positive")
         return value
+
+    @field_validator("retention_days_class1", "retention_days_class2")
+    @classmethod
+    def _at_least_a_day(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("retention must keep at least 1 day")
+        return value
+
+    def retention_days_by_class(self) -> dict[int, int]:
+        """Days kept per checkpoint retention class, for the retention job."""
+        return {1: self.retention_days_class1, 2: self.retention_days_class2}
 
     def resolved_secret_key(self) -> str:
         """The token signing key: configured, or generated once and kept in the data directory."""

@@ -36,8 +36,10 @@ def writer(
 
 @app.command()
 def retention(
-    class1_days: Annotated[int, typer.Option(help="days kept for retention class 1")] = 30,
-    class2_days: Annotated[int, typer.Option(help="days kept for retention class 2")] = 15,
+    class1_days: Annotated[int | None, typer.Option(help="days kept for retention class 1 "
+                                                         "(default CHECKPOINT_RETENTION_DAYS_CLASS1, 30)")] = None,
+    class2_days: Annotated[int | None, typer.Option(help="days kept for retention class 2 "
+                                                         "(default CHECKPOINT_RETENTION_DAYS_CLASS2, 15)")] = None,
 ) -> None:
     """Remove passes and images older than their checkpoint's retention class, once."""
     from checkpoint.passes.retention import run_retention
@@ -45,8 +47,13 @@ def retention(
 
     setup_logging()
     settings = get_settings()
+    days_by_class = settings.retention_days_by_class()
+    if class1_days is not None:
+        days_by_class[1] = class1_days
+    if class2_days is not None:
+        days_by_class[2] = class2_days
     with running_system(settings, prepare=False, redis=False) as system:
-        report = run_retention(system.engine, settings.data_dir, days_by_class={1: class1_days, 2: class2_days})
+        report = run_retention(system.engine, settings.data_dir, days_by_class=days_by_class)
     typer.echo(f"dropped {len(report.dropped_partitions)} partitions, deleted {report.deleted_rows} rows, "
                f"removed {len(report.removed_image_dirs)} image folders")
 

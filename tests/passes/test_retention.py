@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.capture.images import image_relpath
 from checkpoint.capture.records import CapturedPass
+from checkpoint.core.config import Settings
 from checkpoint.passes import partitions, store
 from checkpoint.passes.retention import run_retention
 from checkpoint.sites.models import Checkpoint
@@ -75,3 +78,15 @@ def test_retention_days_are_configurable(engine: Engine, sessions: sessionmaker[
         _store(engine, tmp_path, checkpoint, item)
     run_retention(engine, tmp_path, now=now, days_by_class={1: 40, 2: 5})
     assert _present(engine, long_9) and _present(engine, short_3) and not _present(engine, short_9)
+
+
+def test_retention_days_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS1", "45")
+    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS2", "20")
+    assert Settings().retention_days_by_class() == {1: 45, 2: 20}
+    monkeypatch.delenv("CHECKPOINT_RETENTION_DAYS_CLASS1")
+    monkeypatch.delenv("CHECKPOINT_RETENTION_DAYS_CLASS2")
+    assert Settings().retention_days_by_class() == {1: 30, 2: 15}
+    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS2", "0")
+    with pytest.raises(ValidationError, match="at least 1 day"):
+        Settings()
