@@ -58,11 +58,10 @@ def class_map(characters: list[str]) -> npt.NDArray[np.int64]:
 
 def ctc_guesses(frame_probs: FloatArray, mapping: npt.NDArray[np.int64]) -> list[CharGuess]:
     """Greedy CTC decoding that keeps, per emitted character, its distribution at its peak frame."""
-    frames = frame_probs.shape[0]
+    frames, classes = frame_probs.shape
     winners = frame_probs.argmax(axis=1)
-    projection = np.zeros((frame_probs.shape[1], len(ALPHABET)), dtype=np.float32)
-    usable = np.flatnonzero(mapping[: frame_probs.shape[1]] >= 0)
-    projection[usable, mapping[usable]] = 1.0
+    usable = np.flatnonzero(mapping[:classes] >= 0)  # network classes that are plate characters
+    targets = mapping[usable]
     guesses: list[CharGuess] = []
     start = 0
     while start < frames:
@@ -72,8 +71,9 @@ def ctc_guesses(frame_probs: FloatArray, mapping: npt.NDArray[np.int64]) -> list
             end += 1
         if winner != 0 and winner < len(mapping) and mapping[winner] != -2:
             peak = start + int(np.argmax(frame_probs[start : end + 1, winner]))
-            probs = frame_probs[peak] @ projection
-            guesses.append(CharGuess(probs=probs.astype(np.float32), position=(start + end + 1) / 2 / frames))
+            probs = np.zeros(len(ALPHABET), dtype=np.float32)
+            np.add.at(probs, targets, frame_probs[peak, usable])  # several classes may fold into one (O -> 0)
+            guesses.append(CharGuess(probs=probs, position=(start + end + 1) / 2 / frames))
         start = end + 1
     return guesses
 
