@@ -5,8 +5,8 @@
 Watches: 90 % exact, 5 % wildcard (one '?' in a real plate, 10 % of them two), 5 % fuzzy (normal strictness),
 written to Redis exactly as a rebuild writes them. Passes are realistic Huizhou traffic (80 % 粤L,
 10 % other 粤, 10 % other provinces, 5 % green 8-character plates). Measures, in the same run:
-  * `match`: Matcher.match on parsed pass events, batches of 500 (one HMGET per batch), after a
-    warm-up on other plates (a running matcher has the specs it meets cached);
+  * `match`: Matcher.match on parsed pass events, batches of 500 (one MGET per batch: the matcher
+    holds a copy of the index), after a warm-up that loads that copy (`index_copy_load_s`);
   * `stream`: the whole loop from the stream: XREADGROUP, parse, match, XACK (hits are counted,
     not written to PostgreSQL — the rare hit's insert is not what limits throughput);
   * `sismember`: the floor — pipelined SISMEMBER of the same plates in a set, 500 per round trip;
@@ -34,15 +34,7 @@ from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.errors import InvalidInput
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
 from checkpoint.passes.events import PassEvent
-from checkpoint.watchlist.index import (
-    ENTRIES_KEY,
-    INDEX_KEY,
-    MASKS_KEY,
-    READY_KEY,
-    VERSION_KEY,
-    WatchSpec,
-    build_fields,
-)
+from checkpoint.watchlist.index import ENTRIES_KEY, READY_KEY, VERSION_KEY, WatchSpec
 from checkpoint.watchlist.plates import CONFUSION_CLASSES, MatchMode, Strictness, fuzzy_explain, parse_pattern
 from checkpoint.watchlist.worker import GROUP, Matcher
 
@@ -90,13 +82,11 @@ def make_specs(rng: random.Random, count: int) -> list[WatchSpec]:
 
 def load_index(bus: Redis, specs: list[WatchSpec]) -> float:
     started = time.perf_counter()
-    index, entries, masks = build_fields(specs)
+    items = [(str(spec.id), spec.to_json()) for spec in specs]
     pipe = bus.pipeline(transaction=False)
-    for mapping, key in ((index, INDEX_KEY), (entries, ENTRIES_KEY), (masks, MASKS_KEY)):
-        items = list(mapping.items())
-        for start in range(0, len(items), 5000):
-            chunk: dict[Any, Any] = dict(items[start:start + 5000])
-            pipe.hset(key, mapping=chunk)
+    for start in range(0, len(items), 5000):
+        chunk: dict[Any, Any] = dict(items[start:start + 5000])
+        pipe.hset(ENTRIES_KEY, mapping=chunk)
     pipe.set(READY_KEY, str(len(specs)))
     pipe.incr(VERSION_KEY)
     pipe.execute()
@@ -128,8 +118,9 @@ def rate(count: int, work: Callable[[], object]) -> float:
 def bench_throughput(bus: Redis, plates: list[str], set_key: str) -> dict[str, float]:
     events = [event(plate) for plate in plates]
     matcher = new_matcher(bus, Counter())
-    for start in range(0, len(events) // 10, BATCH):  # warm-up: a running matcher has the specs it meets cached
-        matcher.match([event(realistic_plate(random.Random(start))) for _ in range(BATCH)])
+    started = time.perf_counter()
+    matcher.sync()  # a running matcher holds its copy of the index: load it before timing
+    copy_load_s = time.perf_counter() - started
 
     def match_all() -> None:
         for start in range(0, len(events), BATCH):
@@ -156,7 +147,7 @@ def bench_throughput(bus: Redis, plates: list[str], set_key: str) -> dict[str, f
             done += len(messages)
 
     return {"match_per_s": rate(len(events), match_all), "sismember_per_s": rate(len(plates), sismember_all),
-            "stream_per_s": rate(len(events), stream_all)}
+            "stream_per_s": rate(len(events), stream_all), "index_copy_load_s": copy_load_s}
 
 
 def misread(rng: random.Random, plate: str, kind: str) -> str | None:
@@ -231,10 +222,11 @@ def main() -> None:
         bus.sadd(set_key, *[spec.pattern for spec in specs[start:start + 10_000]])
     result: dict[str, Any] = {"bench": "watchlist", "watches": len(specs),
                               "watch_modes": dict(Counter(spec.mode for spec in specs)),
-                              "index_fields": bus.hlen(INDEX_KEY), "index_load_s": round(load_s, 2),
+                              "index_load_s": round(load_s, 2),
                               "passes": len(plates)}
     speeds = bench_throughput(bus, plates, set_key)
-    result.update({key: round(value) for key, value in speeds.items()})
+    result.update({key: round(value) for key, value in speeds.items() if key.endswith("_per_s")})
+    result["index_copy_load_s"] = round(speeds["index_copy_load_s"], 2)
     result["match_share_of_sismember"] = round(speeds["match_per_s"] / speeds["sismember_per_s"], 3)
     result["stream_share_of_sismember"] = round(speeds["stream_per_s"] / speeds["sismember_per_s"], 3)
     result.update(bench_recall(bus, rng, specs))

@@ -1,19 +1,21 @@
-"""The Redis watch index every matcher reads: index key -> entry ids, and each active entry's spec.
+"""The Redis watch index every matcher copies: each active entry's spec, and a log of changes.
 
-Layout (one hash each, so a batch of reads is one HMGET):
-  checkpoint:watch:index    field = index key (`e:`, `f:`, `d:`, `w:`; see plates.py), value = "id,id"
-  checkpoint:watch:entries  field = entry id, value = WatchSpec JSON
-  checkpoint:watch:masks    field = wildcard mask in use (plates.Mask), value = how many entries use it
-  checkpoint:watch:version  bumped by every change, so matchers know to re-read the masks
+Layout:
+  checkpoint:watch:entries  hash: field = entry id, value = WatchSpec JSON (every active entry)
+  checkpoint:watch:changes  stream: one entry per change (v = version, op = add/remove, id, spec)
+  checkpoint:watch:version  bumped by every change, in the same script as the change and its log entry
+  checkpoint:watch:epoch    a new value at every rebuild, so a matcher never mistakes a rebuilt index
   checkpoint:watch:ready    set once the index holds every active entry of PostgreSQL
-Adding or removing an entry runs as one Lua script, so a matcher never sees half a watch.
+Adding or removing an entry runs as one Lua script, so a matcher never sees half a watch. Matchers
+keep the entries filed in memory (local_index.py) and, once per batch, read the version: a change
+since their copy is applied from the log, anything else (a rebuild, a trimmed log) reloads the hash.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -26,50 +28,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.watchlist.models import WatchEntry, WatchStatus
-from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness, wildcard_mask
+from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness
 
 log = logging.getLogger(__name__)
 
-INDEX_KEY = "checkpoint:watch:index"
 ENTRIES_KEY = "checkpoint:watch:entries"
+CHANGES_KEY = "checkpoint:watch:changes"
 READY_KEY = "checkpoint:watch:ready"
 REBUILD_LOCK_KEY = "checkpoint:watch:rebuild-lock"
 VERSION_KEY = "checkpoint:watch:version"
-MASKS_KEY = "checkpoint:watch:masks"
+EPOCH_KEY = "checkpoint:watch:epoch"
+CHANGES_KEPT = 10_000  # a matcher further behind than this reloads the whole hash
 
-# KEYS: index, entries, version, masks. ARGV: entry id, spec JSON, mask ("" if none), index keys...
+# KEYS: entries, version, changes. ARGV: entry id, spec JSON, how many changes to keep.
 _ADD = """
-if redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) == 1 and ARGV[3] ~= '' then
-  redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
-end
-for i = 4, #ARGV do
-  local ids = redis.call('HGET', KEYS[1], ARGV[i])
-  if not ids then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
-  elseif not string.find(',' .. ids .. ',', ',' .. ARGV[1] .. ',', 1, true) then
-    redis.call('HSET', KEYS[1], ARGV[i], ids .. ',' .. ARGV[1])
-  end
-end
-return redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local version = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'v', version, 'op', 'add', 'id', ARGV[1], 'spec', ARGV[2])
+return version
 """
 
-# KEYS as for _ADD. ARGV: entry id, mask ("" if none), index keys...
+# KEYS as for _ADD. ARGV: entry id, how many changes to keep.
 _REMOVE = """
-if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 and ARGV[2] ~= '' then
-  if redis.call('HINCRBY', KEYS[4], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[4], ARGV[2]) end
-end
-for i = 3, #ARGV do
-  local ids = redis.call('HGET', KEYS[1], ARGV[i])
-  if ids then
-    local kept = {}
-    for id in string.gmatch(ids, '[^,]+') do
-      if id ~= ARGV[1] then table.insert(kept, id) end
-    end
-    if #kept == 0 then redis.call('HDEL', KEYS[1], ARGV[i])
-    else redis.call('HSET', KEYS[1], ARGV[i], table.concat(kept, ',')) end
-  end
-end
-return redis.call('INCR', KEYS[3])
+redis.call('HDEL', KEYS[1], ARGV[1])
+local version = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'v', version, 'op', 'remove', 'id', ARGV[1])
+return version
 """
 
 
@@ -125,45 +109,24 @@ class WatchSpec:
         return True
 
 
-def mask_of(pattern: Pattern) -> str:
-    return wildcard_mask(pattern.text)[0] if pattern.mode is MatchMode.wildcard else ""
-
-
 def add_entry(bus: Redis, spec: WatchSpec) -> None:
-    pattern = spec.parsed
-    bus.eval(_ADD, 4, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, MASKS_KEY, str(spec.id), spec.to_json(),
-             mask_of(pattern), *pattern.index_keys())
+    bus.eval(_ADD, 3, ENTRIES_KEY, VERSION_KEY, CHANGES_KEY, str(spec.id), spec.to_json(), str(CHANGES_KEPT))
 
 
-def remove_entry(bus: Redis, entry_id: int, pattern: Pattern) -> None:
-    bus.eval(_REMOVE, 4, INDEX_KEY, ENTRIES_KEY, VERSION_KEY, MASKS_KEY, str(entry_id), mask_of(pattern),
-             *pattern.index_keys())
+def remove_entry(bus: Redis, entry_id: int) -> None:
+    bus.eval(_REMOVE, 3, ENTRIES_KEY, VERSION_KEY, CHANGES_KEY, str(entry_id), str(CHANGES_KEPT))
 
 
 def active_entries(session: Session) -> list[WatchEntry]:
     return list(session.scalars(select(WatchEntry).where(WatchEntry.status == WatchStatus.active.value)))
 
 
-def build_fields(specs: Iterable[WatchSpec]) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
-    """(index hash, entries hash, masks hash) for a set of specs, as a rebuild writes them."""
-    index: dict[str, list[str]] = {}
-    entries: dict[str, str] = {}
-    masks: dict[str, int] = {}
-    for spec in specs:
-        entries[str(spec.id)] = spec.to_json()
-        pattern = spec.parsed
-        for key in pattern.index_keys():
-            index.setdefault(key, []).append(str(spec.id))
-        if mask := mask_of(pattern):
-            masks[mask] = masks.get(mask, 0) + 1
-    return {key: ",".join(ids) for key, ids in index.items()}, entries, masks
-
-
 def rebuild(bus: Redis, sessions: sessionmaker[Session], lock_timeout_s: int = 60) -> bool:
     """Refill the index from PostgreSQL unless another process is already at it; True if this one did.
 
-    Written under temporary names and renamed in one MULTI, so readers see the old or the new index.
-    A watch changed while rebuilding bumps the version, and the rebuild runs again.
+    Written under a temporary name and renamed in one MULTI with a new epoch, so readers see the old
+    or the new index, and every matcher reloads. A watch changed while rebuilding bumps the version,
+    and the rebuild runs again.
     """
     if not bus.set(REBUILD_LOCK_KEY, "1", nx=True, ex=lock_timeout_s):
         return False
@@ -171,22 +134,16 @@ def rebuild(bus: Redis, sessions: sessionmaker[Session], lock_timeout_s: int = 6
         while True:
             version = bus.get(VERSION_KEY)
             with sessions() as session:
-                specs = [WatchSpec.of(entry) for entry in active_entries(session)]
-            index, entries, masks = build_fields(specs)
+                entries = {str(entry.id): WatchSpec.of(entry).to_json() for entry in active_entries(session)}
             pipe = bus.pipeline(transaction=True)
-            pipe.delete(INDEX_KEY + ":new", ENTRIES_KEY + ":new")
-            for chunk in _chunks(index):
-                pipe.hset(INDEX_KEY + ":new", mapping=chunk)
+            pipe.delete(ENTRIES_KEY + ":new")
             for chunk in _chunks(entries):
                 pipe.hset(ENTRIES_KEY + ":new", mapping=chunk)
-            pipe.delete(INDEX_KEY, ENTRIES_KEY, MASKS_KEY)
-            if index:
-                pipe.rename(INDEX_KEY + ":new", INDEX_KEY)
+            pipe.delete(ENTRIES_KEY, CHANGES_KEY)
             if entries:
                 pipe.rename(ENTRIES_KEY + ":new", ENTRIES_KEY)
-            if masks:
-                pipe.hset(MASKS_KEY, mapping=dict[Any, Any](masks))
-            pipe.set(READY_KEY, str(len(specs)))
+            pipe.set(EPOCH_KEY, uuid.uuid4().hex)
+            pipe.set(READY_KEY, str(len(entries)))
             pipe.incr(VERSION_KEY)
             pipe.execute()
             if int(bus.get(VERSION_KEY) or 0) == int(version or 0) + 1:
@@ -201,32 +158,13 @@ def _chunks(mapping: dict[str, str], size: int = 5_000) -> Iterable[dict[Any, An
         yield dict(items[start:start + size])
 
 
-class SpecCache:
-    """A matcher's copy of entry specs, fetched on first sight; specs of active entries never change."""
-
-    def __init__(self) -> None:
-        self._specs: dict[int, WatchSpec] = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, bus: Redis, ids: set[int]) -> dict[int, WatchSpec]:
-        missing = [entry_id for entry_id in ids if entry_id not in self._specs]
-        if missing:
-            raw: Any = bus.hmget(ENTRIES_KEY, [str(entry_id) for entry_id in missing])
-            with self._lock:
-                for entry_id, text in zip(missing, raw, strict=True):
-                    if text:
-                        self._specs[entry_id] = WatchSpec.from_json(text)
-        return {entry_id: self._specs[entry_id] for entry_id in ids if entry_id in self._specs}
-
-
 def mirror(bus: Redis, entry: WatchEntry) -> None:
     """Bring the index in line with an entry just committed; if Redis fails, make matchers rebuild."""
     try:
         if entry.status == WatchStatus.active.value:
             add_entry(bus, WatchSpec.of(entry))
         else:
-            remove_entry(bus, entry.id, Pattern(MatchMode(entry.match_mode), entry.pattern,
-                                                Strictness(entry.strictness)))
+            remove_entry(bus, entry.id)
     except RedisError:
         log.exception("watchlist.index_write_failed", extra={"entry_id": entry.id})
         try:

@@ -1,7 +1,7 @@
 """Watch patterns: validation, the keys they are indexed under, and why a read matches one.
 
 Three match modes. *exact*: the normalised plate. *wildcard*: `?` is one character, `*` any run
-(`粤L?23*`); indexed under its *mask* (which positions are known, anchored at the start, or at the
+(`粤L?23*`); filed under its *mask* (which positions are known, anchored at the start, or at the
 end after a `*`) and the known characters; a read is looked up under each mask in use, then the
 regex decides.
 *fuzzy*: tolerant of recognition confusions (0/D/Q/U, 8/B, 2/Z/7, 5/S, 6/G, 1/T, 4/A) and, unless
@@ -12,11 +12,8 @@ strict, of one missing or extra character. Fuzzy reads are found through confusi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from operator import itemgetter
-from typing import Any
 
 from checkpoint.core.errors import InvalidInput
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
@@ -97,44 +94,14 @@ class Mask:
             return cls(name, tuple(i - len(bits) for i, bit in enumerate(bits) if bit == "1"))
         return cls(name, tuple(i for i, bit in enumerate(bits) if bit == "1"))
 
-    def key(self, plate: str) -> str | None:
-        size = len(self.name) - 1
-        if (self.name[0] == "=" and len(plate) != size) or len(plate) < size:
-            return None
-        return f"m{self.name}:" + "".join([plate[i] for i in self.positions])
+    def applies_to(self, size: int) -> bool:
+        """Whether a read of `size` characters can match a pattern of this mask."""
+        length = len(self.name) - 1
+        return size == length if self.name[0] == "=" else size >= length
 
-
-class MaskSet:
-    """The wildcard masks in use, grouped by the read lengths they apply to, with C-level getters."""
-
-    def __init__(self, masks: Iterable[Mask] = ()) -> None:
-        self.masks = list(masks)
-        self._by_length: dict[int, list[tuple[str, Callable[[str], Any]]]] = {}
-
-    def for_length(self, size: int) -> list[tuple[str, Callable[[str], Any]]]:
-        found = self._by_length.get(size)
-        if found is None:
-            found = self._by_length[size] = [
-                (f"m{mask.name}:", itemgetter(*mask.positions)) for mask in self.masks
-                if (len(mask.name) - 1 == size if mask.name[0] == "=" else len(mask.name) - 1 <= size)]
-        return found
-
-
-def read_keys(plate: str, masks: MaskSet | None = None) -> list[str]:
-    """Every index key a read plate is looked up under: exact, fuzzy, deletion, and each wildcard mask.
-
-    Deletions of the read (for a read with one extra character) are only looked up for reads longer
-    than a standard plate, and `d:` (a read missing one) only for reads shorter than a green plate.
-    """
-    key = canonical(plate)
-    keys = [f"e:{plate}", f"f:{key}"]
-    if len(plate) <= 7:
-        keys.append(f"d:{key}")
-    if len(plate) >= 8:
-        keys += [f"f:{deleted}" for deleted in deletions(key)]
-    if masks is not None:
-        keys += [prefix + "".join(getter(plate)) for prefix, getter in masks.for_length(len(plate))]
-    return keys
+    def known(self, plate: str) -> str | None:
+        """The characters of `plate` at the known positions: what a pattern's literals must equal."""
+        return "".join([plate[i] for i in self.positions]) if self.applies_to(len(plate)) else None
 
 
 def parse_pattern(mode: MatchMode, text: str, strictness: Strictness = Strictness.normal) -> Pattern:

@@ -1,8 +1,9 @@
 """The matcher: consumes `checkpoint:passes` in group "watchlist", matches each pass against the index.
 
-Any number of matchers, on any machine, share the group. A batch of passes costs one Redis round trip
-(GET ready + one HMGET of every key the batch's plates fall under); candidates are verified here
-(validity window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, then pushed
+Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in
+memory (local_index.py) and checks it against Redis once per batch (one MGET), so a change is in
+force on every matcher from its next batch; candidates are verified here (validity window, scope,
+colour, the pattern itself). Hits are committed to PostgreSQL, then pushed
 to `checkpoint:alerts` (and the webhook), then the passes are acked. If the index is missing (Redis
 emptied or restarted without persistence) the matcher rebuilds it from PostgreSQL before matching.
 """
@@ -15,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from redis import Redis
@@ -28,9 +30,9 @@ from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service
 from checkpoint.watchlist.alerts import Hit
-from checkpoint.watchlist.index import INDEX_KEY, MASKS_KEY, READY_KEY, VERSION_KEY, SpecCache, WatchSpec
+from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
-from checkpoint.watchlist.plates import Mask, MaskSet, read_keys
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
 from checkpoint.watchlist.webhook import Webhook
@@ -51,14 +53,12 @@ class Matcher:
         self.consumer = consumer or default_consumer()
         self.settings = settings or get_watchlist_settings()
         self.batch = batch
-        self.specs = SpecCache()
+        self.index = IndexCopy()
         self.districts: dict[int, str] = {}
         self.predictor = Predictor(sessions)
         self.webhook = Webhook(self.settings.webhook_url, self.settings.webhook_timeout_s)
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
         self.matched = 0
-        self._version: str | None = "unread"  # forces the first read of the masks
-        self._masks = MaskSet()
 
     # --- the index --------------------------------------------------------------------------------
 
@@ -73,42 +73,42 @@ class Matcher:
                 raise RuntimeError("the watch index was not rebuilt within 60 s")
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
-    def candidates(self, plates: list[str]) -> list[set[int]]:
-        """Entry ids each plate's index keys point at: one round trip for the batch, two after a change
-        to the wildcard masks (the version read with the lookup tells)."""
+    def sync(self) -> None:
+        """Bring the local copy in line with Redis: one MGET per batch, more only after a change."""
         for _attempt in range(3):
-            keys_per_plate = [read_keys(plate, self._masks) for plate in plates]
-            unique = list(dict.fromkeys(key for keys in keys_per_plate for key in keys))
-            pipe = self.bus.pipeline(transaction=False)
-            pipe.exists(READY_KEY)
-            pipe.get(VERSION_KEY)
-            pipe.hmget(INDEX_KEY, unique)
-            ready, version, values = pipe.execute()
+            state: Any = self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
+            ready, version, epoch = state
             if not ready:
-                self.ensure_index()
-            elif version != self._version:
-                self._version = version
-                self._masks = MaskSet(Mask.parse(str(name)) for name in self.bus.hkeys(MASKS_KEY))
-            else:
-                break
-        found = {key: value for key, value in zip(unique, values, strict=True) if value}
-        out: list[set[int]] = []
-        for keys in keys_per_plate:
-            ids: set[int] = set()
-            for key in keys:
-                if (value := found.get(key)) is not None:
-                    ids.update(map(int, value.split(",")))
-            out.append(ids)
-        return out
+                self.ensure_index()  # Redis lost the index: rebuilt from PostgreSQL, then read again
+                continue
+            if not self.index.current(version, epoch):
+                self.index.catch_up(self.bus, version, epoch)
+            return
+        raise RuntimeError("the watch index keeps disappearing")
 
     def match(self, events: list[PassEvent]) -> list[Hit]:
+        """Hits of parsed pass events (the stream loop uses match_messages, which parses only candidates)."""
+        self.sync()
+        lookup = self.index.lookup
+        return self._verified((event, ids) for event in events if (ids := lookup(event.captured.plate)))
+
+    def match_messages(self, messages: list[Message]) -> list[Hit]:
+        """Hits of raw stream entries: a plate lookup for each, a full parse only for those with candidates."""
+        self.sync()
+        lookup = self.index.lookup
+        candidates: list[tuple[PassEvent, set[int]]] = []
+        for msg_id, fields in messages:
+            try:
+                if ids := lookup(fields["plate"]):
+                    candidates.append((PassEvent.from_fields(fields), ids))
+            except (KeyError, ValueError) as exc:
+                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields, f"not a pass event: {exc!r}")
+        return self._verified(candidates)
+
+    def _verified(self, candidates: Iterable[tuple[PassEvent, set[int]]]) -> list[Hit]:
+        specs = self.index.specs
         hits: list[Hit] = []
-        per_event = self.candidates([event.captured.plate for event in events])
-        wanted = set().union(*per_event) if per_event else set()
-        if not wanted:
-            return hits
-        specs = self.specs.get_many(self.bus, wanted)
-        for event, ids in zip(events, per_event, strict=True):
+        for event, ids in candidates:
             for entry_id in ids:
                 spec = specs.get(entry_id)
                 if spec is not None and (why := self.verify(spec, event)) is not None:
@@ -136,18 +136,12 @@ class Matcher:
 
     def handle(self, messages: list[Message]) -> int:
         """Match a batch, commit its hits, push them, ack the batch; returns the number of hits."""
-        events: list[PassEvent] = []
-        for msg_id, fields in messages:
-            try:
-                events.append(PassEvent.from_fields(fields))
-            except (KeyError, ValueError) as exc:
-                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields, f"not a pass event: {exc}")
-        hits = self.match(events)
+        hits = self.match_messages(messages)
         if hits:
             self.record(hits)
         if messages:
             self.bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
-        self.matched += len(events)
+        self.matched += len(messages)
         return len(hits)
 
     def record(self, hits: list[Hit]) -> None:

@@ -5,24 +5,17 @@ from __future__ import annotations
 import pytest
 
 from checkpoint.core.errors import InvalidInput
-from checkpoint.watchlist.plates import (
-    Mask,
-    MaskSet,
-    MatchMode,
-    Strictness,
-    canonical,
-    deletions,
-    parse_pattern,
-    read_keys,
-    wildcard_mask,
-)
+from checkpoint.watchlist.index import WatchSpec
+from checkpoint.watchlist.local_index import LocalIndex
+from checkpoint.watchlist.plates import Mask, MatchMode, Strictness, canonical, deletions, parse_pattern, wildcard_mask
 
 
 def found(mode: MatchMode, pattern: str, plate: str, strictness: Strictness = Strictness.normal) -> str | None:
     """Why `plate` matches, provided the index would also have offered the entry as a candidate."""
     parsed = parse_pattern(mode, pattern, strictness)
-    masks = MaskSet([Mask.parse(wildcard_mask(parsed.text)[0])] if mode is MatchMode.wildcard else [])
-    offered = set(read_keys(plate, masks)) & set(parsed.index_keys())
+    spec = WatchSpec(id=1, mode=parsed.mode.value, pattern=parsed.text, strictness=parsed.strictness.value,
+                     plate_colour=None, valid_from="2026-01-01T00:00:00+00:00", valid_to="2027-01-01T00:00:00+00:00")
+    offered = LocalIndex([spec]).lookup(plate) == {1}
     why = parsed.explain(plate)
     assert why is None or offered, f"{plate} matches {pattern} but the index does not offer it"
     return why
@@ -77,7 +70,8 @@ def test_wildcards() -> None:
     assert wildcard_mask("粤L?23*") == ("<11011", "粤L23")
     assert wildcard_mask("*8A12") == (">1111", "8A12")
     assert wildcard_mask("粤L12?45") == ("=1111011", "粤L1245")
-    assert Mask.parse(">1011").key("粤L98A12") == "m>1011:812"
+    assert Mask.parse(">1011").known("粤L98A12") == "812"
+    assert Mask.parse("=1101111").known("粤L98A123") is None  # a whole-plate mask of another length
 
 
 def test_exact_is_normalised_and_exact() -> None:

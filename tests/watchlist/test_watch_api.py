@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from redis import Redis
@@ -10,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import AuditEntry, User
-from checkpoint.watchlist.index import INDEX_KEY, MASKS_KEY
+from checkpoint.watchlist.index import CHANGES_KEY, ENTRIES_KEY
+from checkpoint.watchlist.local_index import IndexCopy
 from tests.watchlist.conftest import WatchMaker, headers_for, random_plate
 
 WATCHES = "/api/v1/watchlist/watches"
@@ -47,14 +49,17 @@ def test_approval_puts_the_watch_in_the_index_and_withdrawal_takes_it_out(
     approved = client.post(f"{WATCHES}/{watch['id']}/approve", json={"reason": "case confirmed"},
                            headers=headers_for(supervisor))
     assert approved.json()["status"] == "active" and approved.json()["approved_by"] == supervisor.id
-    assert bus.hget(INDEX_KEY, f"e:{plate}") == str(watch["id"])
+    assert plate in str(bus.hget(ENTRIES_KEY, str(watch["id"])))
 
     refused = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": " "}, headers=headers_for(supervisor))
     assert refused.status_code == 422 and "why" in refused.json()["detail"]
     withdrawn = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": "vehicle recovered"},
                             headers=headers_for(supervisor))
     assert withdrawn.json()["status"] == "withdrawn"
-    assert bus.hget(INDEX_KEY, f"e:{plate}") is None
+    assert bus.hget(ENTRIES_KEY, str(watch["id"])) is None
+    changes: Any = bus.xrange(CHANGES_KEY)
+    assert [(fields["op"], fields["id"]) for _id, fields in changes] == [("add", str(watch["id"])),
+                                                                         ("remove", str(watch["id"]))]
 
     audit = session.scalars(select(AuditEntry).where(AuditEntry.target == f"watch:{watch['id']}")
                             .order_by(AuditEntry.id)).all()
@@ -94,6 +99,7 @@ def test_other_roles_may_not_touch_watches(client: TestClient, make_user: Callab
 def test_wildcard_and_fuzzy_watches_are_indexed(active_watch: WatchMaker, bus: Redis) -> None:
     wildcard = active_watch("粤L?23*", "wildcard")
     fuzzy = active_watch("粤L88227", "fuzzy", strictness="strict")
-    assert bus.hget(INDEX_KEY, "m<11011:粤L23") == str(wildcard["id"])
-    assert bus.hget(MASKS_KEY, "<11011") == "1"
-    assert str(fuzzy["id"]) in str(bus.hget(INDEX_KEY, "f:粤L88222"))
+    copy = IndexCopy()
+    copy.load(bus)  # what a matcher holds
+    assert wildcard["id"] in copy.lookup("粤LC2345") and wildcard["id"] not in copy.lookup("粤LC3345")
+    assert fuzzy["id"] in copy.lookup("粤LB8Z27")

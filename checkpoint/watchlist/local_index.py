@@ -1,0 +1,142 @@
+"""A matcher's in-memory copy of the watch index, kept in step with Redis at every batch.
+
+Looking a read up costs a few dict lookups here instead of ~35 Redis keys per pass: exact,
+confusion-normalised and deletion keys in one dict, and one table per wildcard mask in use, keyed by
+the read's characters at the mask's known positions. `sync` reads three small keys per batch; a
+change since the copy is applied from `checkpoint:watch:changes` in version order, and a rebuilt
+index (new epoch), a gap in the log or a missing version reloads every entry from the hash, in one
+MULTI with the version it belongs to. PostgreSQL stays the source of truth behind Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from operator import itemgetter
+from typing import Any
+
+from redis import Redis
+
+from checkpoint.watchlist.index import CHANGES_KEY, ENTRIES_KEY, EPOCH_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.plates import Mask, MatchMode, canonical, deletions, wildcard_mask
+
+KnownChars = Callable[[str], Any]  # itemgetter over a mask's positions: a tuple of characters
+
+
+class LocalIndex:
+    """Active entries filed by the keys a read plate is looked up under."""
+
+    def __init__(self, specs: Iterable[WatchSpec] = ()) -> None:
+        self.specs: dict[int, WatchSpec] = {}
+        self._keys: dict[str, set[int]] = {}  # e:/f:/d: keys of Pattern.index_keys()
+        self._masks: dict[str, tuple[Mask, dict[tuple[str, ...], set[int]]]] = {}
+        self._by_length: dict[int, list[tuple[KnownChars, dict[tuple[str, ...], set[int]]]]] = {}
+        for spec in specs:
+            self.add(spec)
+
+    def add(self, spec: WatchSpec) -> None:
+        self.remove(spec.id)
+        self.specs[spec.id] = spec
+        pattern = spec.parsed
+        if pattern.mode is MatchMode.wildcard:
+            name, known = wildcard_mask(pattern.text)
+            if name not in self._masks:
+                self._masks[name] = (Mask.parse(name), {})
+                self._by_length.clear()
+            self._masks[name][1].setdefault(tuple(known), set()).add(spec.id)
+            return
+        for key in pattern.index_keys():
+            self._keys.setdefault(key, set()).add(spec.id)
+
+    def remove(self, entry_id: int) -> None:
+        spec = self.specs.pop(entry_id, None)
+        if spec is None:
+            return
+        pattern = spec.parsed
+        if pattern.mode is MatchMode.wildcard:
+            name, known = wildcard_mask(pattern.text)
+            table = self._masks[name][1]
+            _discard(table, tuple(known), entry_id)
+            if not table:
+                del self._masks[name]
+                self._by_length.clear()
+            return
+        for key in pattern.index_keys():
+            _discard(self._keys, key, entry_id)
+
+    def lookup(self, plate: str) -> set[int]:
+        """Ids of the entries a read may match (verified by the caller against the pattern itself).
+
+        Mirrors Pattern.index_keys(): the read's canonical form meets fuzzy watches; a read missing a
+        character meets a watch's deletions (`d:`), one with an extra character its own deletions.
+        """
+        keys, found = self._keys, set[int]()
+        key = canonical(plate)
+        for probe in ("e:" + plate, "f:" + key, "d:" + key if len(plate) <= 7 else ""):
+            if (ids := keys.get(probe)) is not None:
+                found |= ids
+        if len(plate) >= 8:
+            for deleted in deletions(key):
+                if (ids := keys.get("f:" + deleted)) is not None:
+                    found |= ids
+        tables = self._by_length.get(len(plate))
+        if tables is None:
+            tables = self._by_length[len(plate)] = [
+                (itemgetter(*mask.positions), table) for mask, table in self._masks.values()
+                if mask.applies_to(len(plate))]
+        for known, table in tables:
+            if (ids := table.get(known(plate))) is not None:
+                found |= ids
+        return found
+
+
+def _discard(mapping: dict[Any, set[int]], key: Any, entry_id: int) -> None:
+    ids = mapping.get(key)
+    if ids is not None:
+        ids.discard(entry_id)
+        if not ids:
+            del mapping[key]
+
+
+class IndexCopy(LocalIndex):
+    """A LocalIndex that knows which version of the Redis index it holds, and catches up with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.version: int | None = None
+        self.epoch: str | None = None
+        self.cursor = "0-0"  # the last change applied
+        self.reloads = 0
+
+    def current(self, version: str | None, epoch: str | None) -> bool:
+        return self.version is not None and version is not None and int(version) == self.version \
+            and epoch == self.epoch
+
+    def catch_up(self, bus: Redis, version: str | None, epoch: str | None) -> None:
+        """Apply the changes logged since this copy; reload if the log cannot bring it to `version`."""
+        if self.version is not None and version is not None and epoch == self.epoch and int(version) >= self.version:
+            changes: Any = bus.xrange(CHANGES_KEY, min="(" + self.cursor)
+            applied = self.version
+            for change_id, fields in changes:
+                if int(fields["v"]) != applied + 1:
+                    break  # trimmed away, or written by another epoch: the log has a gap
+                if fields["op"] == "add":
+                    self.add(WatchSpec.from_json(fields["spec"]))
+                else:
+                    self.remove(int(fields["id"]))
+                applied, self.cursor = int(fields["v"]), change_id
+            self.version = applied
+            if applied >= int(version):
+                return
+        self.load(bus)
+
+    def load(self, bus: Redis) -> None:
+        """Every entry of the hash, with the version and epoch it belongs to (one MULTI)."""
+        pipe = bus.pipeline(transaction=True)
+        pipe.mget(VERSION_KEY, EPOCH_KEY)
+        pipe.hgetall(ENTRIES_KEY)
+        pipe.xrevrange(CHANGES_KEY, count=1)
+        (version, epoch), entries, newest = pipe.execute()
+        LocalIndex.__init__(self, (WatchSpec.from_json(text) for text in entries.values()))
+        self.version, self.epoch = int(version or 0), epoch
+        self.cursor = newest[0][0] if newest else "0-0"
+        self.reloads += 1
