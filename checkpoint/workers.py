@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import sessionmaker
 
+from checkpoint.capture.snapshot_worker import SnapshotPool
 from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
 from checkpoint.runtime import System
@@ -50,7 +51,7 @@ def _restarting(name: str, stop: threading.Event, work: Callable[[], None], back
 
 
 def start_workers(system: System) -> BackgroundWorkers:
-    """Passes writer and retention, the watchlist matcher, and the live coverage verifier."""
+    """Passes writer and retention, snapshot LPR, the watchlist matcher, and the live coverage verifier."""
     workers = BackgroundWorkers()
     sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
@@ -58,6 +59,11 @@ def start_workers(system: System) -> BackgroundWorkers:
                                                 workers.stop_event,
                                                 days_by_class=system.settings.retention_days_by_class())
     workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
+    snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.snapshot_workers)
+    snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",
+                                 daemon=True)  # LPR processes start once a snapshot camera pushes
+    snapshots.start()
+    workers.threads.append(snapshots)
     def live_coverage() -> None:
         coverage_worker.run(system.bus, sessions, consumer, workers.stop_event)
 

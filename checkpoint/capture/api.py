@@ -7,20 +7,23 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import service
+from checkpoint.capture import service, snapshots
 from checkpoint.capture.feed_status import checkpoint_states, feed_health
 from checkpoint.capture.schemas import (
     DeviceCreate,
     DevicePublic,
     DeviceRegistered,
     DeviceUpdate,
+    Direction,
     FeedHealthPublic,
     FeedStatusReport,
     PassPush,
     PushAccepted,
+    SnapshotQueued,
 )
 from checkpoint.core import audit
 from checkpoint.core.db import Database, utcnow
@@ -63,6 +66,23 @@ def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings: Sett
     """Accept one pass record from a smart camera: validated, images stored, queued for the passes writer."""
     captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
     return PushAccepted(pass_id=captured.pass_id)
+
+
+@router.post("/ingest/snapshots", response_model=SnapshotQueued, status_code=202, tags=["ingest"])
+def push_snapshot(
+    image: Annotated[bytes, Body(media_type="image/jpeg", description="the JPEG itself (Content-Type: image/jpeg)")],
+    device: CurrentDevice, bus: BusDep, settings: SettingsDep,
+    lane: Annotated[int, Query(ge=1, le=16, description="the lane the camera watches")],
+    direction: Annotated[Direction | None, Query(description="in or out; default the device's")] = None,
+    taken_at: Annotated[AwareDatetime | None, Query(description="when it was taken, with its UTC offset; "
+                                                               "default: when received")] = None,
+    snapshot_ref: Annotated[str | None, Query(min_length=1, max_length=64, description="the device's own id "
+                                              "of this snapshot; a retried push with it is read once")] = None,
+) -> SnapshotQueued:
+    """Accept one JPEG from a snapshot camera: checked, stored, queued for the LPR workers (never read here)."""
+    queued = snapshots.accept_snapshot(bus, device, image, lane=lane, direction=direction, taken_at=taken_at,
+                                       snapshot_ref=snapshot_ref, data_dir=settings.data_dir, now=utcnow())
+    return SnapshotQueued(snapshot_id=queued.snapshot_id)
 
 
 @router.get("/devices", response_model=list[DevicePublic], tags=["devices"])

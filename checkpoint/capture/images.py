@@ -29,14 +29,19 @@ def decode_jpeg(kind: str, data: str) -> bytes:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise NotAJpeg(f"images[{kind}]: not valid base64") from None
+    return check_jpeg(f"images[{kind}]", raw)
+
+
+def check_jpeg(what: str, raw: bytes) -> bytes:
+    """The bytes themselves when they are a decodable JPEG of at most MAX_IMAGE_BYTES; else 422 naming `what`."""
     if len(raw) > MAX_IMAGE_BYTES:
-        raise NotAJpeg(f"images[{kind}]: {len(raw)} bytes, more than {MAX_IMAGE_BYTES}")
+        raise NotAJpeg(f"{what}: {len(raw)} bytes, more than {MAX_IMAGE_BYTES}")
     if not raw.startswith(JPEG_MAGIC):
-        raise NotAJpeg(f"images[{kind}]: not a JPEG (no FF D8 FF start of image)")
+        raise NotAJpeg(f"{what}: not a JPEG (no FF D8 FF start of image)")
     # Decoding at 1/8 scale walks the whole entropy-coded stream at a fraction of the cost.
     decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
     if decoded is None or decoded.size == 0:
-        raise NotAJpeg(f"images[{kind}]: the JPEG does not decode")
+        raise NotAJpeg(f"{what}: the JPEG does not decode")
     return raw
 
 

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 PlateColourName = Literal["blue", "yellow", "green", "white", "black", "unknown"]
 Direction = Literal["in", "out"]
 ImageKind = Literal["scene", "plate"]
+DeviceKind = Literal["smart", "snapshot"]
 
 
 class PushedImage(BaseModel):
@@ -54,6 +55,9 @@ class DeviceCreate(BaseModel):
     checkpoint: str = Field(min_length=1, max_length=32, description="the checkpoint's code")
     lanes: list[int] = Field(default_factory=list, max_length=16)
     direction: Direction | None = None
+    kind: DeviceKind = Field(default="smart", description="smart: pushes pass records it read itself "
+                                                           "(/ingest/passes); snapshot: pushes JPEGs we read "
+                                                           "(/ingest/snapshots)")
 
 
 class DeviceUpdate(BaseModel):
@@ -71,6 +75,7 @@ class DevicePublic(BaseModel):
     checkpoint_id: int
     lanes: list[int]
     direction: str | None
+    kind: str
     key_prefix: str
     active: bool
     created_at: datetime
@@ -78,6 +83,13 @@ class DevicePublic(BaseModel):
 
 class DeviceRegistered(DevicePublic):
     api_key: str = Field(description="shown once: only its sha256 is kept")
+
+
+class SnapshotQueued(BaseModel):
+    """A snapshot accepted for plate reading: its pass, if a plate is read, gets this id."""
+
+    snapshot_id: uuid.UUID
+    status: Literal["queued"] = "queued"
 
 
 class FeedHealthPublic(BaseModel):

@@ -20,7 +20,7 @@ from checkpoint.capture.models import Device
 from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate, PassPush
 from checkpoint.core.bus import READS_STREAM
-from checkpoint.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.sites.models import Checkpoint
 
@@ -45,6 +45,10 @@ class PassRefused(InvalidInput):
     reason = "invalid-pass"
 
 
+class WrongDeviceKind(Forbidden):
+    reason = "wrong-device-kind"
+
+
 @dataclass(frozen=True)
 class AuthenticatedDevice:
     """The device a key belongs to, with what a push needs of its checkpoint."""
@@ -56,6 +60,16 @@ class AuthenticatedDevice:
     checkpoint_lanes: int
     lanes: tuple[int, ...]
     direction: str | None
+    kind: str = "smart"
+
+    def require_kind(self, kind: str, endpoint: str) -> None:
+        """403 when a device pushes to the other kind's endpoint."""
+        if self.kind != kind:
+            raise WrongDeviceKind(f"device {self.code!r} is registered as a {self.kind} camera; "
+                                  f"{endpoint} takes pushes of {kind} cameras")
+
+    def allowed_lanes(self) -> tuple[int, ...]:
+        return self.lanes or tuple(range(1, self.checkpoint_lanes + 1))
 
 
 KEY_CACHE_S = 10.0  # a disabled device is refused within this time (at once by this process)
@@ -80,7 +94,8 @@ def register_device(session: Session, body: DeviceCreate) -> tuple[Device, str]:
         raise InvalidInput(f"lanes {bad_lanes}: checkpoint {checkpoint.code} has lanes 1..{checkpoint.lanes}")
     api_key = "ck_" + secrets.token_urlsafe(32)
     device = Device(code=body.code, name=body.name, checkpoint_id=checkpoint.id, lanes=sorted(set(body.lanes)),
-                    direction=body.direction, api_key_hash=hash_key(api_key), key_prefix=api_key[:10], active=True)
+                    direction=body.direction, kind=body.kind, api_key_hash=hash_key(api_key), key_prefix=api_key[:10],
+                    active=True)
     session.add(device)
     session.flush()
     return device, api_key
@@ -117,14 +132,15 @@ def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedD
         raise NotAuthenticated("send the device's API key in the X-Device-Key header")
     row = session.execute(
         select(Device.id, Device.code, Device.checkpoint_id, Checkpoint.code, Checkpoint.lanes, Device.lanes,
-               Device.direction)
+               Device.direction, Device.kind)
         .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
         .where(Device.api_key_hash == hash_key(api_key), Device.active.is_(True), Checkpoint.active.is_(True))
     ).first()
     if row is None:
         raise NotAuthenticated("the device key is unknown or the device is disabled")
     device = AuthenticatedDevice(id=row[0], code=row[1], checkpoint_id=row[2], checkpoint_code=row[3],
-                                 checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6])
+                                 checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6],
+                                 kind=row[7])
     with _key_cache_lock:
         _key_cache[hash_key(api_key)] = (time.monotonic(), device)
     return device
@@ -132,18 +148,10 @@ def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedD
 
 def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> str:
     """Refuse a record that cannot be right; returns the normalized plate."""
+    device.require_kind("smart", "/ingest/passes")
     if push.device_id != device.code:
         raise PassRefused(f"device_id {push.device_id!r} does not match the key's device {device.code!r}")
-    if push.pass_time > now + MAX_FUTURE:
-        raise PassRefused(f"pass_time {push.pass_time.isoformat()} is more than {MAX_FUTURE} in the future "
-                          f"(server time {now.isoformat()}): check the camera's clock")
-    if push.pass_time < now - MAX_AGE:
-        raise PassRefused(f"pass_time {push.pass_time.isoformat()} is older than {MAX_AGE.days} days")
-    allowed = device.lanes or tuple(range(1, device.checkpoint_lanes + 1))
-    if push.lane_no not in allowed:
-        raise PassRefused(f"lane_no {push.lane_no}: this device covers lanes {list(allowed)}")
-    if device.direction is not None and push.direction != device.direction:
-        raise PassRefused(f"direction {push.direction!r}: this device watches {device.direction!r}")
+    check_time_and_place(device, "pass_time", push.pass_time, push.lane_no, push.direction, now)
     kinds = [image.type for image in push.images]
     if len(set(kinds)) != len(kinds):
         raise PassRefused(f"images: at most one of each type, got {kinds}")
@@ -151,6 +159,20 @@ def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> st
     if not plate:
         raise PassRefused(f"plate_no {push.plate_no!r} has no letters or digits")
     return plate
+
+
+def check_time_and_place(device: AuthenticatedDevice, time_name: str, at: datetime, lane: int,
+                         direction: str, now: datetime) -> None:
+    """Refuse a time the clock cannot be right about, and a lane or direction the device does not watch."""
+    if at > now + MAX_FUTURE:
+        raise PassRefused(f"{time_name} {at.isoformat()} is more than {MAX_FUTURE} in the future "
+                          f"(server time {now.isoformat()}): check the camera's clock")
+    if at < now - MAX_AGE:
+        raise PassRefused(f"{time_name} {at.isoformat()} is older than {MAX_AGE.days} days")
+    if lane not in device.allowed_lanes():
+        raise PassRefused(f"lane {lane}: this device covers lanes {list(device.allowed_lanes())}")
+    if device.direction is not None and direction != device.direction:
+        raise PassRefused(f"direction {direction!r}: this device watches {device.direction!r}")
 
 
 def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,

@@ -1,4 +1,4 @@
-"""`checkpoint capture ...`: run video capture on the registered feeds, make demo feeds, show feed health."""
+"""`checkpoint capture ...`: run video capture and the snapshot readers, register devices, make demo feeds."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from checkpoint.capture.synthetic.feed import generate_feed
 
@@ -65,3 +67,70 @@ def run(
     typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes; Ctrl-C stops")
     supervisor.run(stop)
 
+
+
+@app.command("add-device")
+def add_device(
+    code: Annotated[str, typer.Argument(help="the device's own id (GA/T 1400 SBBH)")],
+    checkpoint: Annotated[str, typer.Option(help="the checkpoint's code, e.g. HZ-441302-01")],
+    kind: Annotated[str, typer.Option(help="smart: pushes pass records; snapshot: pushes JPEGs we read")] = "smart",
+    lane: Annotated[list[int] | None, typer.Option(help="a lane it covers (repeat; none: every lane)")] = None,
+    direction: Annotated[str | None, typer.Option(help="in or out (none: each push says)")] = None,
+    name: str = "",
+) -> None:
+    """Register a pushing camera on a checkpoint's lanes and print its API key (shown this once)."""
+    from pydantic import ValidationError
+
+    from checkpoint.capture.schemas import DeviceCreate
+    from checkpoint.capture.service import register_device
+    from checkpoint.core.config import get_settings
+    from checkpoint.core.errors import DomainError
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    try:
+        body = DeviceCreate.model_validate({"code": code, "name": name, "checkpoint": checkpoint,
+                                            "lanes": lane or [], "direction": direction, "kind": kind})
+    except ValidationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            device, api_key = register_device(session, body)
+            session.commit()
+            shown = {"id": device.id, "code": device.code, "kind": device.kind, "lanes": device.lanes,
+                     "api_key": api_key}
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(shown, ensure_ascii=False))
+
+
+@app.command("snapshots")
+def snapshots(
+    processes: Annotated[int, typer.Option(help="LPR processes (0: CHECKPOINT_SNAPSHOT_WORKERS, else one per core)")]
+    = 0,
+    repeat_window_s: Annotated[float, typer.Option(help="same plate, same checkpoint within this: one pass")] = 60.0,
+) -> None:
+    """Read the plates of pushed snapshots (checkpoint:snapshots -> checkpoint:reads) until Ctrl-C."""
+    from checkpoint.capture.snapshot_worker import SnapshotPool
+    from checkpoint.core.config import get_settings
+    from checkpoint.core.logging import setup_logging
+
+    setup_logging()
+    settings = get_settings()
+    if not settings.redis_url:
+        typer.echo("error: set CHECKPOINT_REDIS_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    pool = SnapshotPool(settings.redis_url, settings.data_dir, processes or settings.snapshot_workers,
+                        repeat_window_s=repeat_window_s, lazy=False)
+    typer.echo(f"reading snapshots in {pool.size} processes; Ctrl-C stops")
+    pool.run(stop)

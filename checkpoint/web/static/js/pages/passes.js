@@ -64,16 +64,18 @@ async function renderDevices(root, config) {
     el("input", { name: "lanes", placeholder: "车道 lanes, e.g. 1,2 (all)" }),
     el("select", { name: "direction" }, el("option", { value: "" }, "方向 any"), el("option", { value: "in" }, "进 in"),
       el("option", { value: "out" }, "出 out")),
+    el("select", { name: "kind" }, el("option", { value: "smart" }, "智能 smart (pushes records)"),
+      el("option", { value: "snapshot" }, "抓拍 snapshot (pushes JPEGs)")),
     el("button", { type: "submit" }, "登记 Register device"));
   root.append(el("section", { class: "panel" }, el("h2", {}, "设备 Devices (pushing cameras)"), form, message, keyBox, table));
   const show = (text, bad = false) => { message.textContent = text; message.className = bad ? "error" : "message"; };
   const load = async () => {
     const devices = await api("/devices");
-    table.replaceChildren(el("tr", {}, ["编号 code", "名称 name", "卡口 checkpoint id", "车道 lanes", "方向", "密钥 key",
+    table.replaceChildren(el("tr", {}, ["编号 code", "名称 name", "卡口 checkpoint id", "车道 lanes", "方向", "类型 kind", "密钥 key",
       "状态", "登记 created", ""].map((h) => el("th", {}, h))),
       ...devices.map((d) => el("tr", {}, el("td", {}, d.code), el("td", {}, d.name), el("td", {}, d.checkpoint_id),
         el("td", {}, d.lanes.length ? d.lanes.join(",") : "all"), el("td", {}, d.direction || "any"),
-        el("td", {}, `${d.key_prefix}…`), el("td", {}, d.active ? "启用 active" : "停用 disabled"),
+        el("td", {}, d.kind === "snapshot" ? "抓拍 snapshot" : "智能 smart"), el("td", {}, `${d.key_prefix}…`), el("td", {}, d.active ? "启用 active" : "停用 disabled"),
         el("td", {}, formatTime(d.created_at, config.timezone)),
         el("td", {}, el("button", { class: "link", onclick: async () => {
           try { await api(`/devices/${d.id}`, { method: "PATCH", json: { active: !d.active } }); await load(); }
@@ -86,7 +88,8 @@ async function renderDevices(root, config) {
     const lanes = String(data.get("lanes") || "").split(",").map((s) => s.trim()).filter(Boolean).map(Number);
     try {
       const device = await api("/devices", { json: { code: data.get("code"), name: data.get("name"),
-        checkpoint: data.get("checkpoint"), lanes, direction: data.get("direction") || null } });
+        checkpoint: data.get("checkpoint"), lanes, direction: data.get("direction") || null,
+        kind: data.get("kind") || "smart" } });
       form.reset();
       show(`已登记 registered ${device.code}`);
       keyBox.hidden = false;

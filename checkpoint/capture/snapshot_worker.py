@@ -1,0 +1,273 @@
+"""LPR workers for pushed snapshots: group `capture-lpr` on `checkpoint:snapshots` -> `checkpoint:reads`.
+
+One process per core, each with its own plate engine (an ONNX Runtime session runs one call at
+a time, and Python threads would share one core). Per snapshot: load the stored JPEG, read its
+plates, keep the most confident valid read, drop it when the same plate passed the same
+checkpoint within the repeat window (decided atomically in Redis, so all workers agree), store
+the plate crop, then append the CapturedPass and ack the snapshot in one MULTI. A worker killed
+at any point leaves the snapshot pending; another claims it back (XAUTOCLAIM) and, the pass id
+being the snapshot id, a pass appended twice is stored once by the passes writer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing as mp
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from redis import Redis
+
+from checkpoint.capture import images
+from checkpoint.capture.records import CapturedPass
+from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
+from checkpoint.core.bus import READS_STREAM, Fields, dead_letter, ensure_group, read_batch
+from checkpoint.lpr import (
+    ImageError,
+    LprSettings,
+    PlateEngine,
+    PlateRead,
+    is_valid_plate,
+    make_plate_engine,
+    normalize_plate,
+)
+
+log = logging.getLogger(__name__)
+
+GROUP = "capture-lpr"
+REPEAT_WINDOW_S = 60.0
+STREAM_KEEP_S = 24 * 3600
+TRIM_EVERY_S = 60.0
+JPEG_QUALITY = 90
+LAST_PASS_KEY = "checkpoint:snapshot:last:{checkpoint_id}:{plate}"
+
+# KEYS[1] the (checkpoint, plate) key; ARGV: taken_ms, snapshot id, window_ms, key ttl_ms.
+# 1 = a new pass (remembered), 0 = a repeat. The same snapshot asking again (a redelivery) gets 1.
+_FIRST_IN_WINDOW = """
+local last = redis.call('GET', KEYS[1])
+if last then
+  local sep = string.find(last, ' ', 1, true)
+  local last_ms = tonumber(string.sub(last, 1, sep - 1))
+  if string.sub(last, sep + 1) ~= ARGV[2] and math.abs(tonumber(ARGV[1]) - last_ms) < tonumber(ARGV[3]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[4])
+return 1
+"""
+
+
+@dataclass
+class SnapshotCounts:
+    snapshots: int = 0
+    passes: int = 0
+    no_plate: int = 0
+    repeats: int = 0
+    missing_image: int = 0  # removed before it was read (a redelivery after the worker dropped it)
+
+
+class SnapshotReader:
+    """One consumer of the group: reads the plates of queued snapshots until stopped."""
+
+    def __init__(self, engine: PlateEngine, bus: Redis, data_dir: Path, consumer: str,
+                 repeat_window_s: float = REPEAT_WINDOW_S, batch_size: int = 4, claim_idle_ms: int = 30_000) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.data_dir = data_dir
+        self.consumer = consumer
+        self.repeat_window_s = repeat_window_s
+        self.batch_size = batch_size
+        self.claim_idle_ms = claim_idle_ms
+        self.counts = SnapshotCounts()
+        self._first_in_window_script = bus.register_script(_FIRST_IN_WINDOW)
+        self._trimmed_at = 0.0
+        ensure_group(bus, SNAPSHOTS_STREAM, GROUP)
+
+    def run(self, stop: threading.Event | None = None, stop_flag: Any = None) -> None:
+        """Read snapshots until `stop` (a thread's Event) or `stop_flag` (a process's shared bool) is set."""
+        while not (stop is not None and stop.is_set()) and not (stop_flag is not None and stop_flag.value):
+            try:
+                self.step()
+                if time.monotonic() - self._trimmed_at > TRIM_EVERY_S:
+                    self.trim_stream()
+            except Exception:  # Redis restarting, disk full: the snapshot stays pending and is retried
+                log.exception("capture.snapshot_error", extra={"consumer": self.consumer})
+                time.sleep(1.0)
+
+    def step(self, block_ms: int = 1000) -> int:
+        """Read one batch of snapshots; returns how many were handled."""
+        messages = read_batch(self.bus, SNAPSHOTS_STREAM, GROUP, self.consumer, count=self.batch_size,
+                              block_ms=block_ms, min_idle_ms=self.claim_idle_ms)
+        for msg_id, raw in messages:
+            self.handle(msg_id, raw)
+        return len(messages)
+
+    def handle(self, msg_id: str, raw: Fields) -> CapturedPass | None:
+        """The pass read from one snapshot (appended with the ack), or None (acked without a pass)."""
+        self.counts.snapshots += 1
+        try:
+            snapshot = QueuedSnapshot.from_fields(raw)
+        except (KeyError, ValueError) as exc:
+            dead_letter(self.bus, SNAPSHOTS_STREAM, GROUP, msg_id, raw, f"malformed snapshot: {exc!r}")
+            return None
+        image: Any = cv2.imread(str(self.data_dir / snapshot.image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            self.counts.missing_image += 1
+            self.bus.xack(SNAPSHOTS_STREAM, GROUP, msg_id)
+            return None
+        best = self._best_read(image)
+        if best is None or not self._first_in_window(snapshot, normalize_plate(best.text)):
+            images.remove_images(self.data_dir, [snapshot.image_path])
+            self.bus.xack(SNAPSHOTS_STREAM, GROUP, msg_id)
+            return None
+        captured = self._pass_of(snapshot, best)
+        pipe = self.bus.pipeline(transaction=True)
+        pipe.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        pipe.xack(SNAPSHOTS_STREAM, GROUP, msg_id)
+        pipe.execute()
+        self.counts.passes += 1
+        return captured
+
+    def _best_read(self, image: np.ndarray[Any, np.dtype[np.uint8]]) -> PlateRead | None:
+        try:
+            reads = self.engine.read(image)
+        except ImageError:
+            reads = []
+        valid = [read for read in reads if is_valid_plate(normalize_plate(read.text))]
+        if not valid:
+            self.counts.no_plate += 1
+            return None
+        return max(valid, key=lambda read: read.confidence)
+
+    def _first_in_window(self, snapshot: QueuedSnapshot, plate: str) -> bool:
+        window_ms = int(self.repeat_window_s * 1000)
+        key = LAST_PASS_KEY.format(checkpoint_id=snapshot.checkpoint_id, plate=plate)
+        first = int(self._first_in_window_script(keys=[key], args=[int(snapshot.taken_at.timestamp() * 1000),
+                                                             str(snapshot.snapshot_id), window_ms,
+                                                             max(2 * window_ms, 1)]))
+        if not first:
+            self.counts.repeats += 1
+        return bool(first)
+
+    def _pass_of(self, snapshot: QueuedSnapshot, read: PlateRead) -> CapturedPass:
+        plate_path: str | None = None
+        if read.crop is not None:
+            ok, buffer = cv2.imencode(".jpg", read.crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            if ok:
+                plate_path = images.image_relpath(snapshot.taken_at, snapshot.checkpoint_code, snapshot.snapshot_id,
+                                                  "plate")
+                images.write_image(self.data_dir, plate_path, bytes(buffer.tobytes()))
+        plate = normalize_plate(read.text)
+        return CapturedPass(pass_id=snapshot.snapshot_id, checkpoint_id=snapshot.checkpoint_id, plate=plate,
+                            captured_at=snapshot.taken_at, plate_colour=read.colour.value,
+                            plate_type=read.plate_type.value, confidence=round(read.confidence, 4),
+                            device_id=snapshot.device_id, lane=snapshot.lane, direction=snapshot.direction,
+                            image_path=snapshot.image_path, plate_image_path=plate_path, source="snapshot")
+
+    def trim_stream(self) -> None:
+        """Drop entries older than a day, never one still pending."""
+        self._trimmed_at = time.monotonic()
+        keep_ms = int((time.time() - STREAM_KEEP_S) * 1000)
+        pending: Any = self.bus.xpending(SNAPSHOTS_STREAM, GROUP)
+        if pending.get("pending"):
+            keep_ms = min(keep_ms, int(str(pending["min"]).split("-")[0]))
+        self.bus.xtrim(SNAPSHOTS_STREAM, minid=f"{keep_ms}-0", approximate=True)
+
+
+def run_snapshot_process(redis_url: str, data_dir: str, lpr_json: str, consumer: str, repeat_window_s: float,
+                         stop_flag: Any) -> None:
+    """A snapshot LPR process: its own engine and Redis client, until the shared stop flag is set."""
+    from checkpoint.core.logging import setup_logging
+
+    setup_logging()
+    bus = Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    reader = SnapshotReader(make_plate_engine(LprSettings.model_validate_json(lpr_json)), bus, Path(data_dir),
+                            consumer, repeat_window_s=repeat_window_s)
+    try:
+        reader.run(stop_flag=stop_flag)
+    finally:
+        bus.close()
+
+
+class SnapshotPool:
+    """Runs `processes` LPR processes once snapshots are queued, and restarts any that dies.
+
+    Started lazily, so a site without snapshot cameras never loads the extra plate engines.
+    """
+
+    def __init__(self, redis_url: str, data_dir: Path, processes: int = 0, lpr: LprSettings | None = None,
+                 repeat_window_s: float = REPEAT_WINDOW_S, lazy: bool = True) -> None:
+        self.redis_url = redis_url
+        self.data_dir = data_dir
+        self.size = processes or os.cpu_count() or 1
+        self.lpr = lpr or LprSettings()
+        self.repeat_window_s = repeat_window_s
+        self.lazy = lazy
+        self.context = mp.get_context("spawn")
+        self.stop_flag = self.context.RawValue(ctypes.c_bool, False)
+        self.processes: list[SpawnProcess] = []
+
+    def watch(self, bus: Redis) -> None:
+        """Start the processes when snapshots wait (or at once when not lazy); restart dead ones."""
+        if not self.processes:
+            if self.lazy and not snapshots_waiting(bus):
+                return
+            self.processes = [self._spawn(index) for index in range(self.size)]
+            log.info("capture.snapshot_workers_started", extra={"pids": [p.pid for p in self.processes]})
+            return
+        for index, process in enumerate(self.processes):
+            if not process.is_alive():
+                log.warning("capture.snapshot_worker_restarted", extra={"pid": process.pid,
+                                                                        "exitcode": process.exitcode})
+                self.processes[index] = self._spawn(index)
+
+    def _spawn(self, index: int) -> SpawnProcess:
+        consumer = f"{socket.gethostname()}-{os.getpid()}-snapshot-{index}"
+        process = self.context.Process(target=run_snapshot_process, name=f"snapshot-lpr-{index}", daemon=True,
+                                       args=(self.redis_url, str(self.data_dir), self.lpr.model_dump_json(),
+                                             consumer, self.repeat_window_s, self.stop_flag))
+        process.start()
+        return process
+
+    def run(self, stop: threading.Event, every_s: float = 1.0) -> None:
+        """Watch until `stop`, then stop the processes (each finishes its snapshot first)."""
+        bus = Redis.from_url(self.redis_url, decode_responses=True, health_check_interval=30)
+        try:
+            while not stop.is_set():
+                try:
+                    self.watch(bus)
+                except Exception:  # Redis restarting: look again
+                    log.exception("capture.snapshot_pool_error")
+                stop.wait(every_s)
+        finally:
+            bus.close()
+            self.stop()
+
+    def stop(self) -> None:
+        self.stop_flag.value = True
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+
+
+def snapshots_waiting(bus: Redis) -> bool:
+    """Whether the snapshot stream has entries the LPR group has not finished (or has no group yet)."""
+    if not bus.exists(SNAPSHOTS_STREAM):
+        return False
+    stream: Any = bus.xinfo_stream(SNAPSHOTS_STREAM)
+    groups: Any = bus.xinfo_groups(SNAPSHOTS_STREAM)
+    mine = [group for group in groups if group["name"] == GROUP]
+    if not mine:
+        return int(stream["length"]) > 0
+    return bool(mine[0]["pending"]) or mine[0]["last-delivered-id"] != stream["last-generated-id"]
