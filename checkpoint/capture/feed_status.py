@@ -1,7 +1,9 @@
 """Feed health over time: online rate (在线率) and intact rate (完好率) from capture's status records.
 
 Each feed worker keeps its current state in the hash `checkpoint:feed:{id}` and appends every
-change to `checkpoint:feed_events`. The online rate of a feed over a window is the share of the
+change to `checkpoint:feed_events`, which feed_history copies into PostgreSQL. Rates read both
+(PostgreSQL for what Redis may have lost, the stream for what is not copied yet); the state
+now is the hash's, else the last stored change. The online rate of a feed over a window is the share of the
 window it spent online; the intact rate of the network is the share of enabled video feeds that
 are online now. A checkpoint counts as up when any of its video feeds is online.
 """
@@ -16,11 +18,11 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from checkpoint.capture.feed_history import StateChange, stored_changes
 from checkpoint.capture.video.status import FEED_EVENTS_STREAM, feed_key
 from checkpoint.sites.models import Checkpoint, Feed
 
 VIDEO_KINDS = ("rtsp", "http", "file")
-StateChange = tuple[datetime, str]
 
 
 def online_share(changes: Sequence[StateChange], state_before: str, since: datetime, until: datetime) -> float:
@@ -70,17 +72,18 @@ def feed_health(session: Session, bus: Redis, since: datetime, until: datetime) 
     rows = session.execute(select(Feed.id, Checkpoint.code, Feed.lane, Feed.kind)
                            .join(Checkpoint, Checkpoint.id == Feed.checkpoint_id)
                            .where(Feed.enabled.is_(True), Feed.kind.in_(VIDEO_KINDS)).order_by(Feed.id)).all()
-    changes = read_changes(bus, until)
+    in_redis = read_changes(bus, until)
+    in_postgres = stored_changes(session, [row[0] for row in rows], until)
     pipe = bus.pipeline(transaction=False)
     for feed_id, *_ in rows:
         pipe.hgetall(feed_key(feed_id))
     report = []
     for (feed_id, code, lane, kind), status in zip(rows, pipe.execute(), strict=True):
-        history = changes.get(feed_id, [])
+        history = sorted(set(in_postgres.get(feed_id, [])) | set(in_redis.get(feed_id, [])))
         before = [state for at, state in history if at < since]
         rate = online_share(history, before[-1] if before else "unknown", since, until)
-        report.append(FeedHealthRow(feed_id, code, lane, kind, status.get("state", "unknown"),
-                                    status.get("last_error", ""), round(rate, 4)))
+        state = status.get("state") or (history[-1][1] if history else "unknown")
+        report.append(FeedHealthRow(feed_id, code, lane, kind, state, status.get("last_error", ""), round(rate, 4)))
     return report
 
 

@@ -1,5 +1,7 @@
 """The passes writer: consumer group `passes` on `checkpoint:reads` -> PostgreSQL -> `checkpoint:passes`.
 
+(Once a second it also copies capture's feed state changes into PostgreSQL: see capture/feed_history.py.)
+
 Per batch: parse, park what cannot be stored (dead letter), make sure the day partitions exist,
 store the batch (COPY, idempotent by pass id), commit, then append a PassEvent for every pass of
 the batch (also those already stored: the previous writer may have died between its commit and
@@ -23,6 +25,7 @@ from redis import Redis
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from checkpoint.capture import feed_history
 from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Fields, Message, dead_letter, ensure_group, read_batch
 from checkpoint.passes import partitions, store
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 GROUP = "passes"
 STREAM_KEEP_S = 24 * 3600  # both streams are trimmed by age, never by length
 TRIM_EVERY_S = 60.0
+FEED_CHANGES_EVERY_S = 1.0
 STATS_EVERY_S = 10.0
 
 
@@ -62,6 +66,7 @@ class PassWriter:
     _positions: dict[int, store.Position] = field(default_factory=dict)
     _days: set[date] = field(default_factory=set)
     _last_trim: float = 0.0
+    _last_feed_changes: float = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Write batches until `stop` is set; errors other than refusals are logged and retried."""
@@ -70,6 +75,8 @@ class PassWriter:
         while not stop.is_set():
             try:
                 self.step()
+                if time.monotonic() - self._last_feed_changes > FEED_CHANGES_EVERY_S:
+                    self.store_feed_changes()
                 if time.monotonic() - self._last_trim > TRIM_EVERY_S:
                     self.trim_streams()
             except Exception:
@@ -131,6 +138,13 @@ class PassWriter:
             pipe.xadd(PASSES_STREAM, event)
         pipe.xack(READS_STREAM, GROUP, *[msg_id for msg_id, _, _ in stored])
         pipe.execute()
+
+    def store_feed_changes(self) -> None:
+        """Capture's feed state changes into PostgreSQL too (the other stream this writer keeps)."""
+        self._last_feed_changes = time.monotonic()
+        with Session(self.engine) as session:
+            while feed_history.store_feed_changes(session, self.bus, self.consumer) > 0:
+                pass
 
     def _refuse(self, msg_id: str, fields: Fields, reason: str) -> None:
         self.stats.dead += 1

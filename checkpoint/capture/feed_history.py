@@ -1,0 +1,66 @@
+"""Feed state changes kept in PostgreSQL: consumer group `feed-history` on `checkpoint:feed_events`.
+
+Capture processes append every online/offline change to the Redis stream (they hold no
+database connection). This copies each change into `feed_state_change` and acks it after the
+commit; the unique (feed_id, changed_at, state) makes a redelivered change a no-op. Online and
+intact rates then read PostgreSQL, so they survive a Redis flush; changes not yet copied are
+still read from the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from redis import Redis
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from checkpoint.capture.models import FeedStateChange
+from checkpoint.capture.video.status import FEED_EVENTS_STREAM
+from checkpoint.core.bus import Message, ensure_group, read_batch
+
+GROUP = "feed-history"
+StateChange = tuple[datetime, str]
+
+_INSERT = text(
+    "INSERT INTO feed_state_change (feed_id, state, changed_at, error) "
+    "SELECT :feed_id, :state, :changed_at, :error WHERE EXISTS (SELECT 1 FROM feed WHERE id = :feed_id) "
+    "ON CONFLICT (feed_id, changed_at, state) DO NOTHING")
+
+
+def store_feed_changes(session: Session, bus: Redis, consumer: str, count: int = 500) -> int:
+    """Copy one batch of state changes into PostgreSQL, commit, ack; returns how many were read.
+
+    Changes of a feed deleted since are dropped (their rows would go with the feed anyway).
+    """
+    ensure_group(bus, FEED_EVENTS_STREAM, GROUP)
+    messages = read_batch(bus, FEED_EVENTS_STREAM, GROUP, consumer, count=count, block_ms=1, min_idle_ms=30_000)
+    if not messages:
+        return 0
+    rows = [row for row in (_row(message) for message in messages) if row is not None]
+    if rows:
+        session.execute(_INSERT, rows)
+    session.commit()
+    bus.xack(FEED_EVENTS_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+    return len(messages)
+
+
+def _row(message: Message) -> dict[str, object] | None:
+    _msg_id, fields = message
+    try:
+        return {"feed_id": int(fields["feed_id"]), "state": fields["state"][:16],
+                "changed_at": datetime.fromisoformat(fields["at"]), "error": fields.get("error", "")}
+    except (KeyError, ValueError):
+        return None  # not a change capture wrote: nothing to keep
+
+
+def stored_changes(session: Session, feed_ids: Sequence[int], until: datetime) -> dict[int, list[StateChange]]:
+    """Every stored change of these feeds up to `until`, per feed, oldest first."""
+    changes: dict[int, list[StateChange]] = {}
+    rows = session.execute(select(FeedStateChange.feed_id, FeedStateChange.changed_at, FeedStateChange.state)
+                           .where(FeedStateChange.feed_id.in_(feed_ids), FeedStateChange.changed_at <= until)
+                           .order_by(FeedStateChange.changed_at))
+    for feed_id, changed_at, state in rows:
+        changes.setdefault(feed_id, []).append((changed_at, state))
+    return changes
