@@ -23,6 +23,7 @@ from checkpoint.lpr.cli import app as lpr_app
 from checkpoint.passes.cli import app as passes_app
 from checkpoint.sites.cli import app as geodata_app
 from checkpoint.sites.geodata_load import load_geodata, load_roads
+from checkpoint.trajectory.cli import app as trajectory_app
 from checkpoint.user_cli import app as user_app
 from checkpoint.watchlist.cli import app as watchlist_app
 
@@ -34,6 +35,7 @@ app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluat
 app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer, apply retention.")
 app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, rebuild the Redis index.")
 app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
+app.add_typer(trajectory_app, name="trajectory", help="Trajectories: summarise closed days for the analyses.")
 
 
 def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0) -> None:

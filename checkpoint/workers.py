@@ -20,6 +20,7 @@ from checkpoint.capture.snapshot_worker import SnapshotPool
 from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
 from checkpoint.runtime import System
+from checkpoint.trajectory.worker import start_summary_thread
 from checkpoint.watchlist.worker import start_matcher_thread
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def start_workers(system: System) -> BackgroundWorkers:
                                                 workers.stop_event,
                                                 days_by_class=system.settings.retention_days_by_class())
     workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
+    workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event))
     snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.snapshot_workers)
     snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",
                                  daemon=True)  # LPR processes start once a snapshot camera pushes

@@ -50,7 +50,8 @@ def _window(start: datetime, end: datetime) -> dict[str, str]:
 
 
 @router.get("/clones", response_model=Found[CloneSuspect])
-def find_clones(user: Investigator, request: Request, session: SessionDep, reason: Reason, start: Start, end: End,
+def find_clones(user: Investigator, request: Request, session: SessionDep, settings: SettingsDep, reason: Reason,
+                start: Start, end: End,
                 max_speed_kmh: Annotated[float, Query(gt=0, le=400)] = 160,
                 min_distance_m: Annotated[float, Query(ge=0)] = 2000,
                 same_time_s: Annotated[float, Query(ge=0, le=3600)] = 300, limit: Limit = 500) -> Found[CloneSuspect]:
@@ -59,7 +60,7 @@ def find_clones(user: Investigator, request: Request, session: SessionDep, reaso
                                    "same_time_s": same_time_s}
     check_reason(reason)
     found = clones.find_clones(session, start, end, max_speed_kmh=max_speed_kmh, min_distance_m=min_distance_m,
-                               same_time_s=same_time_s, limit=limit)
+                               same_time_s=same_time_s, limit=limit, timezone=settings.timezone)
     return _audited(session, user, request, "clones", reason, query, found)
 
 
@@ -117,15 +118,15 @@ def find_resting_places(user: Investigator, request: Request, session: SessionDe
 
 
 @router.get("/frequent", response_model=Found[FrequentPlate])
-def find_frequent(user: Investigator, request: Request, session: SessionDep, reason: Reason, start: Start,
-                  end: End, min_passes: Annotated[int, Query(ge=2)] = 10,
+def find_frequent(user: Investigator, request: Request, session: SessionDep, settings: SettingsDep, reason: Reason,
+                  start: Start, end: End, min_passes: Annotated[int, Query(ge=2)] = 10,
                   checkpoint: Annotated[list[str] | None, Query()] = None,
                   limit: Limit = 500) -> Found[FrequentPlate]:
     """频繁过车: plates passing one checkpoint at least min_passes times in the window."""
     query = _window(start, end) | {"min_passes": min_passes, "checkpoints": checkpoint or []}
     check_reason(reason)
     found = population.frequent_passing(session, start, end, min_passes=min_passes, checkpoints=checkpoint,
-                                        limit=limit)
+                                        limit=limit, timezone=settings.timezone)
     return _audited(session, user, request, "frequent", reason, query, found)
 
 

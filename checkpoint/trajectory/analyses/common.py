@@ -46,10 +46,14 @@ def checkpoint_ids(session: Session, codes: list[str]) -> list[int]:
 
 
 def night_condition(column: str, start_hour: int, end_hour: int) -> str:
-    """SQL for 'local hour is at night'; the hours are checked ints, so inlining them is safe."""
+    """SQL for 'local time `column` is at night'; the hours are checked ints, so inlining them is safe."""
+    return night_hours(f"extract(hour FROM {column})", start_hour, end_hour)
+
+
+def night_hours(hour: str, start_hour: int, end_hour: int) -> str:
+    """SQL for 'the local hour `hour` is at night', from start_hour to end_hour."""
     if not (0 <= start_hour <= 23 and 0 <= end_hour <= 23) or start_hour == end_hour:
         raise InvalidInput("night hours must be 0-23 and differ, e.g. 22 to 6")
-    hour = f"extract(hour FROM {column})"
     joiner = "OR" if start_hour > end_hour else "AND"
     return f"({hour} >= {int(start_hour)} {joiner} {hour} < {int(end_hour)})"
 

@@ -1,0 +1,257 @@
+"""Summaries of closed local days, and which part of a window they answer.
+
+Clones, night-active and frequent passing over all checkpoints read every pass of their
+window: over a month of a city's traffic that is tens of millions of rows and far more than
+an investigator can wait for. A closed day does not change (but for late uploads and
+retention, handled below), so the job here computes once per day what those scans compute:
+
+- `trajectory_plate_day`: each plate's passes that day, split at 06:00 and counted at night;
+- `trajectory_clone_pair`: the suspect pairs whose second pass is that day (the pair across
+  midnight included: each scan starts `lookback` before the day);
+- `trajectory_frequent_pair`: per (plate, checkpoint), cumulative daily counts over all summarised
+  days, rebuilt whenever a day is (re)summarised.
+
+Recomputing a day replaces its rows, so the job and `checkpoint trajectory summarize` can run
+any number of times. `split_window` tells a query which whole days of its window are summarised;
+it reads the pass table only for the rest, so its answer equals a scan of the raw passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from checkpoint.trajectory.analyses.common import night_hours
+from checkpoint.trajectory.analyses.limits import (
+    DEFAULT_MAX_SPEED_KMH,
+    DEFAULT_MIN_DISTANCE_M,
+    DEFAULT_SAME_TIME_S,
+    TravelLimits,
+    clone_pairs_sql,
+    travel_limits,
+)
+from checkpoint.trajectory.roads import FINGERPRINT_SQL, road_network
+
+log = logging.getLogger(__name__)
+
+NIGHT_START_HOUR, NIGHT_END_HOUR = 22, 6  # the night the summaries count; other hours read raw passes
+CLOSED_AFTER = timedelta(minutes=15)  # a day is summarised this long after its local midnight
+RESUMMARISE_AFTER = timedelta(hours=6)  # ... and once more after this, for passes uploaded late
+BUILD_WORK_MEM = "1GB"
+
+
+@dataclass(frozen=True)
+class WindowSplit:
+    """A window [start, end) as summarised whole days plus the ranges still read from `pass`."""
+
+    days: list[date]
+    raw: list[tuple[datetime, datetime]]
+
+    def raw_condition(self, column: str = "captured_at", prefix: str = "raw") -> tuple[str, dict[str, datetime]]:
+        """SQL for 'in a raw range' and its parameters ('false' when the summaries answer everything)."""
+        if not self.raw:
+            return "false", {}
+        parts, params = [], {}
+        for index, (low, high) in enumerate(self.raw):
+            parts.append(f"({column} >= :{prefix}{index}a AND {column} < :{prefix}{index}b)")
+            params[f"{prefix}{index}a"], params[f"{prefix}{index}b"] = low, high
+        return "(" + " OR ".join(parts) + ")", params
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[local midnight of `day`, local midnight of the next day) in UTC."""
+    start = datetime.combine(day, time(), tzinfo=zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+
+
+def whole_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    """The local days lying wholly inside [start, end)."""
+    first = start.astimezone(zone).date()
+    if day_bounds(first, zone)[0] < start:
+        first += timedelta(days=1)
+    days = []
+    while day_bounds(first, zone)[1] <= end:
+        days.append(first)
+        first += timedelta(days=1)
+    return days
+
+
+def split_window(session: Session, start: datetime, end: datetime, timezone: str, *,
+                 roads: str | None = None, frequent: bool = False) -> WindowSplit:
+    """Which whole days of [start, end) are summarised (in `timezone`, for these `roads`), and the rest."""
+    zone = ZoneInfo(timezone)
+    candidates = whole_days(start, end, zone)
+    if not candidates:
+        return WindowSplit([], [(start, end)])
+    rows = session.execute(text(
+        "SELECT day FROM trajectory_summary_day WHERE day >= :first AND day <= :last AND timezone = :tz"
+        " AND (CAST(:roads AS text) IS NULL OR roads = :roads) AND (NOT :frequent OR in_frequent) ORDER BY day"),
+        {"first": candidates[0], "last": candidates[-1], "tz": timezone, "roads": roads, "frequent": frequent})
+    days = [row.day for row in rows]
+    raw: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for day in days:
+        low, high = day_bounds(day, zone)
+        if cursor < low:
+            raw.append((cursor, low))
+        cursor = high
+    if cursor < end:
+        raw.append((cursor, end))
+    return WindowSplit(days, raw)
+
+
+def roads_fingerprint(session: Session) -> str:
+    """Changes when roads or checkpoints change: clone summaries made on other roads are not used."""
+    return repr(tuple(session.execute(FINGERPRINT_SQL).one()))
+
+
+PLATE_DAY_SQL = """
+INSERT INTO trajectory_plate_day (day, plate, passes, early_passes, early_night, late_night)
+SELECT :day, plate, count(*), count(*) FILTER (WHERE hour < :end_hour),
+       count(*) FILTER (WHERE hour < :end_hour AND {night}), count(*) FILTER (WHERE hour >= :end_hour AND {night})
+FROM (SELECT plate, extract(hour FROM captured_at AT TIME ZONE :tz) AS hour
+      FROM pass WHERE captured_at >= :low AND captured_at < :high) local
+GROUP BY plate
+"""
+
+CLONE_DAY_SQL = """
+INSERT INTO trajectory_clone_pair (day, plate, prev_at, prev_cp, captured_at, checkpoint_id, needed_s,
+                                   distance_m, duration_s, too_fast)
+SELECT :day, plate, prev_at, prev_cp, captured_at, checkpoint_id, coalesce(needed_s, 0), coalesce(distance_m, 0),
+       duration_s, too_fast
+FROM ({pairs}) pairs
+"""
+
+
+def summarise_day(session: Session, day: date, timezone: str) -> int:
+    """(Re)compute one local day's summaries; returns its pass count. The caller commits."""
+    zone = ZoneInfo(timezone)
+    low, high = day_bounds(day, zone)
+    session.execute(text(f"SET LOCAL work_mem = '{BUILD_WORK_MEM}'"))
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("DELETE FROM trajectory_plate_day WHERE day = :day"), {"day": day})
+    session.execute(text(PLATE_DAY_SQL.format(night=night_hours("hour", NIGHT_START_HOUR, NIGHT_END_HOUR))),
+                    {"day": day, "tz": timezone, "low": low, "high": high, "end_hour": NIGHT_END_HOUR})
+    limits = default_limits(session)
+    session.execute(text("DELETE FROM trajectory_clone_pair WHERE day = :day"), {"day": day})
+    pairs = clone_pairs_sql(scan="captured_at >= :scan_from AND captured_at < :high",
+                            keep="s.captured_at >= :low")
+    session.execute(text(CLONE_DAY_SQL.format(pairs=pairs)),
+                    {"day": day, "low": low, "high": high, "scan_from": low - limits.lookback,
+                     **limits.params(DEFAULT_SAME_TIME_S)})
+    passes = int(session.scalar(text("SELECT coalesce(sum(passes), 0) FROM trajectory_plate_day WHERE day = :day"),
+                                {"day": day}) or 0)
+    session.execute(text("""
+        INSERT INTO trajectory_summary_day (day, timezone, passes, roads, summarised_at, in_frequent)
+        VALUES (:day, :tz, :passes, :roads, now(), false)
+        ON CONFLICT (day) DO UPDATE SET timezone = excluded.timezone, passes = excluded.passes,
+            roads = excluded.roads, summarised_at = excluded.summarised_at, in_frequent = false
+    """), {"day": day, "tz": timezone, "passes": passes, "roads": roads_fingerprint(session)})
+    return passes
+
+
+def default_limits(session: Session) -> TravelLimits:
+    return travel_limits(road_network(session), DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_M, DEFAULT_SAME_TIME_S)
+
+
+FREQUENT_BUILD_SQL = """
+INSERT INTO trajectory_frequent_pair (plate, checkpoint_id, passes, cum)
+WITH per_day AS (
+  SELECT plate, checkpoint_id, CAST(captured_at AT TIME ZONE :tz AS date) - CAST(:first AS date) AS d, count(*) AS n
+  FROM pass WHERE captured_at >= :low AND captured_at < :high
+  GROUP BY 1, 2, 3
+), runs AS (
+  SELECT plate, checkpoint_id, d, n, sum(n) OVER w AS s, coalesce(lead(d) OVER w, :days) AS next_d
+  FROM per_day WHERE d = ANY(:included)
+  WINDOW w AS (PARTITION BY plate, checkpoint_id ORDER BY d)
+)
+SELECT plate, checkpoint_id, sum(n),
+       CAST('{0' || repeat(',0', min(d)) || string_agg(repeat(',' || s, next_d - d), '' ORDER BY d) || '}' AS int[])
+FROM runs GROUP BY plate, checkpoint_id HAVING sum(n) >= 2
+"""
+
+
+def rebuild_frequent(session: Session, timezone: str) -> int:
+    """Rebuild the per-(plate, checkpoint) cumulative counts over every summarised day; returns rows.
+
+    Pairs seen once only are left out (frequent passing asks for at least two); a query adds what
+    its raw ranges saw, and looks the left-out pairs up when they could reach its threshold.
+    """
+    zone = ZoneInfo(timezone)
+    days = list(session.scalars(text("SELECT day FROM trajectory_summary_day WHERE timezone = :tz ORDER BY day"),
+                                {"tz": timezone}))
+    session.execute(text("DELETE FROM trajectory_frequent_pair"))
+    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = false"))
+    if not days:
+        return 0
+    session.execute(text(f"SET LOCAL work_mem = '{BUILD_WORK_MEM}'"))
+    session.execute(text("SET LOCAL jit = off"))
+    first, span = days[0], (days[-1] - days[0]).days + 1
+    session.execute(text(FREQUENT_BUILD_SQL), {
+        "tz": timezone, "first": first, "low": day_bounds(first, zone)[0], "high": day_bounds(days[-1], zone)[1],
+        "days": span, "included": [(day - first).days for day in days]})
+    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = true WHERE timezone = :tz"),
+                    {"tz": timezone})
+    return int(session.scalar(text("SELECT count(*) FROM trajectory_frequent_pair")) or 0)
+
+
+def days_to_summarise(session: Session, timezone: str, now: datetime, days_back: int) -> list[date]:
+    """Closed days of the last `days_back` that are missing, summarised too early, or whose passes changed."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    wanted = [today - timedelta(days=back) for back in range(days_back, 0, -1)]
+    wanted = [day for day in wanted if day_bounds(day, zone)[1] + CLOSED_AFTER <= now]
+    if not wanted:
+        return []
+    done = {row.day: row for row in session.execute(text(
+        "SELECT day, timezone, passes, summarised_at FROM trajectory_summary_day WHERE day >= :first"),
+        {"first": wanted[0]})}
+    counted = _passes_by_day(session, wanted, zone) if done else {}
+    due = []
+    for day in wanted:
+        row = done.get(day)
+        if (row is None or row.timezone != timezone or row.passes != counted.get(day, 0)
+                or row.summarised_at < day_bounds(day, zone)[1] + RESUMMARISE_AFTER <= now):
+            due.append(day)
+    return due
+
+
+def _passes_by_day(session: Session, days: list[date], zone: ZoneInfo) -> dict[date, int]:
+    """Pass counts per local day (an index-only count): retention or late uploads change them."""
+    rows = session.execute(text(
+        "SELECT CAST(captured_at AT TIME ZONE :tz AS date) AS day, count(*) AS n FROM pass"
+        " WHERE captured_at >= :low AND captured_at < :high GROUP BY 1"),
+        {"tz": zone.key, "low": day_bounds(days[0], zone)[0], "high": day_bounds(days[-1], zone)[1]})
+    return {row.day: int(row.n) for row in rows}
+
+
+def summarise(session: Session, timezone: str, *, days_back: int = 31, now: datetime | None = None,
+              force: bool = False) -> list[date]:
+    """Summarise the closed days that need it (all of the last `days_back` with `force`); commits per day."""
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(timezone)
+    if force:
+        today = now.astimezone(zone).date()
+        due = [today - timedelta(days=back) for back in range(days_back, 0, -1)
+               if day_bounds(today - timedelta(days=back), zone)[1] + CLOSED_AFTER <= now]
+    else:
+        due = days_to_summarise(session, timezone, now, days_back)
+    session.commit()
+    session.execute(text("DELETE FROM trajectory_summary_day WHERE day < :oldest OR timezone <> :tz"),
+                    {"oldest": now.astimezone(zone).date() - timedelta(days=days_back), "tz": timezone})
+    for day in due:
+        passes = summarise_day(session, day, timezone)
+        session.commit()
+        log.info("trajectory.day_summarised", extra={"day": day.isoformat(), "passes": passes})
+    if due:
+        rows = rebuild_frequent(session, timezone)
+        session.commit()
+        log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})
+    else:
+        session.commit()
+    return due

@@ -1,0 +1,33 @@
+"""The trajectory worker inside `checkpoint serve`: summarises each local day once it has closed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from checkpoint.trajectory.summaries import summarise
+
+log = logging.getLogger(__name__)
+
+SUMMARY_EVERY_S = 15 * 60.0  # a closed day is summarised within this long, a late-upload pass re-summarises it
+
+
+def summary_loop(engine: Engine, timezone: str, stop: threading.Event, every_s: float = SUMMARY_EVERY_S) -> None:
+    """Every `every_s`: summarise the closed days that are missing or changed; first run at once."""
+    while not stop.is_set():
+        try:
+            with Session(engine) as session:
+                summarise(session, timezone)
+        except Exception:  # PostgreSQL restarting: try again next round
+            log.exception("trajectory.summary_error")
+        stop.wait(every_s)
+
+
+def start_summary_thread(engine: Engine, timezone: str, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=summary_loop, args=(engine, timezone, stop), name="trajectory-summaries",
+                              daemon=True)
+    thread.start()
+    return thread

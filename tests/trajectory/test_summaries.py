@@ -1,0 +1,131 @@
+"""Summaries of closed days give the analyses exactly the answers of a scan of the raw passes."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from checkpoint.sites.models import Checkpoint
+from checkpoint.trajectory.analyses.clones import find_clones
+from checkpoint.trajectory.analyses.population import frequent_passing, night_active
+from checkpoint.trajectory.roads import road_network
+from checkpoint.trajectory.summaries import (
+    days_to_summarise,
+    rebuild_frequent,
+    split_window,
+    summarise,
+    summarise_day,
+)
+from tests.trajectory.conftest import AddPass, random_plate
+
+TZ = "Asia/Shanghai"
+DAYS = 5
+
+
+@pytest.fixture
+def local_midnight(quiet_day: datetime) -> datetime:
+    """Local (UTC+8) midnight starting the quiet day's date: summaries count local days."""
+    return quiet_day - timedelta(hours=8)
+
+
+def make_traffic(add_pass: AddPass, session: Session, checkpoints: list[Checkpoint], midnight: datetime,
+                 seed: int) -> dict[str, str]:
+    """Random drivers over DAYS local days, with clones, a repainted car, night drivers and regulars."""
+    rng = random.Random(seed)
+    network = road_network(session)
+    ids = sorted(network.checkpoints)
+    far_a, far_b = max(((a, b) for a in ids[:10] for b in ids[-10:]), key=lambda ab: network.distance_m(*ab))
+    plates = {name: random_plate() for name in ("clone", "midnight_clone", "repainted", "night", "regular")}
+    for _ in range(25):  # drivers: hops a few minutes apart, some far apart (accidental suspects are fine)
+        plate = random_plate()
+        at = midnight + timedelta(hours=rng.uniform(0, 24 * DAYS))
+        for _ in range(rng.randint(2, 8)):
+            add_pass(plate, at, rng.choice(checkpoints[:40]).id)
+            at += timedelta(minutes=rng.uniform(1, 300))
+    for day in range(DAYS):
+        noon = midnight + timedelta(days=day, hours=12)
+        add_pass(plates["clone"], noon, far_a)
+        add_pass(plates["clone"], noon + timedelta(minutes=4), far_b)
+        add_pass(plates["repainted"], noon, far_a, colour="blue")
+        add_pass(plates["repainted"], noon + timedelta(seconds=90), far_a, colour="yellow", kind="large")
+        for hour in (23, 26, 27) if day < DAYS - 1 else (23,):  # 23:00, then 02:00 and 03:00 the next day
+            add_pass(plates["night"], midnight + timedelta(days=day, hours=hour, minutes=day), ids[day])
+        add_pass(plates["night"], noon, ids[0]) if day == 2 else None
+        for hour in (8, 13, 18):
+            add_pass(plates["regular"], midnight + timedelta(days=day, hours=hour), ids[5])
+    last_evening = midnight + timedelta(days=1, hours=23, minutes=58)  # a pair across local midnight
+    add_pass(plates["midnight_clone"], last_evening, far_a)
+    add_pass(plates["midnight_clone"], last_evening + timedelta(minutes=5), far_b)
+    return plates
+
+
+def answers(session: Session, start: datetime, end: datetime, timezone: str | None) -> dict[str, Any]:
+    """Every summarised analysis, as comparable values; timezone None reads only raw passes."""
+    clones = find_clones(session, start, end, timezone=timezone)
+    night = night_active(session, start, end, timezone=TZ, min_share=0.5, min_days=1,
+                         use_summaries=timezone is not None)
+    frequent = {n: frequent_passing(session, start, end, min_passes=n, timezone=timezone) for n in (2, 3, 5)}
+    return {
+        "clones": (clones.total, [(c.plate, c.kind, c.first.id, c.second.id, c.duration_s) for c in clones.items]),
+        "night": (night.total, [n.model_dump() for n in night.items]),
+        "frequent": {n: (f.total, sorted((i.plate, i.checkpoint_id, i.passes, i.first_at, i.last_at)
+                                         for i in f.items)) for n, f in frequent.items()},
+    }
+
+
+def summarise_days(session: Session, days: list[date]) -> None:
+    for day in days:
+        summarise_day(session, day, TZ)
+    rebuild_frequent(session, TZ)
+
+
+WINDOWS = [(0.0, DAYS), (0.5, DAYS - 0.25), (1.25, 3.75), (1.0, 3.0)]  # in days from local midnight
+
+
+def test_summarised_days_give_the_raw_answers(add_pass: AddPass, session: Session, checkpoints: list[Checkpoint],
+                                              local_midnight: datetime) -> None:
+    plates = make_traffic(add_pass, session, checkpoints, local_midnight, seed=8)
+    first = local_midnight.date() + timedelta(days=1)  # the local date of local_midnight + 8 h
+    windows = [(local_midnight + timedelta(days=a), local_midnight + timedelta(days=b)) for a, b in WINDOWS]
+    raw = [answers(session, start, end, None) for start, end in windows]
+    assert {plates["clone"], plates["midnight_clone"], plates["repainted"]} <= {
+        c[0] for c in raw[0]["clones"][1]}
+    assert plates["night"] in {n["plate"] for n in raw[0]["night"][1]}
+    assert (plates["regular"], 15) in {(p, n) for p, _, n, _, _ in raw[0]["frequent"][5][1]}
+
+    summarise_days(session, [first + timedelta(days=d) for d in (1, 2, 3)])  # days 0 and 4 stay raw
+    split = split_window(session, *windows[0], TZ)
+    assert split.days == [first + timedelta(days=d) for d in (1, 2, 3)] and len(split.raw) == 2
+    for (start, end), expected in zip(windows, raw, strict=True):
+        assert answers(session, start, end, TZ) == expected, (start, end)
+
+    summarise_days(session, [first + timedelta(days=d) for d in range(DAYS)])  # every day, some again
+    assert split_window(session, *windows[0], TZ).raw == []
+    for (start, end), expected in zip(windows, raw, strict=True):
+        assert answers(session, start, end, TZ) == expected, (start, end)
+
+
+def test_a_changed_day_is_found_and_resummarised(add_pass: AddPass, session: Session,
+                                                checkpoints: list[Checkpoint], local_midnight: datetime) -> None:
+    plates = make_traffic(add_pass, session, checkpoints, local_midnight, seed=9)
+    first = local_midnight.date() + timedelta(days=1)
+    start, end = local_midnight, local_midnight + timedelta(days=DAYS)
+    now = end + timedelta(hours=2)
+    done = summarise(session, TZ, days_back=DAYS, now=now)
+    assert done == [first + timedelta(days=d) for d in range(DAYS)]
+    assert days_to_summarise(session, TZ, now, DAYS) == []
+    assert summarise(session, TZ, days_back=DAYS, now=now) == []  # nothing changed: nothing to do
+
+    late = local_midnight + timedelta(days=2, hours=12, minutes=2)  # an upload for a summarised day
+    add_pass(plates["regular"], late, checkpoints[5].id)
+    add_pass(plates["regular"], late + timedelta(minutes=1), checkpoints[90].id, colour="yellow")
+    assert days_to_summarise(session, TZ, now, DAYS) == [first + timedelta(days=2)]
+    stale = answers(session, start, end, TZ)
+    raw = answers(session, start, end, None)
+    assert stale != raw
+    assert summarise(session, TZ, days_back=DAYS, now=now) == [first + timedelta(days=2)]
+    assert answers(session, start, end, TZ) == raw
