@@ -83,3 +83,25 @@ def test_unknown_checkpoints_and_malformed_messages_go_to_the_dead_letters(
     assert len(reasons) == 2 and "malformed" in reasons[0] and "unknown checkpoint 999999" in reasons[1]
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
     assert writer.stats.dead == 2 and writer.stats.passes == 1
+
+
+def test_a_value_postgresql_refuses_sends_only_its_pass_to_the_dead_letters(
+        engine: Engine, sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
+    """The batch is COPYed from the stream fields as they are; a bad value falls back to row by row."""
+    checkpoint = first_checkpoint(sessions)
+    good = [captured(checkpoint.id) for _ in range(3)]
+    not_a_number = {**captured(checkpoint.id).to_fields(), "speed_kmh": "fast"}
+    framing = {**captured(checkpoint.id).to_fields(), "lane": "1\t2\n3"}  # would add a row to the COPY text
+    naive = {**captured(checkpoint.id).to_fields(), "captured_at": "2026-11-25T10:00:00"}
+    ensure_group(bus, READS_STREAM, GROUP)
+    for fields in (good[0].to_fields(), not_a_number, good[1].to_fields(), framing, naive, good[2].to_fields()):
+        bus.xadd(READS_STREAM, fields)  # type: ignore[arg-type]  # redis stubs want a wider dict
+    writer = PassWriter(engine, bus, consumer="t4", block_ms=10)
+    assert writer.step() == 6
+    ids = [item.pass_id for item in good]
+    assert stored(sessions, ids) == dict.fromkeys(ids, 1)
+    assert stored(sessions, [uuid.UUID(not_a_number["pass_id"]), uuid.UUID(framing["pass_id"])]) == {}
+    reasons = [fields["_reason"] for _, fields in entries(bus, DEAD_STREAM)]
+    assert len(reasons) == 3 and any("no UTC offset" in r for r in reasons) and any("fast" in r for r in reasons)
+    assert [fields["pass_id"] for _, fields in entries(bus, PASSES_STREAM)] == [str(i) for i in ids]
+    assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
