@@ -1,10 +1,13 @@
 """Trajectory and analysis speed, and the analyses' recall and precision on planted cases.
 
 Runs on the database `bench.traffic` filled (its truth file names the planted plates).
-Prints one JSON line.
+Prints one JSON line. `--summarise` first runs the summary job over the month (timed, as the
+trajectory worker would, day by day); the month-wide analyses then read the summaries.
+`--raw` also times clones, night-active, first entry and frequent (all checkpoints) on the raw
+passes, the reference the summaries are measured against, and checks both give one answer.
 
     python -m bench.traffic --days 30 --passes-per-day 400000 --truth var/traffic-truth.json
-    python -m bench.bench_trajectory --truth var/traffic-truth.json
+    python -m bench.bench_trajectory --truth var/traffic-truth.json --summarise --raw
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from sqlalchemy.orm import Session
 
 from bench.traffic_db import bench_engine
 from checkpoint.trajectory.analyses import clones, population, targeted
+from checkpoint.trajectory.analyses.results import CloneSuspect, Found, NightActive
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.service import build_trajectory
+from checkpoint.trajectory.summaries import summarise
 
 T = TypeVar("T")
 TIMEZONE = "Asia/Shanghai"
@@ -61,13 +66,44 @@ def ms_summary(seconds: list[float]) -> dict[str, float]:
             "max_ms": round(max(ms), 2)}
 
 
-def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, Any]:
+def raw_reference(session: Session, start: datetime, end: datetime, found_clones: Found[CloneSuspect],
+                  night: Found[NightActive]) -> dict[str, Any]:
+    """The month-wide analyses on the raw passes: their time, and whether they answer as the summaries did."""
+    report: dict[str, Any] = {}
+    raw_clones, seconds = timed(lambda: clones.find_clones(session, start, end, limit=100_000))
+    report["clones"] = {"s": round(seconds, 2), "same": raw_clones == found_clones}
+    progress(report)
+    raw_night, seconds = timed(lambda: population.night_active(session, start, end, timezone=TIMEZONE, min_share=0.8,
+                                                               min_days=5, limit=100_000, use_summaries=False))
+    report["night_active"] = {"s": round(seconds, 2), "same": raw_night == night}
+    progress(report)
+    last_day = end - timedelta(days=1)
+    pairs: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+        ("first_entry", lambda: population.first_entries(session, last_day, end, lookback_days=29, timezone=TIMEZONE),
+         lambda: population.first_entries(session, last_day, end, lookback_days=29)),
+        ("frequent_all", lambda: population.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
+         lambda: population.frequent_passing(session, start, end, min_passes=40))]
+    for name, with_summaries, without in pairs:
+        raw_found, seconds = timed(without)
+        report[name] = {"s": round(seconds, 2), "same": raw_found == with_summaries()}
+        progress(report)
+    return report
+
+
+def bench(session: Session, truth: dict[str, Any], samples: int, *, summarised: bool = False,
+          raw: bool = False) -> dict[str, Any]:
     start, end = datetime.fromisoformat(truth["start"]), datetime.fromisoformat(truth["end"])
+    summary_s = None
+    if summarised:  # the worker's job over the whole month, as after a fresh load
+        _, summary_s = timed(lambda: summarise(session, TIMEZONE, days_back=truth["days"] + 1,
+                                               now=end + timedelta(hours=1)))
     rng = random.Random(1)
     road_network(session).route(*sorted(road_network(session).checkpoints)[:2])  # load the graph once
     report: dict[str, Any] = {"rows": session.scalar(text("SELECT count(*) FROM pass WHERE captured_at >= :s "
                                                          "AND captured_at < :e"), {"s": start, "e": end}),
                               "days": truth["days"]}
+    if summary_s is not None:
+        report["summarise_s"] = round(summary_s, 1)
 
     plates = rng.sample(truth["commuters"], samples)
     for plate in plates[:20]:  # warm the route cache and the buffer pool as a working server would be
@@ -80,7 +116,7 @@ def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, An
     report["trajectory_30d"] = ms_summary(times) | {"passes_median": statistics.median(passes)}
     progress(report)
 
-    found_clones, seconds = timed(lambda: clones.find_clones(session, start, end, limit=100_000))
+    found_clones, seconds = timed(lambda: clones.find_clones(session, start, end, limit=100_000, timezone=TIMEZONE))
     report["clones"] = {"s": round(seconds, 2)} | quality({c.plate for c in found_clones.items}, set(truth["clones"]))
     progress(report)
 
@@ -88,6 +124,9 @@ def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, An
                                                            min_share=0.8, min_days=5, limit=100_000))
     report["night_active"] = {"s": round(seconds, 2)} | quality({n.plate for n in night.items}, set(truth["night"]))
     progress(report)
+    if raw:
+        report["raw_reference"] = raw_reference(session, start, end, found_clones, night)
+        progress(report)
 
     found_followers: set[str] = set()
     returned: set[str] = set()
@@ -105,10 +144,12 @@ def bench(session: Session, truth: dict[str, Any], samples: int) -> dict[str, An
     progress(report)
 
     last_day = end - timedelta(days=1)
-    first, seconds = timed(lambda: population.first_entries(session, last_day, end, lookback_days=29))
+    first, seconds = timed(lambda: population.first_entries(session, last_day, end, lookback_days=29,
+                                                            timezone=TIMEZONE))
     report["first_entry_last_day_lookback_29d"] = {"s": round(seconds, 2), "total": first.total}
     progress(report)
-    frequent, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=40))
+    frequent, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=40,
+                                                                  timezone=TIMEZONE))
     report["frequent_30d_all_checkpoints"] = {"s": round(seconds, 2), "total": frequent.total}
     progress(report)
     one = session.scalar(text("SELECT code FROM checkpoint ORDER BY code LIMIT 1 OFFSET 3"))
@@ -137,12 +178,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--truth", type=Path, default=Path("var/traffic-truth.json"))
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--summarise", action="store_true", help="run the summary job over the month first")
+    parser.add_argument("--raw", action="store_true", help="also time the raw-pass reference of each summary")
     args = parser.parse_args()
     truth = json.loads(args.truth.read_text())
     engine = bench_engine()
     with Session(engine) as session:
         session.execute(text("SET statement_timeout = '600s'"))
-        print(json.dumps(bench(session, truth, args.samples), ensure_ascii=False))
+        print(json.dumps(bench(session, truth, args.samples, summarised=args.summarise, raw=args.raw),
+                         ensure_ascii=False))
 
 
 if __name__ == "__main__":

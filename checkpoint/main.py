@@ -14,8 +14,10 @@ from checkpoint.core.deps import CurrentUser
 from checkpoint.coverage.api import router as coverage_router
 from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
+from checkpoint.trajectory.api import fuzzy_plate_search
 from checkpoint.trajectory.api import router as trajectory_router
 from checkpoint.watchlist.api import router as watchlist_router
+from checkpoint.watchlist.plate_search import plates_matching
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -27,6 +29,7 @@ def create_app() -> FastAPI:
     app.include_router(trajectory_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     app.include_router(watchlist_router, prefix=API_PREFIX)
+    app.dependency_overrides[fuzzy_plate_search] = lambda: plates_matching  # trajectory's fuzzy search
     _mount_docs(app)
     _mount_console(app)
     return app

@@ -76,13 +76,14 @@ def find_companions(user: Investigator, request: Request, session: SessionDep, r
 
 
 @router.get("/first-entry", response_model=Found[FirstEntry])
-def find_first_entries(user: Investigator, request: Request, session: SessionDep, reason: Reason, start: Start,
-                       end: End, lookback_days: Annotated[int, Query(ge=1, le=90)] = 30,
+def find_first_entries(user: Investigator, request: Request, session: SessionDep, settings: SettingsDep,
+                       reason: Reason, start: Start, end: End, lookback_days: Annotated[int, Query(ge=1, le=90)] = 30,
                        limit: Limit = 500) -> Found[FirstEntry]:
     """初次入城: vehicles seen in the window and not in the lookback_days before it."""
     query = _window(start, end) | {"lookback_days": lookback_days}
     check_reason(reason)
-    found = population.first_entries(session, start, end, lookback_days=lookback_days, limit=limit)
+    found = population.first_entries(session, start, end, lookback_days=lookback_days, limit=limit,
+                                     timezone=settings.timezone)
     return _audited(session, user, request, "first-entry", reason, query, found)
 
 

@@ -248,7 +248,8 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
         passes = summarise_day(session, day, timezone)
         session.commit()
         log.info("trajectory.day_summarised", extra={"day": day.isoformat(), "passes": passes})
-    if due:
+    stale = session.scalar(text("SELECT count(*) FROM trajectory_summary_day WHERE NOT in_frequent"))
+    if due or stale:  # also after a run stopped between a day and the rebuild
         rows = rebuild_frequent(session, timezone)
         session.commit()
         log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.sites.models import Checkpoint
 from checkpoint.trajectory.analyses.clones import find_clones
-from checkpoint.trajectory.analyses.population import frequent_passing, night_active
+from checkpoint.trajectory.analyses.population import first_entries, frequent_passing, night_active
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.summaries import (
     days_to_summarise,
@@ -69,7 +69,9 @@ def answers(session: Session, start: datetime, end: datetime, timezone: str | No
     night = night_active(session, start, end, timezone=TZ, min_share=0.5, min_days=1,
                          use_summaries=timezone is not None)
     frequent = {n: frequent_passing(session, start, end, min_passes=n, timezone=timezone) for n in (2, 3, 5)}
+    first = first_entries(session, end - timedelta(hours=30), end, lookback_days=3, timezone=timezone)
     return {
+        "first_entry": (first.total, [f.model_dump() for f in first.items]),
         "clones": (clones.total, [(c.plate, c.kind, c.first.id, c.second.id, c.duration_s) for c in clones.items]),
         "night": (night.total, [n.model_dump() for n in night.items]),
         "frequent": {n: (f.total, sorted((i.plate, i.checkpoint_id, i.passes, i.first_at, i.last_at)
@@ -95,6 +97,7 @@ def test_summarised_days_give_the_raw_answers(add_pass: AddPass, session: Sessio
     assert {plates["clone"], plates["midnight_clone"], plates["repainted"]} <= {
         c[0] for c in raw[0]["clones"][1]}
     assert plates["night"] in {n["plate"] for n in raw[0]["night"][1]}
+    assert raw[0]["first_entry"][0] > 0
     assert (plates["regular"], 15) in {(p, n) for p, _, n, _, _ in raw[0]["frequent"][5][1]}
 
     summarise_days(session, [first + timedelta(days=d) for d in (1, 2, 3)])  # days 0 and 4 stay raw

@@ -41,14 +41,40 @@ ORDER BY s.first_at, s.plate LIMIT :limit
 """)
 
 
+# The lookback's summarised days are probed in trajectory_plate_day (plate, day), the rest read raw.
+FIRST_ENTRY_SUMMARISED_SQL = """
+WITH seen AS (
+  SELECT plate, min(captured_at) AS first_at, count(*) AS passes
+  FROM pass WHERE captured_at >= :start AND captured_at < :end GROUP BY plate
+), before AS (
+  SELECT DISTINCT plate FROM pass WHERE {raw}
+)
+SELECT s.plate, s.first_at, s.passes, count(*) OVER () AS total
+FROM seen s
+WHERE NOT EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = s.plate AND d.day = ANY(:days))
+  AND NOT EXISTS (SELECT 1 FROM before b WHERE b.plate = s.plate)
+ORDER BY s.first_at, s.plate LIMIT :limit
+"""
+
+
 def first_entries(session: Session, start: datetime, end: datetime, *, lookback_days: int = 30,
-                  limit: int = DEFAULT_LIMIT) -> Found[FirstEntry]:
-    """Plates seen in [start, end) and not once in the `lookback_days` before `start`."""
+                  limit: int = DEFAULT_LIMIT, timezone: str | None = None) -> Found[FirstEntry]:
+    """Plates seen in [start, end) and not once in the `lookback_days` before `start`.
+
+    With the site's `timezone`, the lookback's summarised days are read from trajectory_plate_day.
+    """
     if not 1 <= lookback_days <= 90:
         raise InvalidInput("lookback_days must be 1 to 90")
     use_analytic_memory(session)
-    rows = session.execute(FIRST_ENTRY_SQL, {"start": start, "end": end, "limit": limit,
-                                             "lookback": start - timedelta(days=lookback_days)}).all()
+    lookback = start - timedelta(days=lookback_days)
+    params: dict[str, object] = {"start": start, "end": end, "limit": limit, "lookback": lookback}
+    split = split_window(session, lookback, start, timezone) if timezone else None
+    if split is not None and split.days:
+        raw, raw_params = split.raw_condition()
+        rows = session.execute(text(FIRST_ENTRY_SUMMARISED_SQL.format(raw=raw)),
+                               params | raw_params | {"days": split.days}).all()
+    else:
+        rows = session.execute(FIRST_ENTRY_SQL, params).all()
     return Found[FirstEntry](total=int(rows[0].total) if rows else 0,
                              items=[FirstEntry(plate=r.plate, first_at=r.first_at, passes=r.passes) for r in rows])
 
