@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -23,6 +24,7 @@ from checkpoint.core.db import utcnow
 from checkpoint.core.errors import Conflict, InvalidInput, NotFound
 from checkpoint.core.models import User
 from checkpoint.passes.events import PassEvent
+from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
 from checkpoint.watchlist.settings import WatchlistSettings
@@ -67,8 +69,11 @@ class Recorded:
 
 
 def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
-               predicted: list[dict[str, object]] | None = None) -> Recorded:
-    """Store a hit once per (pass, watch); group repeats of one plate on one watch within the window."""
+               predicted: list[dict[str, object]] | None = None, data_dir: Path | None = None) -> Recorded:
+    """Store a hit once per (pass, watch); group repeats of one plate on one watch within the window.
+
+    A new alert keeps its pass's images under data_dir/alerts/ (alert_images.py), beyond pass retention.
+    """
     captured = hit.event.captured
     existing = session.get(WatchHit, (captured.pass_id, hit.entry_id))
     if existing is not None:
@@ -98,7 +103,8 @@ def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
             checkpoint_id=captured.checkpoint_id, district=hit.district, captured_at=captured.captured_at,
             last_pass_id=captured.pass_id, last_checkpoint_id=captured.checkpoint_id,
             last_seen_at=captured.captured_at, hit_count=1, why=hit.why[:128], lat=hit.event.lat,
-            lon=hit.event.lon, image_path=captured.image_path, plate_image_path=captured.plate_image_path,
+            lon=hit.event.lon, image_path=keep_image(data_dir, captured.image_path) if data_dir else None,
+            plate_image_path=keep_image(data_dir, captured.plate_image_path) if data_dir else None,
             predicted=predicted or [], status=AlertStatus.new.value, created_at=now,
             sign_due_at=now + timedelta(seconds=settings.sign_due_s),
         )

@@ -7,25 +7,39 @@ console that reconnects catches up on what it missed; each event id is the strea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from redis import Redis
 from redis.exceptions import RedisError
 
-from checkpoint.core.deps import BusDep, SessionDep, require_roles
+from checkpoint.core.deps import BusDep, SessionDep, SettingsDep, require_roles
+from checkpoint.core.errors import NotFound
 from checkpoint.core.models import Role, User
 from checkpoint.core.users import get as get_user
-from checkpoint.watchlist import alerts
-from checkpoint.watchlist.models import DispatcherScope, HitAlert
-from checkpoint.watchlist.schemas import AlertAction, AlertPublic, ScopePublic, ScopeUpdate, UnitStats
+from checkpoint.watchlist import alerts, webhook
+from checkpoint.watchlist.alert_images import alert_image_file
+from checkpoint.watchlist.models import DispatcherScope, HitAlert, WebhookDelivery
+from checkpoint.watchlist.schemas import (
+    AlertAction,
+    AlertPublic,
+    ScopePublic,
+    ScopeUpdate,
+    UnitStats,
+    WebhookDeliveryPublic,
+)
 from checkpoint.watchlist.settings import get_watchlist_settings
 
 router = APIRouter()
 Dispatcher = Annotated[User, Depends(require_roles(Role.dispatcher))]
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
+DeliveryViewer = Annotated[User, Depends(require_roles(Role.admin, Role.dispatcher))]
 HEARTBEAT_MS = 15_000
+
+
+class AlertImageNotFound(NotFound):
+    reason = "no-image"
 
 
 @router.get("/alerts", response_model=list[AlertPublic])
@@ -78,6 +92,24 @@ def act_on_alert(alert_id: int, body: AlertAction, dispatcher: Dispatcher, sessi
     session.commit()
     alerts.publish(bus, alert, "update")
     return alert
+
+
+@router.get("/alerts/{alert_id}/images/{kind}", response_class=FileResponse)
+def alert_image(alert_id: int, kind: Literal["scene", "plate"], dispatcher: Dispatcher, session: SessionDep,
+                settings: SettingsDep) -> FileResponse:
+    """An alert's own copy of its pass image (kept after the pass itself has expired), in scope only."""
+    alert = alerts.get_alert(session, alerts.scope_of(session, dispatcher.id), alert_id)
+    path = alert_image_file(settings.data_dir, alert.image_path if kind == "scene" else alert.plate_image_path)
+    if path is None:
+        raise AlertImageNotFound(f"alert {alert_id} has no {kind} image")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/webhook/deliveries", response_model=list[WebhookDeliveryPublic])
+def webhook_deliveries(_user: DeliveryViewer, session: SessionDep, pending_only: bool = False,
+                       limit: int = 50) -> list[WebhookDelivery]:
+    """Alerts forwarded (or still being retried) to the provincial platform, newest first."""
+    return webhook.list_deliveries(session, pending_only, min(max(limit, 1), 500))
 
 
 @router.get("/alerts/stats", response_model=list[UnitStats])

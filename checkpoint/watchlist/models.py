@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,3 +131,25 @@ class DispatcherScope(Base):
     whole_network: Mapped[bool] = mapped_column(Boolean, default=False)
     districts: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     checkpoint_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+
+
+class WebhookDelivery(Base):
+    """A new alert to forward to the provincial platform: the outbox row is written in the alert's
+    transaction, so no alert is forwarded that was not stored and none stored is forgotten; retried
+    with backoff until the platform answers 2xx (`delivered_at`)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("hit_alert.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)  # the alert JSON, as posted
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the last answer, if any
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

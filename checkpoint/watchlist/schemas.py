@@ -137,3 +137,19 @@ class UnitStats(BaseModel):
     signed_on_time: int
     feedback: int
     feedback_on_time: int
+
+
+class WebhookDeliveryPublic(BaseModel):
+    """One alert's forwarding to the provincial platform: pending until `delivered_at`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    alert_id: int
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None

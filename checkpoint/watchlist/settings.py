@@ -15,6 +15,8 @@ class WatchlistSettings(BaseSettings):
     group_window_s: int = 600  # repeats of one vehicle on one watch within this join one alert
     webhook_url: str | None = None  # the provincial platform: every new alert is POSTed there as JSON
     webhook_timeout_s: float = 3.0
+    webhook_max_backoff_s: float = 300.0  # retries of a failed delivery back off 1, 2, 4 ... s up to this
+    max_deliveries: int = 5  # a pass failing this many deliveries on its own is dead-lettered
     expiry_sweep_s: float = 1.0  # how often a matcher marks ended watches expired in PostgreSQL
 
 

@@ -4,7 +4,9 @@ Any number of matchers, on any machine, share the group. Each keeps a copy of th
 memory (local_index.py) and checks it against Redis once per batch (one MGET), so a change is in
 force on every matcher from its next batch; candidates are verified here (validity window, scope,
 colour, the pattern itself). Hits are committed to PostgreSQL, then pushed
-to `checkpoint:alerts` (and the webhook), then the passes are acked. If the index is missing (Redis
+to `checkpoint:alerts`, then the passes are acked; a new alert's webhook delivery is queued in the
+alert's own transaction (webhook.py). A batch that fails is read again pass by pass, and a pass that
+keeps failing is dead-lettered after `max_deliveries` (redelivery.py). If the index is missing (Redis
 emptied or restarted without persistence) the matcher rebuilds it from PostgreSQL before matching.
 """
 
@@ -17,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from redis import Redis
@@ -25,21 +28,25 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group, read_batch
+from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group
+from checkpoint.core.config import get_settings
 from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
-from checkpoint.watchlist import alerts, index, service
+from checkpoint.watchlist import alerts, index, service, webhook
 from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
+from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
-from checkpoint.watchlist.webhook import Webhook
+from checkpoint.watchlist.webhook import WebhookOutbox
 
 log = logging.getLogger(__name__)
 GROUP = "watchlist"
 REBUILD_WAIT_S = 60.0
+CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken over (it has died)
+RETRY_WAIT_S = 0.5
 
 
 def default_consumer(suffix: str = "") -> str:
@@ -48,16 +55,19 @@ def default_consumer(suffix: str = "") -> str:
 
 class Matcher:
     def __init__(self, bus: Redis, sessions: sessionmaker[Session], consumer: str | None = None,
-                 settings: WatchlistSettings | None = None, batch: int = 500) -> None:
+                 settings: WatchlistSettings | None = None, batch: int = 500, data_dir: Path | None = None) -> None:
         self.bus, self.sessions = bus, sessions
+        self.data_dir = data_dir or get_settings().data_dir  # where pass images are, and alerts keep theirs
         self.consumer = consumer or default_consumer()
         self.settings = settings or get_watchlist_settings()
         self.batch = batch
         self.index = IndexCopy()
         self.districts: dict[int, str] = {}
         self.predictor = Predictor(sessions)
-        self.webhook = Webhook(self.settings.webhook_url, self.settings.webhook_timeout_s)
+        self.outbox = WebhookOutbox(sessions, self.settings.webhook_url, self.settings.webhook_timeout_s,
+                                    self.settings.webhook_max_backoff_s) if self.settings.webhook_url else None
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
+        self.retrying = False  # the last read returned passes delivered before
         self.matched = 0
 
     # --- the index --------------------------------------------------------------------------------
@@ -152,19 +162,21 @@ class Matcher:
         with self.sessions() as session:
             for key, hit in unique.items():
                 predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
-                recorded = alerts.record_hit(session, hit, self.settings, predicted)
+                recorded = alerts.record_hit(session, hit, self.settings, predicted, self.data_dir)
+                if recorded.new_alert and self.outbox is not None:
+                    webhook.enqueue(session, recorded.alert, alerts.alert_fields(recorded.alert, "new")["alert"])
                 if recorded.to_push:
                     first = recorded.alert.pass_id == hit.event.captured.pass_id
                     pushes.append((recorded.alert, "new" if first else "repeat"))
                     keys.append(key)
             session.commit()
+            if self.outbox is not None:
+                self.outbox.wake.set()
             done = 0
             try:
                 for alert, kind in pushes:
                     alerts.publish(self.bus, alert, kind, self.consumer)
                     done += 1
-                    if kind == "new":
-                        self.webhook.send(alerts.alert_fields(alert, kind)["alert"])
                     log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
             except RedisError:
                 alerts.mark_unpushed(session, keys[done:])
@@ -180,19 +192,67 @@ class Matcher:
             index.mirror(self.bus, entry)
 
     def read(self) -> list[Message]:
+        """This consumer's own unacked passes (after a start or a failure), then passes left pending by
+        dead consumers (XAUTOCLAIM), then new ones; `retrying` tells the first two from the last."""
+        try:
+            return self._read()
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            ensure_group(self.bus, PASSES_STREAM, GROUP)  # lost with Redis: re-read the stream from its start
+            return self._read()
+
+    def _read(self) -> list[Message]:
         if self._own_pending:
-            try:
-                reply: Any = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                ensure_group(self.bus, PASSES_STREAM, GROUP)  # lost with Redis: re-read the stream from its start
-                reply = []
+            reply: Any = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
             mine = [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries if fields]
             if mine:
+                self.retrying = True
                 return mine
             self._own_pending = False
-        return read_batch(self.bus, PASSES_STREAM, GROUP, self.consumer, count=self.batch, block_ms=500)
+        claimed: Any = self.bus.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
+                                           start_id="0-0", count=self.batch)
+        self.retrying = bool(reclaimed := [(msg_id, fields) for msg_id, fields in claimed[1] if fields])
+        if reclaimed:
+            return reclaimed
+        reply = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
+        return [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries]
+
+    def step(self) -> bool:
+        """Read and handle one batch; False if some pass failed on its own and stays pending."""
+        messages = self.read()
+        if not messages:
+            return True
+        if self.retrying:
+            return self.retry(messages)
+        try:
+            self.handle(messages)
+        except Exception:
+            self._own_pending = True  # the batch is read again, pass by pass
+            raise
+        return True
+
+    def retry(self, messages: list[Message]) -> bool:
+        """Handle passes read again one by one; a pass failing on its own after `max_deliveries`
+        deliveries is dead-lettered. Returns False if some pass failed and stays pending."""
+        counts = delivery_counts(self.bus, PASSES_STREAM, GROUP, self.consumer, [msg_id for msg_id, _ in messages])
+        all_done = True
+        for msg_id, fields in messages:
+            try:
+                self.handle([(msg_id, fields)])
+            except Exception as exc:
+                if is_infrastructure_error(exc):
+                    raise
+                delivered = counts.get(msg_id, 1)
+                if delivered < self.settings.max_deliveries:
+                    log.warning("watchlist.pass_failed", extra={"msg_id": msg_id, "deliveries": delivered,
+                                                                "error": repr(exc)[:200]})
+                    all_done = False
+                    continue
+                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields,
+                            f"failed {delivered} deliveries; last error: {exc!r}")
+                log.error("watchlist.pass_dead_lettered", extra={"msg_id": msg_id, "deliveries": delivered})
+        return all_done
 
     def sweep_until(self, stop: threading.Event) -> None:
         """The expiry sweep, on a thread of its own so it never delays matching."""
@@ -204,8 +264,12 @@ class Matcher:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; survives Redis restarts (reconnects, rebuilds, re-reads pending)."""
-        sweeper = threading.Thread(target=self.sweep_until, args=(stop,), name="watchlist-sweep", daemon=True)
-        sweeper.start()
+        helpers = [threading.Thread(target=self.sweep_until, args=(stop,), name="watchlist-sweep", daemon=True)]
+        if self.outbox is not None:
+            helpers.append(threading.Thread(target=self.outbox.run, args=(stop,), name="watchlist-webhook",
+                                            daemon=True))
+        for helper in helpers:
+            helper.start()
         started = False
         while not stop.is_set():
             try:
@@ -213,19 +277,20 @@ class Matcher:
                     ensure_group(self.bus, PASSES_STREAM, GROUP)
                     self.ensure_index()
                     started = True
-                messages = self.read()
-                if messages:
-                    self.handle(messages)
+                if not self.step():
+                    stop.wait(RETRY_WAIT_S)  # failed passes stay pending: read them again soon
             except RedisError as exc:
                 log.warning("watchlist.redis_error", extra={"consumer": self.consumer, "error": str(exc)[:200]})
                 started, self._own_pending = False, True
                 stop.wait(0.2)
-            except Exception:  # PostgreSQL down, a bug: the batch stays pending and is read again
+            except Exception:  # PostgreSQL down, a bug: the batch stays pending and is read again, pass by pass
                 log.exception("watchlist.batch_failed", extra={"consumer": self.consumer})
                 self._own_pending = True
                 stop.wait(1.0)
-        sweeper.join(timeout=5)
-        self.webhook.close()
+        if self.outbox is not None:
+            self.outbox.wake.set()  # out of its wait, to see `stop`
+        for helper in helpers:
+            helper.join(timeout=10)
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from redis import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -160,3 +161,30 @@ def test_a_withdrawn_watch_stops_matching_at_once(bus: Redis, sessions: sessionm
     index.mirror(bus, withdrawn)
     push_pass(bus, pass_event(plate, checkpoints[1], datetime.now(UTC) + timedelta(hours=1)))
     assert drain(matcher) == 0
+
+
+def test_a_pass_that_keeps_failing_is_dead_lettered_and_the_others_go_on(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from checkpoint.core.bus import DEAD_STREAM
+    from checkpoint.watchlist.settings import WatchlistSettings
+    from checkpoint.watchlist.worker import Matcher
+
+    poison_plate, good_plate = random_plate(), random_plate()
+    committed_watch(poison_plate)
+    good = committed_watch(good_plate)
+    nowhere = Checkpoint(id=2_000_000_000, lat=23.1, lon=114.4)  # no such checkpoint: its alert cannot be stored
+    poison_id = push_pass(bus, pass_event(poison_plate, nowhere))
+    push_pass(bus, pass_event(good_plate, checkpoints[0]))
+    matcher = Matcher(bus, sessions, "poison-test", WatchlistSettings(max_deliveries=3))
+    with pytest.raises(IntegrityError):
+        matcher.step()  # the whole batch fails once
+    assert matcher.step() is False  # pass by pass: the good one is stored, the poisoned one fails again
+    assert len(alerts_for(sessions, good.id)) == 1
+    assert bus.xlen(DEAD_STREAM) == 0
+    assert matcher.step() is True  # its third delivery: dead-lettered with the reason
+    dead: Any = bus.xrange(DEAD_STREAM)
+    assert [fields["_id"] for _id, fields in dead] == [poison_id]
+    assert dead[0][1]["_reason"].startswith("failed 3 deliveries; last error: IntegrityError")
+    assert bus.xpending(PASSES_STREAM, "watchlist")["pending"] == 0

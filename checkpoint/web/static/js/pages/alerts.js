@@ -18,7 +18,7 @@ const STYLE = `
 .al-card .steps button { margin: 4px 4px 0 0; padding: 3px 8px; font-size: 12px; }
 .al-card .steps input { width: 100%; margin-top: 4px; padding: 4px; }
 .al-card ol { margin: 4px 0; padding-left: 18px; font-size: 12px; }
-#alert-connection { font-size: 12px; color: #5a6b85; }
+#alert-connection, #alert-forwarding { font-size: 12px; color: #5a6b85; }
 `;
 
 const STEPS = {
@@ -56,8 +56,9 @@ export async function render(root, { config }) {
   const mapDiv = el("div", { id: "alert-map" });
   const listDiv = el("div", { id: "alert-list" });
   const status = el("span", { id: "alert-connection" }, "连接中 connecting…");
+  const forwarding = el("div", { id: "alert-forwarding", class: "meta" });
   root.append(el("div", { class: "al-layout" }, mapDiv,
-    el("aside", { class: "al-list" }, el("h2", {}, "实时预警 Live alerts ", status), listDiv)));
+    el("aside", { class: "al-list" }, el("h2", {}, "实时预警 Live alerts ", status), forwarding, listDiv)));
   const map = L.map(mapDiv).setView([23.1, 114.4], 9);
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
   const [areas, checkpoints] = await Promise.all([api("/areas?kind=district"), api("/checkpoints")]);
@@ -95,8 +96,9 @@ export async function render(root, { config }) {
       el("div", { class: "meta" }, `卡口 checkpoint ${a.checkpoint_id} · ${formatTime(a.captured_at, config.timezone)}`,
         a.hit_count > 1 ? ` · 最近 last ${formatTime(a.last_seen_at, config.timezone)}` : ""),
       el("div", {}, el("span", { class: "status" }, STATUS[a.status] || a.status), " ", timer),
-      el("div", {}, ["scene", "plate"].map((kind) => el("img", { src: `/api/v1/passes/${a.pass_id}/images/${kind}`,
-        alt: kind, onerror: (event) => event.target.remove() }))),
+      el("div", {}, [["scene", a.image_path], ["plate", a.plate_image_path]].filter(([, kept]) => kept).map(([kind]) =>
+        el("img", { src: `/api/v1/watchlist/alerts/${a.id}/images/${kind}`, alt: kind,
+          onerror: (event) => event.target.remove() }))),
       (a.predicted || []).length ? el("ol", {}, a.predicted.map((n) => el("li", {},
         `${n.code} ${n.name} · ${(n.distance_m / 1000).toFixed(1)} km · ${formatTime(n.eta_at, config.timezone).slice(11)} (${n.basis})`))) : null,
       a.instruction ? el("div", { class: "meta" }, `指令 ${a.instruction}`) : null,
@@ -117,6 +119,19 @@ export async function render(root, { config }) {
     if (old) old.replaceWith(node); else listDiv.prepend(node);
     if (fresh) showOnMap(a);
   };
+
+  // Forwarding to the provincial platform: alerts still waiting in the outbox, and why.
+  const showForwarding = async () => {
+    try {
+      const pending = await api("/watchlist/webhook/deliveries?pending_only=true&limit=100");
+      const oldest = pending[pending.length - 1];
+      forwarding.textContent = pending.length
+        ? `省平台转发 forwarding: ${pending.length} pending · alert #${oldest.alert_id} tried ${oldest.attempts}× (${oldest.last_error || "queued"})`
+        : "省平台转发 forwarding: all delivered";
+    } catch (err) { forwarding.textContent = `省平台转发 forwarding: ${err.message}`; }
+  };
+  showForwarding();
+  setInterval(showForwarding, 10000);
 
   for (const a of (await api("/watchlist/alerts?limit=50")).reverse()) upsert(a, false);
   setInterval(() => { for (const node of alerts.values()) node.tick(); }, 1000);
