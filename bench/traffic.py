@@ -259,13 +259,25 @@ def generate(engine: Engine, first_day: date, days: int, passes_per_day: int, se
               flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE pass"))
+    return truth_of(fleet, first_day, days, seed) | {"rows": total, "load_s": round(time.monotonic() - started, 1)}
+
+
+def truth_of(fleet: Fleet, first_day: date, days: int, seed: int) -> dict[str, object]:
+    """What the benchmark needs to know of a load: its window and the planted plates."""
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC) - LOCAL_OFFSET
     return {"first_day": first_day.isoformat(), "days": days, "start": start.isoformat(),
-            "end": (start + timedelta(days=days)).isoformat(), "rows": total, "seed": seed,
-            "load_s": round(time.monotonic() - started, 1), "vehicles": len(fleet.vehicles),
+            "end": (start + timedelta(days=days)).isoformat(), "seed": seed, "vehicles": len(fleet.vehicles),
             "clones": sorted(fleet.clones), "companions": fleet.companions,
             "night": sorted(v.plate for v in fleet.vehicles if v.kind == "night"),
             "commuters": [v.plate for v in fleet.vehicles if v.kind == "commuter"][:2000]}
+
+
+def truth_only(engine: Engine, first_day: date, days: int, passes_per_day: int, seed: int) -> dict[str, object]:
+    """The truth of a load made with these arguments (the fleet is drawn before any pass), loading nothing:
+    for a load stopped after `days` whole days."""
+    rng = random.Random(seed)
+    fleet = make_fleet(rng, load_sites(engine), PlateMaker(rng), passes_per_day)
+    return truth_of(fleet, first_day, days, seed)
 
 
 def main() -> None:
@@ -276,9 +288,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--truth", type=Path, default=Path("var/traffic-truth.json"))
     parser.add_argument("--no-migrate", action="store_true", help="load first, build newer indexes later")
+    parser.add_argument("--truth-only", action="store_true",
+                        help="write the truth file of a load with these arguments (--days: the whole days loaded)")
     args = parser.parse_args()
     engine = bench_engine(migrate=not args.no_migrate)
-    truth = generate(engine, args.first_day, args.days, args.passes_per_day, args.seed)
+    if args.truth_only:
+        truth = truth_only(engine, args.first_day, args.days, args.passes_per_day, args.seed)
+    else:
+        truth = generate(engine, args.first_day, args.days, args.passes_per_day, args.seed)
     args.truth.parent.mkdir(parents=True, exist_ok=True)
     args.truth.write_text(json.dumps(truth, ensure_ascii=False))
     print(json.dumps({k: v for k, v in truth.items() if not isinstance(v, list | dict)}))

@@ -109,6 +109,10 @@ export async function render(root, { config }) {
       el("div", {}, el("label", {}, "开始 From"), el("input", { type: "datetime-local", name: "start", id: "start", value: zonedInput(now - 7 * 864e5, config.timezone) })),
       el("div", {}, el("label", {}, "结束 To"), el("input", { type: "datetime-local", name: "end", id: "end", value: zonedInput(now, config.timezone) }))),
     el("label", {}, "分段间隔 Trip gap (min)"), el("input", { type: "number", name: "gap_min", id: "gap", value: "30", min: "1" }),
+    el("label", {}, "匹配 Match"), el("select", { name: "match", id: "match" },
+      el("option", { value: "exact" }, "精确 exact"),
+      el("option", { value: "strict" }, "模糊 fuzzy: one misread character"),
+      el("option", { value: "normal" }, "模糊 fuzzy: two misreads, or one missing/extra")),
     el("label", {}, "查询事由 Reason (audited)"), el("input", { name: "reason", id: "reason", required: true, minlength: "4", placeholder: "案件编号 / 事由" }),
     el("button", { type: "submit", id: "trajectory-search" }, "查询轨迹 Search"));
   const status = el("p", { id: "trajectory-status" });
@@ -121,6 +125,7 @@ export async function render(root, { config }) {
     const data = Object.fromEntries(new FormData(form));
     const query = new URLSearchParams({ reason: data.reason, gap_min: data.gap_min || "30",
       start: zonedIso(data.start, config.timezone), end: zonedIso(data.end, config.timezone) });
+    if (data.match && data.match !== "exact") { query.set("mode", "fuzzy"); query.set("strictness", data.match); }
     const path = `/trajectories/${encodeURIComponent(data.plate.trim())}`;
     status.className = ""; status.textContent = "查询中 Searching…";
     results.replaceChildren();
@@ -128,7 +133,7 @@ export async function render(root, { config }) {
     drawn = L.layerGroup().addTo(map);
     try {
       const trajectory = await api(`${path}?${query}`);
-      status.textContent = `${trajectory.plate}: ${trajectory.pass_count} 次过车 passes, ${trajectory.trips.length} 段行程 trips` +
+      status.textContent = `${trajectory.plates.join(" / ")}: ${trajectory.pass_count} 次过车 passes, ${trajectory.trips.length} 段行程 trips` +
         (trajectory.truncated ? "（已截断 truncated）" : "");
       if (trajectory.pass_count) showTrajectory(map, drawn, results, trajectory, config, `/api/v1${path}/export?${query}`);
     } catch (err) {
