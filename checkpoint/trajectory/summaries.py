@@ -242,14 +242,17 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
     else:
         due = days_to_summarise(session, timezone, now, days_back)
     session.commit()
-    session.execute(text("DELETE FROM trajectory_summary_day WHERE day < :oldest OR timezone <> :tz"),
-                    {"oldest": now.astimezone(zone).date() - timedelta(days=days_back), "tz": timezone})
+    oldest = now.astimezone(zone).date() - timedelta(days=days_back)  # older days: retention removed them
+    dropped = session.execute(text("DELETE FROM trajectory_summary_day WHERE day < :oldest OR timezone <> :tz"
+                                   " RETURNING day"), {"oldest": oldest, "tz": timezone}).all()
+    session.execute(text("DELETE FROM trajectory_plate_day WHERE day < :oldest"), {"oldest": oldest})
+    session.execute(text("DELETE FROM trajectory_clone_pair WHERE day < :oldest"), {"oldest": oldest})
     for day in due:
         passes = summarise_day(session, day, timezone)
         session.commit()
         log.info("trajectory.day_summarised", extra={"day": day.isoformat(), "passes": passes})
     stale = session.scalar(text("SELECT count(*) FROM trajectory_summary_day WHERE NOT in_frequent"))
-    if due or stale:  # also after a run stopped between a day and the rebuild
+    if due or stale or dropped:  # also after a run stopped between a day and the rebuild
         rows = rebuild_frequent(session, timezone)
         session.commit()
         log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})
