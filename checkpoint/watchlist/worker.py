@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group
+from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
 from checkpoint.core.config import get_settings
 from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
@@ -38,6 +38,7 @@ from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchS
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
+from checkpoint.watchlist.raw_stream import RawMessage, decoded, raw_client
 from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
 from checkpoint.watchlist.webhook import WebhookOutbox
@@ -57,6 +58,7 @@ class Matcher:
     def __init__(self, bus: Redis, sessions: sessionmaker[Session], consumer: str | None = None,
                  settings: WatchlistSettings | None = None, batch: int = 500, data_dir: Path | None = None) -> None:
         self.bus, self.sessions = bus, sessions
+        self.raw = raw_client(bus)  # the pass stream, read as bytes (raw_stream.py)
         self.data_dir = data_dir or get_settings().data_dir  # where pass images are, and alerts keep theirs
         self.consumer = consumer or default_consumer()
         self.settings = settings or get_watchlist_settings()
@@ -102,17 +104,18 @@ class Matcher:
         lookup = self.index.lookup
         return self._verified((event, ids) for event in events if (ids := lookup(event.captured.plate)))
 
-    def match_messages(self, messages: list[Message]) -> list[Hit]:
+    def match_messages(self, messages: list[RawMessage]) -> list[Hit]:
         """Hits of raw stream entries: a plate lookup for each, a full parse only for those with candidates."""
         self.sync()
         lookup = self.index.lookup
         candidates: list[tuple[PassEvent, set[int]]] = []
         for msg_id, fields in messages:
             try:
-                if ids := lookup(fields["plate"]):
-                    candidates.append((PassEvent.from_fields(fields), ids))
-            except (KeyError, ValueError) as exc:
-                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields, f"not a pass event: {exc!r}")
+                if ids := lookup(fields[b"plate"].decode()):
+                    candidates.append((PassEvent.from_fields(decoded(fields)), ids))
+            except (KeyError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
+                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
+                            f"not a pass event: {exc!r}")
         return self._verified(candidates)
 
     def _verified(self, candidates: Iterable[tuple[PassEvent, set[int]]]) -> list[Hit]:
@@ -144,13 +147,13 @@ class Matcher:
 
     # --- the stream -------------------------------------------------------------------------------
 
-    def handle(self, messages: list[Message]) -> int:
+    def handle(self, messages: list[RawMessage]) -> int:
         """Match a batch, commit its hits, push them, ack the batch; returns the number of hits."""
         hits = self.match_messages(messages)
         if hits:
             self.record(hits)
         if messages:
-            self.bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+            self.raw.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
         self.matched += len(messages)
         return len(hits)
 
@@ -191,7 +194,7 @@ class Matcher:
         for entry in ended:
             index.mirror(self.bus, entry)
 
-    def read(self) -> list[Message]:
+    def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by
         dead consumers (XAUTOCLAIM), then new ones; `retrying` tells the first two from the last."""
         try:
@@ -202,20 +205,20 @@ class Matcher:
             ensure_group(self.bus, PASSES_STREAM, GROUP)  # lost with Redis: re-read the stream from its start
             return self._read()
 
-    def _read(self) -> list[Message]:
+    def _read(self) -> list[RawMessage]:
         if self._own_pending:
-            reply: Any = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
+            reply: Any = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
             mine = [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries if fields]
             if mine:
                 self.retrying = True
                 return mine
             self._own_pending = False
-        claimed: Any = self.bus.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
+        claimed: Any = self.raw.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
                                            start_id="0-0", count=self.batch)
         self.retrying = bool(reclaimed := [(msg_id, fields) for msg_id, fields in claimed[1] if fields])
         if reclaimed:
             return reclaimed
-        reply = self.bus.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
+        reply = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
         return [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries]
 
     def step(self) -> bool:
@@ -232,10 +235,11 @@ class Matcher:
             raise
         return True
 
-    def retry(self, messages: list[Message]) -> bool:
+    def retry(self, messages: list[RawMessage]) -> bool:
         """Handle passes read again one by one; a pass failing on its own after `max_deliveries`
         deliveries is dead-lettered. Returns False if some pass failed and stays pending."""
-        counts = delivery_counts(self.bus, PASSES_STREAM, GROUP, self.consumer, [msg_id for msg_id, _ in messages])
+        counts = delivery_counts(self.bus, PASSES_STREAM, GROUP, self.consumer,
+                                 [msg_id.decode() for msg_id, _ in messages])
         all_done = True
         for msg_id, fields in messages:
             try:
@@ -243,15 +247,15 @@ class Matcher:
             except Exception as exc:
                 if is_infrastructure_error(exc):
                     raise
-                delivered = counts.get(msg_id, 1)
+                delivered = counts.get(msg_id.decode(), 1)
                 if delivered < self.settings.max_deliveries:
-                    log.warning("watchlist.pass_failed", extra={"msg_id": msg_id, "deliveries": delivered,
+                    log.warning("watchlist.pass_failed", extra={"msg_id": msg_id.decode(), "deliveries": delivered,
                                                                 "error": repr(exc)[:200]})
                     all_done = False
                     continue
-                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id, fields,
+                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
                             f"failed {delivered} deliveries; last error: {exc!r}")
-                log.error("watchlist.pass_dead_lettered", extra={"msg_id": msg_id, "deliveries": delivered})
+                log.error("watchlist.pass_dead_lettered", extra={"msg_id": msg_id.decode(), "deliveries": delivered})
         return all_done
 
     def sweep_until(self, stop: threading.Event) -> None:
@@ -291,6 +295,7 @@ class Matcher:
             self.outbox.wake.set()  # out of its wait, to see `stop`
         for helper in helpers:
             helper.join(timeout=10)
+        self.raw.close()
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
