@@ -30,7 +30,7 @@ class SummaryDay(Base):
 
 
 class PlateDay(Base):
-    """A plate's passes on one local day, split at the night boundary (06:00) for 昼伏夜出."""
+    """A plate's passes on one local day: its first, and a split at the night boundary (06:00) for 昼伏夜出."""
 
     __tablename__ = "trajectory_plate_day"
     __table_args__ = (
@@ -44,6 +44,7 @@ class PlateDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     plate: Mapped[str] = mapped_column(String(16), primary_key=True)
     passes: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first pass that day (初次入城)
     early_passes: Mapped[int] = mapped_column(Integer)  # before 06:00: they belong to the night before
     early_night: Mapped[int] = mapped_column(Integer)
     late_night: Mapped[int] = mapped_column(Integer)  # from 22:00: the night that starts this day

@@ -5,7 +5,7 @@ window: over a month of a city's traffic that is tens of millions of rows and fa
 an investigator can wait for. A closed day does not change (but for late uploads and
 retention, handled below), so the job here computes once per day what those scans compute:
 
-- `trajectory_plate_day`: each plate's passes that day, split at 06:00 and counted at night;
+- `trajectory_plate_day`: each plate's passes that day, its first, split at 06:00 and counted at night;
 - `trajectory_clone_pair`: the suspect pairs whose second pass is that day (the pair across
   midnight included: each scan starts `lookback` before the day);
 - `trajectory_frequent_pair`: per (plate, checkpoint), cumulative daily counts over all summarised
@@ -111,10 +111,10 @@ def roads_fingerprint(session: Session) -> str:
 
 
 PLATE_DAY_SQL = """
-INSERT INTO trajectory_plate_day (day, plate, passes, early_passes, early_night, late_night)
-SELECT :day, plate, count(*), count(*) FILTER (WHERE hour < :end_hour),
+INSERT INTO trajectory_plate_day (day, plate, passes, first_at, early_passes, early_night, late_night)
+SELECT :day, plate, count(*), min(captured_at), count(*) FILTER (WHERE hour < :end_hour),
        count(*) FILTER (WHERE hour < :end_hour AND {night}), count(*) FILTER (WHERE hour >= :end_hour AND {night})
-FROM (SELECT plate, extract(hour FROM captured_at AT TIME ZONE :tz) AS hour
+FROM (SELECT plate, captured_at, extract(hour FROM captured_at AT TIME ZONE :tz) AS hour
       FROM pass WHERE captured_at >= :low AND captured_at < :high) local
 GROUP BY plate
 """

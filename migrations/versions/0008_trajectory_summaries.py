@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("plate", sa.String(16), primary_key=True),
         sa.Column("passes", sa.Integer(), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("early_passes", sa.Integer(), nullable=False),
         sa.Column("early_night", sa.Integer(), nullable=False),
         sa.Column("late_night", sa.Integer(), nullable=False),

@@ -32,9 +32,10 @@ FROM trajectory_clone_pair WHERE day = ANY(:days) AND prev_at >= :start
 """
 
 PASS_REFS_SQL = text("""
-SELECT id, plate, captured_at, checkpoint_id, plate_colour, plate_type, image_path, plate_image_path
-FROM pass WHERE plate = ANY(:plates) AND captured_at = ANY(:ats)
-""")
+SELECT p.id, p.plate, p.captured_at, p.checkpoint_id, p.plate_colour, p.plate_type, p.image_path, p.plate_image_path
+FROM unnest(CAST(:plates AS text[]), CAST(:ats AS timestamptz[])) AS k(plate, at)
+CROSS JOIN LATERAL (SELECT * FROM pass WHERE plate = k.plate AND captured_at = k.at) p
+""")  # one (plate, captured_at) probe per pass, in its day partition only
 
 PassKey = tuple[str, datetime, int]  # (plate, captured_at, checkpoint_id) names one pass
 
@@ -83,7 +84,8 @@ def _pass_refs(session: Session, keys: list[PassKey]) -> dict[PassKey, PassRef]:
     if not keys:
         return {}
     codes = {cid: info.code for cid, info in checkpoint_infos(session).items()}
-    rows = session.execute(PASS_REFS_SQL, {"plates": sorted({k[0] for k in keys}), "ats": sorted({k[1] for k in keys})})
+    unique = sorted({(k[0], k[1]) for k in keys})
+    rows = session.execute(PASS_REFS_SQL, {"plates": [k[0] for k in unique], "ats": [k[1] for k in unique]})
     return {(row.plate, row.captured_at, row.checkpoint_id): PassRef(
                 id=row.id, captured_at=row.captured_at, checkpoint_id=row.checkpoint_id,
                 checkpoint_code=codes.get(row.checkpoint_id, str(row.checkpoint_id)), plate_colour=row.plate_colour,

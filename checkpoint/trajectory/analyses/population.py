@@ -41,17 +41,22 @@ ORDER BY s.first_at, s.plate LIMIT :limit
 """)
 
 
-# The lookback's summarised days are probed in trajectory_plate_day (plate, day), the rest read raw.
+# Summarised days are read from trajectory_plate_day: the window's for the plates seen and their
+# first pass, the lookback's probed by (plate, day); the rest of both is read from `pass`.
 FIRST_ENTRY_SUMMARISED_SQL = """
 WITH seen AS (
-  SELECT plate, min(captured_at) AS first_at, count(*) AS passes
-  FROM pass WHERE captured_at >= :start AND captured_at < :end GROUP BY plate
+  SELECT plate, min(first_at) AS first_at, sum(passes) AS passes FROM (
+    SELECT plate, first_at, passes FROM trajectory_plate_day WHERE day = ANY(:seen_days)
+    UNION ALL
+    SELECT plate, min(captured_at), count(*) FROM pass WHERE {seen_raw} GROUP BY plate
+  ) parts GROUP BY plate
 ), before AS (
-  SELECT DISTINCT plate FROM pass WHERE {raw}
+  SELECT DISTINCT plate FROM pass WHERE {before_raw}
 )
 SELECT s.plate, s.first_at, s.passes, count(*) OVER () AS total
 FROM seen s
-WHERE NOT EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = s.plate AND d.day = ANY(:days))
+WHERE NOT EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = s.plate AND d.day >= :first_day
+                  AND d.day <= :last_day AND d.day = ANY(:before_days))
   AND NOT EXISTS (SELECT 1 FROM before b WHERE b.plate = s.plate)
 ORDER BY s.first_at, s.plate LIMIT :limit
 """
@@ -68,11 +73,15 @@ def first_entries(session: Session, start: datetime, end: datetime, *, lookback_
     use_analytic_memory(session)
     lookback = start - timedelta(days=lookback_days)
     params: dict[str, object] = {"start": start, "end": end, "limit": limit, "lookback": lookback}
-    split = split_window(session, lookback, start, timezone) if timezone else None
-    if split is not None and split.days:
-        raw, raw_params = split.raw_condition()
-        rows = session.execute(text(FIRST_ENTRY_SUMMARISED_SQL.format(raw=raw)),
-                               params | raw_params | {"days": split.days}).all()
+    before = split_window(session, lookback, start, timezone) if timezone else None
+    if timezone and before is not None and before.days:
+        seen = split_window(session, start, end, timezone)
+        seen_raw, seen_params = seen.raw_condition(prefix="seen")
+        before_raw, before_params = before.raw_condition(prefix="before")
+        rows = session.execute(text(FIRST_ENTRY_SUMMARISED_SQL.format(seen_raw=seen_raw, before_raw=before_raw)),
+                               params | seen_params | before_params | {
+                                   "seen_days": seen.days, "before_days": before.days,
+                                   "first_day": before.days[0], "last_day": before.days[-1]}).all()
     else:
         rows = session.execute(FIRST_ENTRY_SQL, params).all()
     return Found[FirstEntry](total=int(rows[0].total) if rows else 0,
@@ -113,7 +122,8 @@ WITH raw_nights AS MATERIALIZED (
   ) nightly GROUP BY plate HAVING sum(nights) >= :min_days
 ), summarised AS (
   SELECT plate, day, passes, early_passes, early_night, late_night FROM trajectory_plate_day
-  WHERE plate = ANY(ARRAY(SELECT plate FROM candidates)) AND day = ANY(:days)
+  WHERE plate = ANY(ARRAY(SELECT plate FROM candidates)) AND day >= :first_day AND day <= :last_day
+    AND day = ANY(:days)
 ), per_night AS (
   SELECT plate, night_of, sum(n) AS n, sum(night_n) AS night_n FROM (
     SELECT plate, day - 1 AS night_of, early_passes AS n, early_night AS night_n FROM summarised
@@ -143,7 +153,7 @@ def night_active(session: Session, start: datetime, end: datetime, *, timezone: 
     if split is not None and split.days:
         raw, raw_params = split.raw_condition()
         sql = text(NIGHT_SUMMARISED_SQL.format(night=night, raw=raw))
-        params |= raw_params | {"days": split.days}
+        params |= raw_params | {"days": split.days, "first_day": split.days[0], "last_day": split.days[-1]}
     else:
         sql = text(NIGHT_SQL.format(night=night))
     rows = session.execute(sql, params).all()
@@ -173,7 +183,8 @@ WITH summarised AS (
 ), joined AS (
   SELECT coalesce(s.plate, r.plate) AS plate, coalesce(s.checkpoint_id, r.checkpoint_id) AS checkpoint_id,
          coalesce(s.passes, 0) + coalesce(r.passes, 0) + CASE WHEN s.plate IS NULL AND r.passes >= :min_passes - 1
-           AND EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = r.plate AND d.day = ANY(:days))
+           AND EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = r.plate AND d.day >= :first_day
+                       AND d.day <= :last_day AND d.day = ANY(:days))
            THEN (SELECT count(*) FROM pass p WHERE p.plate = r.plate AND p.checkpoint_id = r.checkpoint_id
                  AND p.captured_at >= :covered_start AND p.captured_at < :covered_end AND NOT {raw_p})
            ELSE 0 END AS passes
@@ -226,6 +237,7 @@ def _frequent_summarised(session: Session, split: WindowSplit, start: datetime, 
     covered_start, covered_end = day_bounds(split.days[0], zone)[0], day_bounds(split.days[-1], zone)[1]
     rows = session.execute(text(FREQUENT_SUMMARISED_SQL.format(raw=raw, raw_p=raw_p)), {
         **raw_params, **raw_p_params, "min_passes": min_passes, "limit": limit, "days": split.days,
+        "first_day": split.days[0], "last_day": split.days[-1],
         "lo": (split.days[0] - first).days, "hi": (split.days[-1] - first).days + 1,
         "covered_start": covered_start, "covered_end": covered_end}).all()
     seen = {(r.plate, r.checkpoint_id): (r.first_at, r.last_at) for r in session.execute(FIRST_LAST_SQL, {
