@@ -256,6 +256,14 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
         rows = rebuild_frequent(session, timezone)
         session.commit()
         log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})
+        _vacuum(session)
     else:
         session.commit()
     return due
+
+
+def _vacuum(session: Session) -> None:
+    """Mark the new rows all-visible (index-only scans) and give the planner their statistics."""
+    with session.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) trajectory_summary_day, trajectory_plate_day, trajectory_clone_pair,"
+                          " trajectory_frequent_pair"))
