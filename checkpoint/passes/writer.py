@@ -12,6 +12,7 @@ its batch pending; the next read claims it back, so nothing is lost and nothing 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -24,8 +25,10 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
+import hiredis
 import psycopg2
 from redis import Redis
+from redis.exceptions import NoScriptError, ResponseError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -104,10 +107,10 @@ class PassWriter:
     _last_trim: float = 0.0
     _last_feed_changes: float = 0.0
     _position_text: dict[int, tuple[str, str]] = field(default_factory=dict)  # repr(lat), repr(lon)
-    _publish_script: Any = None
+    _publish_sha: str = ""
 
     def __post_init__(self) -> None:
-        self._publish_script = self.bus.register_script(_PUBLISH)
+        self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # Redis's name for the script
 
     def run(self, stop: threading.Event) -> None:
         """Write batches until `stop` is set; errors other than refusals are logged and retried."""
@@ -217,13 +220,37 @@ class PassWriter:
         """
         for first in range(0, len(stored), PUBLISH_CHUNK):
             chunk = stored[first:first + PUBLISH_CHUNK]
-            args: list[str] = [GROUP, str(len(chunk))]
+            args: list[str] = ["EVALSHA", self._publish_sha, "2", PASSES_STREAM, READS_STREAM, GROUP, str(len(chunk))]
             for msg_id, fields, checkpoint_id, _ in chunk:
                 lat, lon = self._position_text[checkpoint_id]
                 args += (msg_id, str(2 * len(fields) + 4))
                 args.extend(chain.from_iterable(fields.items()))
                 args += ("lat", lat, "lon", lon)
-            self._publish_script(keys=[PASSES_STREAM, READS_STREAM], args=args)
+            self._send_packed(hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]  # stub: a 1-tuple
+
+    def _send_packed(self, packed: bytes) -> None:
+        """Send one packed command and read its reply, on a pooled connection.
+
+        redis-py would re-check each of the ~40,000 arguments in Python before hiredis packs
+        them; they are all str here. A Redis that forgot the script (restarted) gets it again.
+        """
+        pool = self.bus.connection_pool
+        conn: Any = pool.get_connection()  # the stubs leave its methods untyped
+        try:
+            conn.send_packed_command([packed])
+            try:
+                conn.read_response()
+            except NoScriptError:  # the script's sha is its content's: load it and send the same bytes
+                self.bus.script_load(_PUBLISH)
+                conn.send_packed_command([packed])
+                conn.read_response()
+        except ResponseError:
+            raise  # the connection is fine: its reply was read
+        except BaseException:
+            conn.disconnect()  # a reply may be left unread: this connection must not be reused as is
+            raise
+        finally:
+            pool.release(conn)
 
     def store_feed_changes(self) -> None:
         """Capture's feed state changes into PostgreSQL too (the other stream this writer keeps)."""

@@ -105,3 +105,17 @@ def test_a_value_postgresql_refuses_sends_only_its_pass_to_the_dead_letters(
     assert len(reasons) == 3 and any("no UTC offset" in r for r in reasons) and any("fast" in r for r in reasons)
     assert [fields["pass_id"] for _, fields in entries(bus, PASSES_STREAM)] == [str(i) for i in ids]
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
+
+
+def test_a_redis_that_forgot_the_publish_script_gets_it_again(engine: Engine, sessions: sessionmaker[Session],
+                                                              bus: redis_lib.Redis) -> None:
+    checkpoint = first_checkpoint(sessions)
+    writer = PassWriter(engine, bus, consumer="t5", block_ms=10)
+    ensure_group(bus, READS_STREAM, GROUP)
+    for _round in range(2):
+        bus.script_flush()  # as after a restart without persistence of the script cache
+        item = captured(checkpoint.id)
+        bus.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        assert writer.step() == 1
+        assert entries(bus, PASSES_STREAM)[-1][1]["pass_id"] == str(item.pass_id)
+    assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
