@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from checkpoint.trajectory.summaries import summarise
@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 SUMMARY_EVERY_S = 15 * 60.0  # a closed day is summarised within this long, a late-upload pass re-summarises it
 
 
-def summary_loop(engine: Engine, timezone: str, stop: threading.Event, every_s: float = SUMMARY_EVERY_S) -> None:
+def summary_loop(bind: Engine | Connection, timezone: str, stop: threading.Event,
+                 every_s: float = SUMMARY_EVERY_S) -> None:
     """Every `every_s`: summarise the closed days that are missing or changed; first run at once."""
     while not stop.is_set():
         try:
-            with Session(engine) as session:
+            with Session(bind) as session:
                 summarise(session, timezone)
         except Exception:  # PostgreSQL restarting: try again next round
             log.exception("trajectory.summary_error")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+import threading
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from checkpoint.sites.models import Checkpoint
@@ -20,6 +23,7 @@ from checkpoint.trajectory.summaries import (
     summarise,
     summarise_day,
 )
+from checkpoint.trajectory.worker import summary_loop
 from tests.trajectory.conftest import AddPass, random_plate
 
 TZ = "Asia/Shanghai"
@@ -132,3 +136,26 @@ def test_a_changed_day_is_found_and_resummarised(add_pass: AddPass, session: Ses
     assert stale != raw
     assert summarise(session, TZ, days_back=DAYS, now=now) == [first + timedelta(days=2)]
     assert answers(session, start, end, TZ) == raw
+
+
+class OneRound(threading.Event):
+    """Stops a worker loop after its first round."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_the_worker_summarises_yesterday(add_pass: AddPass, session: Session, checkpoints: list[Checkpoint]) -> None:
+    zone = ZoneInfo(TZ)
+    yesterday = datetime.now(zone).date() - timedelta(days=1)
+    noon = datetime.combine(yesterday, time(12), tzinfo=zone).astimezone(UTC)
+    plate = random_plate()
+    for minutes in (0, 7, 30):
+        add_pass(plate, noon + timedelta(minutes=minutes), checkpoints[minutes % 5].id)
+    summary_loop(session.connection(), TZ, OneRound())
+    row = session.execute(sa_text("SELECT passes FROM trajectory_plate_day WHERE day = :day AND plate = :plate"),
+                          {"day": yesterday, "plate": plate}).one()
+    assert row.passes == 3
+    assert session.scalar(sa_text("SELECT in_frequent FROM trajectory_summary_day WHERE day = :day"),
+                          {"day": yesterday}) is True
