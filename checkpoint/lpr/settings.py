@@ -34,6 +34,18 @@ class LprSettings(BaseModel):
         le=1.0,
         description="shrink frames for detection; only where plates are >= 80 px / scale wide",
     )
+    coarse_scale: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="find candidates on the frame shrunk by this much, then locate them at full resolution (1: off)",
+    )
+    coarse_threshold: float = Field(
+        default=0.005,
+        ge=0.0,
+        le=1.0,
+        description="detection score that makes a small coarse candidate worth a second look",
+    )
     max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
     keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from checkpoint.lpr.colour import plate_colour
-from checkpoint.lpr.detect import PlateDetector
+from checkpoint.lpr.detect import PlateDetector, shift_detection
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
@@ -34,6 +34,7 @@ PADDLE_MARGIN = (0.06, 0.12)
 COLOUR_INPUT = (160, 50)
 DOUBLE_ROW_INPUT = (330, 165)
 MIN_PLATE_WIDTH_PX = 16
+MIN_COARSE_SIDE_PX = 320  # below this a coarse pass saves too little to be worth a second one
 CROP_MARGIN_SCALE = 1.0  # tight crops still read best with the border replicated around them
 
 
@@ -78,17 +79,18 @@ class OnnxPlateEngine:
             frame, offset_x, offset_y = frame[y1:y2, x1:x2], x1, y1
         longest = max(frame.shape[:2])
         scale = min(self.settings.detect_scale, self.settings.max_side_px / longest)
-        found: list[Detection] = []
-        for detection in self.detector.detect(frame, scale=scale):
-            if plate_width_px(detection.corners) < MIN_PLATE_WIDTH_PX:
-                continue
-            if offset_x or offset_y:
-                shifted: Corners = tuple((x + offset_x, y + offset_y) for x, y in detection.corners)  # type: ignore[assignment]
-                bx1, by1, bx2, by2 = detection.box
-                box = (bx1 + offset_x, by1 + offset_y, bx2 + offset_x, by2 + offset_y)
-                detection = Detection(corners=shifted, box=box, score=detection.score)
-            found.append(detection)
-        return found
+        coarse_scale = self.settings.coarse_scale
+        if scale == 1.0 and coarse_scale < 1.0 and coarse_scale * longest >= MIN_COARSE_SIDE_PX:
+            detections = self.detector.detect_coarse_to_fine(
+                frame, coarse_scale=coarse_scale, coarse_threshold=self.settings.coarse_threshold
+            )
+        else:
+            detections = self.detector.detect(frame, scale=scale)
+        return [
+            shift_detection(detection, offset_x, offset_y)
+            for detection in detections
+            if plate_width_px(detection.corners) >= MIN_PLATE_WIDTH_PX
+        ]
 
     def read_plate_image(self, plate_bgr: npt.NDArray[np.uint8]) -> PlateRead | None:
         """Read an image that is already a tight plate crop (no detection)."""
