@@ -11,6 +11,8 @@ from checkpoint.lpr.models import Corners
 Image = npt.NDArray[np.uint8]
 
 DOUBLE_ROW_MAX_ASPECT = 2.3  # single-row plates are 440x140 (3.1) or 480x140; double-row 440x220 (2.0)
+SINGLE_ROW_MIN_ASPECT = 2.6  # a single-row plate seen at an angle looks as narrow as 1.9: between, try both
+DOUBLE_ROW_SURE_ASPECT = 1.6
 TOP_ROW_SPAN = (0.0, 0.40)  # GA 36 double-row: the small top row holds province and letter
 BOTTOM_ROW_SPAN = (0.32, 1.0)
 TOP_ROW_COLUMNS = (0.18, 0.82)
@@ -64,6 +66,20 @@ def plate_width_px(corners: Corners) -> float:
 def is_double_row(corners: Corners) -> bool:
     """Whether the plate's shape is that of a two-row plate."""
     return plate_aspect(corners) < DOUBLE_ROW_MAX_ASPECT
+
+
+def row_layouts(corners: Corners) -> tuple[bool, ...]:
+    """Which layouts to read the plate as (True: double-row), likeliest first, from its shape.
+
+    A single-row plate turned away from the camera has the aspect of a double-row one, so in
+    between both are read and the more confident text wins.
+    """
+    aspect = plate_aspect(corners)
+    if aspect >= SINGLE_ROW_MIN_ASPECT:
+        return (False,)
+    if aspect < DOUBLE_ROW_SURE_ASPECT:
+        return (True,)
+    return (True, False) if aspect < DOUBLE_ROW_MAX_ASPECT else (False, True)
 
 
 def split_rows(plate: Image) -> tuple[Image, Image]:

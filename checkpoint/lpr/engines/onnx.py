@@ -11,9 +11,9 @@ from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
 from checkpoint.lpr.models import Corners, Detection, PlateRead
-from checkpoint.lpr.normalize import plate_type_of
+from checkpoint.lpr.normalize import PlateChoice, plate_type_of
 from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, paddle_characters, plate_characters
-from checkpoint.lpr.rectify import is_double_row, plate_width_px, split_rows, warp_plate
+from checkpoint.lpr.rectify import plate_width_px, row_layouts, split_rows, warp_plate
 from checkpoint.lpr.resources import (
     PADDLE_RECOGNISER,
     PLATE_DETECTOR,
@@ -103,14 +103,18 @@ class OnnxPlateEngine:
         self, frame: Image, corners: Corners, detection_score: float, *, margin_scale: float = 1.0
     ) -> PlateRead | None:
         """Read the plate with these corners; None when the text is no plate or too uncertain."""
-        double_row = is_double_row(corners)
-        if double_row:
-            plate_guesses, paddle_guesses = self._read_double_row(frame, corners)
-        else:
-            plate_guesses, paddle_guesses = self._read_single_row(frame, corners, margin_scale)
-        choice = fuse_recognisers(plate_guesses, paddle_guesses)
-        if choice is None:
+        best: tuple[bool, PlateChoice] | None = None
+        for double_row in row_layouts(corners):
+            if double_row:
+                plate_guesses, paddle_guesses = self._read_double_row(frame, corners)
+            else:
+                plate_guesses, paddle_guesses = self._read_single_row(frame, corners, margin_scale)
+            choice = fuse_recognisers(plate_guesses, paddle_guesses)
+            if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
+                best = (double_row, choice)
+        if best is None:
             return None
+        double_row, choice = best
         confidence = min(choice.char_confidences) * detection_score
         if confidence < self.settings.min_confidence:
             return None
