@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 GROUP = "watchlist"
 REBUILD_WAIT_S = 60.0
 CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken over (it has died)
+CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
 
 
@@ -70,6 +71,7 @@ class Matcher:
                                     self.settings.webhook_max_backoff_s) if self.settings.webhook_url else None
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
         self.retrying = False  # the last read returned passes delivered before
+        self._next_claim_at = 0.0
         self.matched = 0
 
     # --- the index --------------------------------------------------------------------------------
@@ -213,11 +215,14 @@ class Matcher:
                 self.retrying = True
                 return mine
             self._own_pending = False
-        claimed: Any = self.raw.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
-                                           start_id="0-0", count=self.batch)
-        self.retrying = bool(reclaimed := [(msg_id, fields) for msg_id, fields in claimed[1] if fields])
-        if reclaimed:
-            return reclaimed
+        if time.monotonic() >= self._next_claim_at:  # at most once a second: passes idle for 30 s can wait 1 s more
+            claimed: Any = self.raw.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
+                                               start_id="0-0", count=self.batch)
+            self.retrying = bool(reclaimed := [(msg_id, fields) for msg_id, fields in claimed[1] if fields])
+            if reclaimed:
+                return reclaimed
+            self._next_claim_at = time.monotonic() + CLAIM_EVERY_S
+        self.retrying = False
         reply = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
         return [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries]
 
