@@ -304,9 +304,9 @@ class Matcher:
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
-                         consumer: str | None = None) -> threading.Thread:
+                         consumer: str | None = None, data_dir: Path | None = None) -> threading.Thread:
     """Run a matcher inside another process (`checkpoint serve`); it stops when `stop` is set."""
-    matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"))
+    matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"), data_dir=data_dir)
     thread = threading.Thread(target=matcher.run, args=(stop,), name="watchlist-matcher", daemon=True)
     thread.start()
     return thread

@@ -1,12 +1,16 @@
 """In a real Chromium: an officer registers a watch, a second user approves it, a pass is pushed, and the
-alert appears on a dispatcher's page (screenshot: docs/img/console-alerts.png with make screenshots)."""
+alert appears on a dispatcher's page with the alert's own copy of the pass image (screenshot:
+docs/img/console-alerts.png with make screenshots)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from redis import Redis
 from selenium import webdriver
@@ -16,7 +20,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from checkpoint.capture.images import image_relpath, write_image
+from checkpoint.core.config import Settings
 from checkpoint.core.models import User
+from checkpoint.passes.events import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.models import DispatcherScope
 from checkpoint.watchlist.worker import start_matcher_thread
@@ -25,20 +32,31 @@ from tests.watchlist.conftest import pass_event, push_pass, random_plate
 
 
 @pytest.fixture
-def matcher_redis(servers: tuple[str, str], sessions: sessionmaker[Session]) -> Iterator[Redis]:
+def matcher_redis(servers: tuple[str, str], sessions: sessionmaker[Session],
+                  test_settings: Settings) -> Iterator[Redis]:
     """A matcher thread on the live server's Redis (the `bus` fixture would close the live server's client)."""
     client = Redis.from_url(servers[1], decode_responses=True)
     stop = threading.Event()
-    thread = start_matcher_thread(client, sessions, stop, consumer="browser-test")
+    thread = start_matcher_thread(client, sessions, stop, consumer="browser-test", data_dir=test_settings.data_dir)
     yield client
     stop.set()
     thread.join(timeout=10)
     client.close()
 
 
+def with_scene_image(event: PassEvent, checkpoint: Checkpoint, data_dir: Path) -> PassEvent:
+    """The pass with a real JPEG scene written where capture writes pass images."""
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    cv2.rectangle(frame, (90, 140), (230, 180), (200, 120, 30), -1)
+    cv2.putText(frame, event.captured.plate[1:], (100, 170), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    relpath = image_relpath(event.captured.captured_at, checkpoint.code, event.captured.pass_id, "scene")
+    write_image(data_dir, relpath, cv2.imencode(".jpg", frame)[1].tobytes())
+    return replace(event, captured=replace(event.captured, image_path=relpath, plate_image_path=None))
+
+
 def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
         browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User],
-        sessions: sessionmaker[Session], matcher_redis: Redis, tmp_path: Path) -> None:
+        sessions: sessionmaker[Session], matcher_redis: Redis, tmp_path: Path, test_settings: Settings) -> None:
     officer, supervisor, dispatcher = committed_user("officer"), committed_user("officer", "admin"), \
         committed_user("dispatcher")
     with sessions() as db:
@@ -69,9 +87,12 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=alerts]"))
     browser.get(f"{live_server}/console/alerts")
     wait.until(lambda b: "live" in b.find_element(By.ID, "alert-connection").text)
-    push_pass(matcher_redis, pass_event(plate, checkpoint))
+    push_pass(matcher_redis, with_scene_image(pass_event(plate, checkpoint), checkpoint, test_settings.data_dir))
     card = f".al-card[data-plate='{plate}']"
     wait.until(lambda b: "exact" in b.find_element(By.CSS_SELECTOR, card).text)
+    wait.until(lambda b: b.execute_script(  # the alert's own copy of the image, served and decoded
+        "const img = document.querySelector(arguments[0]); return img && img.complete && img.naturalWidth > 0;",
+        f"{card} img[alt=scene]"))
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".hit-marker"))
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-alerts.png"))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.step-sign").click()
