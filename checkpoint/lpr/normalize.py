@@ -77,6 +77,11 @@ def _mask(allowed: str) -> FloatArray:
 _MASKS: dict[str, FloatArray] = {allowed: _mask(allowed) for template in TEMPLATES for allowed in template.positions}
 
 
+def position_masks(template: Template) -> npt.NDArray[np.bool_]:
+    """Per position of the template, which ALPHABET characters it allows (positions x characters)."""
+    return np.stack([_MASKS[allowed] > 0 for allowed in template.positions])
+
+
 @dataclass(frozen=True, slots=True)
 class PlateChoice:
     """The text chosen from distributions, with the probability of each of its characters."""

@@ -103,18 +103,37 @@ class CtcRecogniser:
         scaled = plate_bgr.astype(np.float32) / 127.5 - 1.0
         return scaled.transpose(2, 0, 1)
 
-    def read_batch(self, plates_bgr: list[Image]) -> list[list[CharGuess]]:
-        """Character guesses for each plate image."""
-        if not plates_bgr:
-            return []
+    def frame_probabilities(self, plates_bgr: list[Image]) -> FloatArray:
+        """The network's per-frame class probabilities for each plate image (plates x frames x classes)."""
         batch = np.stack([self.prepare(plate) for plate in plates_bgr])
         (output,) = self.session.run(None, {self.input_name: batch})
         if not np.allclose(output[0].sum(axis=-1), 1.0, atol=1e-2):
             output = softmax(output)
-        return [ctc_guesses(frames, self.mapping) for frames in output]
+        probabilities: FloatArray = output
+        return probabilities
+
+    def read_batch(self, plates_bgr: list[Image]) -> list[list[CharGuess]]:
+        """Character guesses for each plate image."""
+        if not plates_bgr:
+            return []
+        return [ctc_guesses(frames, self.mapping) for frames in self.frame_probabilities(plates_bgr)]
 
     def read(self, plate_bgr: Image) -> list[CharGuess]:
         return self.read_batch([plate_bgr])[0]
+
+    def reading(self, plate_bgr: Image) -> Reading:
+        """Greedy guesses with the frames they came from, for plate-constrained decoding later."""
+        (frames,) = self.frame_probabilities([plate_bgr])
+        return Reading(guesses=ctc_guesses(frames, self.mapping), frames=frames, mapping=self.mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One recogniser's output on one plate: its greedy characters and the raw frames behind them."""
+
+    guesses: list[CharGuess]
+    frames: FloatArray  # frames x network classes, class 0 the CTC blank
+    mapping: npt.NDArray[np.int64]  # network class -> ALPHABET index (see class_map)
 
 
 def plate_characters(dictionary_text: str) -> list[str]:

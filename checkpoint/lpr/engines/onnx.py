@@ -6,13 +6,14 @@ import numpy as np
 import numpy.typing as npt
 
 from checkpoint.lpr.colour import plate_colour
+from checkpoint.lpr.decode import forced_guesses
 from checkpoint.lpr.detect import PlateDetector, shift_detection
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
 from checkpoint.lpr.models import Corners, Detection, PlateRead
 from checkpoint.lpr.normalize import PlateChoice, plate_type_of
-from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, paddle_characters, plate_characters
+from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, Reading, paddle_characters, plate_characters
 from checkpoint.lpr.rectify import plate_width_px, row_layouts, split_rows, warp_plate
 from checkpoint.lpr.resources import (
     PADDLE_RECOGNISER,
@@ -106,10 +107,9 @@ class OnnxPlateEngine:
         best: tuple[bool, PlateChoice] | None = None
         for double_row in row_layouts(corners):
             if double_row:
-                plate_guesses, paddle_guesses = self._read_double_row(frame, corners)
+                choice = fuse_recognisers(*self._read_double_row(frame, corners))
             else:
-                plate_guesses, paddle_guesses = self._read_single_row(frame, corners, margin_scale)
-            choice = fuse_recognisers(plate_guesses, paddle_guesses)
+                choice = self._read_single_row(frame, corners, margin_scale)
             if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
                 best = (double_row, choice)
         if best is None:
@@ -139,15 +139,18 @@ class OnnxPlateEngine:
             crop=crop,
         )
 
-    def _read_single_row(
-        self, frame: Image, corners: Corners, margin_scale: float
-    ) -> tuple[list[CharGuess], list[CharGuess] | None]:
+    def _read_single_row(self, frame: Image, corners: Corners, margin_scale: float) -> PlateChoice | None:
+        """Fused text of one row; decoding held to the plate layouts when a character went missing."""
         plate_margin = (PLATE_MARGIN[0] * margin_scale, PLATE_MARGIN[1] * margin_scale)
-        plate_guesses = self.plate_recogniser.read(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
-        if self.paddle_recogniser is None or self._plate_recogniser_is_sure(plate_guesses):
-            return plate_guesses, None
-        paddle_margin = (PADDLE_MARGIN[0] * margin_scale, PADDLE_MARGIN[1] * margin_scale)
-        return plate_guesses, self.paddle_recogniser.read(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
+        plate = self.plate_recogniser.reading(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
+        paddle: Reading | None = None
+        if self.paddle_recogniser is not None and not self._plate_recogniser_is_sure(plate.guesses):
+            paddle_margin = (PADDLE_MARGIN[0] * margin_scale, PADDLE_MARGIN[1] * margin_scale)
+            paddle = self.paddle_recogniser.reading(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
+        choice = fuse_recognisers(plate.guesses, paddle.guesses if paddle else None)
+        if choice is None:  # no layout fits the greedy reads: one dropped or added a character
+            choice = fuse_recognisers(forced_guesses(plate), forced_guesses(paddle) if paddle else None)
+        return choice
 
     def _plate_recogniser_is_sure(self, guesses: list[CharGuess]) -> bool:
         """Whether PP-OCRv6 can be skipped: allowed by settings, a confident valid plate, not 皖."""
