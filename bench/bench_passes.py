@@ -8,7 +8,9 @@ table with the pass table's indexes (primary key, (plate, captured_at), (capture
 first appended to `checkpoint:reads` (not timed), then PassWriter(s) drain the stream: read,
 parse, COPY into the day partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh
 database on CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server
-of its own run with appendonly as the embedded one is. Prints one JSON line.
+of its own run with appendonly as the embedded one is. With one writer, also the CPU time the
+writer process itself used per pass (Redis and PostgreSQL work not included), which the other
+load on a shared machine disturbs far less than the wall-clock rate. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from checkpoint.runtime import prepare_database
 
 ADMIN_URL = os.environ.get("CHECKPOINT_BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 CHUNK = 50_000
+WRITER_CPU_S: list[float] = []  # CPU seconds the writer itself used (one in-process writer): steadier than wall time
 
 
 def make_chunk(count: int, checkpoint_ids: list[int], start: datetime) -> list[CapturedPass]:
@@ -103,8 +106,10 @@ def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writ
         pipe.execute()
     total = sum(len(chunk) for chunk in chunks)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if writers == 1:
         _drain(url, redis_url, batch, "bench-0")
+        WRITER_CPU_S.append(time.process_time() - cpu_started)
     else:
         ctx = multiprocessing.get_context("spawn")
         procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}")) for i in range(writers)]
@@ -158,6 +163,8 @@ def main() -> None:
                           "reference_copy_rows_per_s": round(reference),
                           "reference_before_after": [round(reference_before), round(reference_after)],
                           "writer_rows_per_s": round(written), "load_avg_1m": os.getloadavg()[0],
+                          "writer_cpu_us_per_pass": round(1e6 * WRITER_CPU_S[0] / args.passes, 1)
+                          if WRITER_CPU_S else None,
                           "writer_share_of_reference": round(written / reference, 3)}))
     finally:
         Database.dispose()

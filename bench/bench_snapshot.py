@@ -111,9 +111,15 @@ class SnapshotPusher(threading.Thread):
             query = f"lane=1&direction=in&taken_at={datetime.now(UTC).isoformat().replace('+', '%2B')}"
             started = time.monotonic()
             try:
-                conn.request("POST", f"/api/v1/ingest/snapshots?{query}", body=raw,
-                             headers={"X-Device-Key": self.key, "Content-Type": "image/jpeg"})
-                response = conn.getresponse()
+                try:
+                    conn.request("POST", f"/api/v1/ingest/snapshots?{query}", body=raw,
+                                 headers={"X-Device-Key": self.key, "Content-Type": "image/jpeg"})
+                    response = conn.getresponse()
+                except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                    conn.close()  # the server closed the idle keep-alive connection: once more on a new one
+                    conn.request("POST", f"/api/v1/ingest/snapshots?{query}", body=raw,
+                                 headers={"X-Device-Key": self.key, "Content-Type": "image/jpeg"})
+                    response = conn.getresponse()
                 payload = response.read()
                 if response.status != 202:
                     self.errors.append(f"{response.status} {payload[:200]!r}")
