@@ -36,6 +36,7 @@ COLOUR_INPUT = (160, 50)
 DOUBLE_ROW_INPUT = (330, 165)
 MIN_PLATE_WIDTH_PX = 16
 MIN_COARSE_SIDE_PX = 320  # below this a coarse pass saves too little to be worth a second one
+SURE_LAYOUT_CONFIDENCE = 0.8  # a read this sure of every character is not tried in the other row layout
 CROP_MARGIN_SCALE = 1.0  # tight crops still read best with the border replicated around them
 
 
@@ -112,6 +113,8 @@ class OnnxPlateEngine:
                 choice = self._read_single_row(frame, corners, margin_scale)
             if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
                 best = (double_row, choice)
+            if best is not None and min(best[1].char_confidences) >= SURE_LAYOUT_CONFIDENCE:
+                break  # the likelier layout read well: the other costs as much again
         if best is None:
             return None
         double_row, choice = best
