@@ -6,7 +6,8 @@ Watches: 90 % exact, 5 % wildcard (one '?' in a real plate, 10 % of them two), 5
 written to Redis exactly as a rebuild writes them. Passes are realistic Huizhou traffic (80 % 粤L,
 10 % other 粤, 10 % other provinces, 5 % green 8-character plates). Measures, in the same run:
   * `match`: Matcher.match on parsed pass events, batches of 500 (one MGET per batch: the matcher
-    holds a copy of the index), after a warm-up that loads that copy (`index_copy_load_s`);
+    holds a copy of the index), after a warm-up that loads that copy (`index_copy_load_s`, and the
+    growth of the process's peak RSS while loading it, `index_copy_mib`);
   * `stream`: the whole loop from the stream: XREADGROUP, parse, match, XACK (hits are counted,
     not written to PostgreSQL — the rare hit's insert is not what limits throughput);
   * `sismember`: the floor — pipelined SISMEMBER of the same plates in a set, 500 per round trip;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -118,9 +120,10 @@ def rate(count: int, work: Callable[[], object]) -> float:
 def bench_throughput(bus: Redis, plates: list[str], set_key: str) -> dict[str, float]:
     events = [event(plate) for plate in plates]
     matcher = new_matcher(bus, Counter())
-    started = time.perf_counter()
+    started, peak_before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     matcher.sync()  # a running matcher holds its copy of the index: load it before timing
     copy_load_s = time.perf_counter() - started
+    copy_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024  # ru_maxrss is KiB
 
     def match_all() -> None:
         for start in range(0, len(events), BATCH):
@@ -147,7 +150,8 @@ def bench_throughput(bus: Redis, plates: list[str], set_key: str) -> dict[str, f
             done += len(messages)
 
     return {"match_per_s": rate(len(events), match_all), "sismember_per_s": rate(len(plates), sismember_all),
-            "stream_per_s": rate(len(events), stream_all), "index_copy_load_s": copy_load_s}
+            "stream_per_s": rate(len(events), stream_all), "index_copy_load_s": copy_load_s,
+            "index_copy_mib": copy_mib}
 
 
 def misread(rng: random.Random, plate: str, kind: str) -> str | None:
@@ -227,6 +231,7 @@ def main() -> None:
     speeds = bench_throughput(bus, plates, set_key)
     result.update({key: round(value) for key, value in speeds.items() if key.endswith("_per_s")})
     result["index_copy_load_s"] = round(speeds["index_copy_load_s"], 2)
+    result["index_copy_mib"] = round(speeds["index_copy_mib"])
     result["match_share_of_sismember"] = round(speeds["match_per_s"] / speeds["sismember_per_s"], 3)
     result["stream_share_of_sismember"] = round(speeds["stream_per_s"] / speeds["sismember_per_s"], 3)
     result.update(bench_recall(bus, rng, specs))

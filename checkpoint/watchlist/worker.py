@@ -1,13 +1,14 @@
 """The matcher: consumes `checkpoint:passes` in group "watchlist", matches each pass against the index.
 
 Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in
-memory (local_index.py) and checks it against Redis once per batch (one MGET), so a change is in
-force on every matcher from its next batch; candidates are verified here (validity window, scope,
-colour, the pattern itself). Hits are committed to PostgreSQL, then pushed
-to `checkpoint:alerts`, then the passes are acked; a new alert's webhook delivery is queued in the
-alert's own transaction (webhook.py). A batch that fails is read again pass by pass, and a pass that
-keeps failing is dead-lettered after `max_deliveries` (redelivery.py). If the index is missing (Redis
-emptied or restarted without persistence) the matcher rebuilds it from PostgreSQL before matching.
+memory (local_index.py) and checks it against Redis once per batch (an MGET right after the read), so
+a change is in force on every matcher from its next batch; candidates are verified here (validity
+window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, then pushed to
+`checkpoint:alerts`, then the passes are acked (in the pipeline of the next read); a new alert's
+webhook delivery is queued in the alert's own transaction (webhook.py). A batch that fails is read
+again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
+(redelivery.py). If the index is missing (Redis emptied or restarted without persistence) the
+matcher rebuilds it from PostgreSQL before matching.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class Matcher:
         self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
         self.retrying = False  # the last read returned passes delivered before
         self._next_claim_at = 0.0
+        self._unacked: list[bytes] = []  # handled and committed, acked with the next read
+        self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
 
     # --- the index --------------------------------------------------------------------------------
@@ -90,7 +93,8 @@ class Matcher:
     def sync(self) -> None:
         """Bring the local copy in line with Redis: one MGET per batch, more only after a change."""
         for _attempt in range(3):
-            state: Any = self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
+            state: Any = self._read_state or self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
+            self._read_state = None
             ready, version, epoch = state
             if not ready:
                 self.ensure_index()  # Redis lost the index: rebuilt from PostgreSQL, then read again
@@ -150,12 +154,13 @@ class Matcher:
     # --- the stream -------------------------------------------------------------------------------
 
     def handle(self, messages: list[RawMessage]) -> int:
-        """Match a batch, commit its hits, push them, ack the batch; returns the number of hits."""
+        """Match a batch, commit its hits, push them, then ack the batch (with the next read); returns the
+        number of hits."""
         hits = self.match_messages(messages)
         if hits:
             self.record(hits)
         if messages:
-            self.raw.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+            self._unacked += [msg_id for msg_id, _ in messages]  # acked with the next read (one round trip)
         self.matched += len(messages)
         return len(hits)
 
@@ -208,6 +213,9 @@ class Matcher:
             return self._read()
 
     def _read(self) -> list[RawMessage]:
+        self._read_state = None  # only a read of new passes brings the index state with it
+        if self._own_pending:
+            self.flush_acks()  # before reading this consumer's pending entries, so handled ones are not among them
         if self._own_pending:
             reply: Any = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
             mine = [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries if fields]
@@ -223,8 +231,22 @@ class Matcher:
                 return reclaimed
             self._next_claim_at = time.monotonic() + CLAIM_EVERY_S
         self.retrying = False
-        reply = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
+        # One round trip: ack the last batch, read the next, then the index state as of after the read.
+        pipe = self.raw.pipeline(transaction=False)
+        if self._unacked:
+            pipe.xack(PASSES_STREAM, GROUP, *self._unacked)
+        pipe.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
+        pipe.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
+        *_, reply, state = pipe.execute()
+        self._unacked = []
+        self._read_state = [value.decode() if value is not None else None for value in state]
         return [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries]
+
+    def flush_acks(self) -> None:
+        """Ack the passes handled since the last read (normally the next read's pipeline does)."""
+        if self._unacked:
+            self.raw.xack(PASSES_STREAM, GROUP, *self._unacked)
+            self._unacked = []
 
     def step(self) -> bool:
         """Read and handle one batch; False if some pass failed on its own and stays pending."""
@@ -296,6 +318,10 @@ class Matcher:
                 log.exception("watchlist.batch_failed", extra={"consumer": self.consumer})
                 self._own_pending = True
                 stop.wait(1.0)
+        try:
+            self.flush_acks()
+        except RedisError:
+            pass  # those passes are delivered again, and handled idempotently
         if self.outbox is not None:
             self.outbox.wake.set()  # out of its wait, to see `stop`
         for helper in helpers:
