@@ -37,7 +37,9 @@ DOUBLE_ROW_INPUT = (330, 165)
 MIN_PLATE_WIDTH_PX = 16
 MIN_COARSE_SIDE_PX = 320  # below this a coarse pass saves too little to be worth a second one
 SURE_LAYOUT_CONFIDENCE = 0.8  # a read this sure of every character is not tried in the other row layout
-CROP_MARGIN_SCALE = 1.0  # tight crops still read best with the border replicated around them
+Margins = tuple[tuple[float, float], tuple[float, float]]  # (x, y) around the plate: plate CRNN, PP-OCR
+CORNER_MARGINS: Margins = (PLATE_MARGIN, PADDLE_MARGIN)
+CROP_MARGINS: Margins = ((0.12, 0.0), (0.06, 0.0))  # a tight crop's own border does for the height
 
 
 class OnnxPlateEngine:
@@ -99,18 +101,24 @@ class OnnxPlateEngine:
         plate = to_bgr(plate_bgr, max_pixels=self.settings.max_pixels)
         height, width = plate.shape[:2]
         corners: Corners = ((0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0))
-        return self.read_corners(plate, corners, 1.0, margin_scale=CROP_MARGIN_SCALE)
+        return self._read(plate, corners, 1.0, CROP_MARGINS)
 
     def read_corners(
         self, frame: Image, corners: Corners, detection_score: float, *, margin_scale: float = 1.0
     ) -> PlateRead | None:
         """Read the plate with these corners; None when the text is no plate or too uncertain."""
+        (plate_x, plate_y), (paddle_x, paddle_y) = CORNER_MARGINS
+        margins = ((plate_x * margin_scale, plate_y * margin_scale), (paddle_x * margin_scale, paddle_y * margin_scale))
+        return self._read(frame, corners, detection_score, margins)
+
+    def _read(self, frame: Image, corners: Corners, detection_score: float, margins: Margins) -> PlateRead | None:
+        """Read in the likelier row layout first, the other too when the shape leaves it open."""
         best: tuple[bool, PlateChoice] | None = None
         for double_row in row_layouts(corners):
             if double_row:
                 choice = fuse_recognisers(*self._read_double_row(frame, corners))
             else:
-                choice = self._read_single_row(frame, corners, margin_scale)
+                choice = self._read_single_row(frame, corners, margins)
             if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
                 best = (double_row, choice)
             if best is not None and min(best[1].char_confidences) >= SURE_LAYOUT_CONFIDENCE:
@@ -142,13 +150,12 @@ class OnnxPlateEngine:
             crop=crop,
         )
 
-    def _read_single_row(self, frame: Image, corners: Corners, margin_scale: float) -> PlateChoice | None:
+    def _read_single_row(self, frame: Image, corners: Corners, margins: Margins) -> PlateChoice | None:
         """Fused text of one row; decoding held to the plate layouts when a character went missing."""
-        plate_margin = (PLATE_MARGIN[0] * margin_scale, PLATE_MARGIN[1] * margin_scale)
+        plate_margin, paddle_margin = margins
         plate = self.plate_recogniser.reading(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
         paddle: Reading | None = None
         if self.paddle_recogniser is not None and not self._plate_recogniser_is_sure(plate.guesses):
-            paddle_margin = (PADDLE_MARGIN[0] * margin_scale, PADDLE_MARGIN[1] * margin_scale)
             paddle = self.paddle_recogniser.reading(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
         choice = fuse_recognisers(plate.guesses, paddle.guesses if paddle else None)
         if choice is None:  # no layout fits the greedy reads: one dropped or added a character
