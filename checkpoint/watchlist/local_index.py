@@ -11,6 +11,7 @@ MULTI with the version it belongs to. PostgreSQL stays the source of truth behin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -64,29 +65,48 @@ class LocalIndex:
             _discard(self._keys, key, entry_id)
 
     def lookup(self, plate: str) -> set[int]:
-        """Ids of the entries a read may match (verified by the caller against the pattern itself).
+        """Ids of the entries a read may match (verified by the caller against the pattern itself)."""
+        return self.lookup_many([plate]).get(0, set())
+
+    def lookup_many(self, plates: list[str]) -> dict[int, set[int]]:
+        """Candidates of a batch of reads, by position in `plates`; reads without any are left out.
 
         Mirrors Pattern.index_keys(): the read's canonical form meets fuzzy watches; a read missing a
         character meets a watch's deletions (`d:`), one with an extra character its own deletions.
+        Each probe runs over the whole batch as map(dict.get, ...) and compress(), so the per-read
+        loop (~20 probes, most of them wildcard masks) runs in C rather than in Python bytecode.
         """
-        keys, found = self._keys, set[int]()
-        key = canonical(plate)
-        for probe in ("e:" + plate, "f:" + key, "d:" + key if len(plate) <= 7 else ""):
-            if (ids := keys.get(probe)) is not None:
-                found |= ids
-        if len(plate) >= 8:
-            for deleted in deletions(key):
-                if (ids := keys.get("f:" + deleted)) is not None:
-                    found |= ids
-        tables = self._by_length.get(len(plate))
-        if tables is None:
-            tables = self._by_length[len(plate)] = [
-                (itemgetter(*mask.positions), table) for mask, table in self._masks.values()
-                if mask.applies_to(len(plate))]
-        for known, table in tables:
-            if (ids := table.get(known(plate))) is not None:
-                found |= ids
+        found: dict[int, set[int]] = {}
+        keys = self._keys
+        canon = [canonical(plate) for plate in plates]
+        probes: list[tuple[list[int], list[str]]] = [
+            (list(range(len(plates))), ["e:" + plate for plate in plates]),
+            (list(range(len(plates))), ["f:" + key for key in canon])]
+        short = [index for index, plate in enumerate(plates) if len(plate) <= 7]
+        probes.append((short, ["d:" + canon[index] for index in short]))
+        for index, plate in enumerate(plates):
+            if len(plate) >= 8:
+                deleted = ["f:" + key for key in deletions(canon[index])]
+                probes.append(([index] * len(deleted), deleted))
+        for where, probe in probes:
+            for at in compress(range(len(probe)), map(keys.get, probe)):
+                found.setdefault(where[at], set()).update(keys[probe[at]])
+        by_length: dict[int, list[int]] = {}
+        for index, plate in enumerate(plates):
+            by_length.setdefault(len(plate), []).append(index)
+        for size, where in by_length.items():
+            same = [plates[index] for index in where]
+            for known, table in self._tables_for(size):
+                for at in compress(range(len(same)), map(table.get, map(known, same))):
+                    found.setdefault(where[at], set()).update(table[known(same[at])])
         return found
+
+    def _tables_for(self, size: int) -> list[tuple[KnownChars, dict[tuple[str, ...], set[int]]]]:
+        tables = self._by_length.get(size)
+        if tables is None:
+            tables = self._by_length[size] = [
+                (itemgetter(*mask.positions), table) for mask, table in self._masks.values() if mask.applies_to(size)]
+        return tables
 
 
 def _discard(mapping: dict[Any, set[int]], key: Any, entry_id: int) -> None:

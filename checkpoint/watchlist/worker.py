@@ -107,22 +107,32 @@ class Matcher:
     def match(self, events: list[PassEvent]) -> list[Hit]:
         """Hits of parsed pass events (the stream loop uses match_messages, which parses only candidates)."""
         self.sync()
-        lookup = self.index.lookup
-        return self._verified((event, ids) for event in events if (ids := lookup(event.captured.plate)))
+        found = self.index.lookup_many([event.captured.plate for event in events])
+        return self._verified((events[at], ids) for at, ids in sorted(found.items()))
 
     def match_messages(self, messages: list[RawMessage]) -> list[Hit]:
         """Hits of raw stream entries: a plate lookup for each, a full parse only for those with candidates."""
         self.sync()
-        lookup = self.index.lookup
-        candidates: list[tuple[PassEvent, set[int]]] = []
+        readable: list[RawMessage] = []
+        plates: list[str] = []
         for msg_id, fields in messages:
             try:
-                if ids := lookup(fields[b"plate"].decode()):
-                    candidates.append((PassEvent.from_fields(decoded(fields)), ids))
+                plates.append(fields[b"plate"].decode())
+                readable.append((msg_id, fields))
             except (KeyError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
-                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
-                            f"not a pass event: {exc!r}")
+                self._refuse(msg_id, fields, exc)
+        candidates: list[tuple[PassEvent, set[int]]] = []
+        for at, ids in sorted(self.index.lookup_many(plates).items()):
+            msg_id, fields = readable[at]
+            try:
+                candidates.append((PassEvent.from_fields(decoded(fields)), ids))
+            except (KeyError, ValueError) as exc:
+                self._refuse(msg_id, fields, exc)
         return self._verified(candidates)
+
+    def _refuse(self, msg_id: bytes, fields: dict[bytes, bytes], exc: Exception) -> None:
+        dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
+                    f"not a pass event: {exc!r}")
 
     def _verified(self, candidates: Iterable[tuple[PassEvent, set[int]]]) -> list[Hit]:
         specs = self.index.specs
