@@ -22,8 +22,8 @@ class LprSettings(BaseModel):
         default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)"
     )
     paddle_when: Literal["always", "uncertain"] = Field(
-        default="always",
-        description="uncertain: PP-OCRv6 only where the plate recogniser is unsure, reads no plate or reads 皖",
+        default="uncertain",
+        description="uncertain: PP-OCRv6 only where the plate recogniser is unsure of a character or reads no plate",
     )
     sure_char_confidence: float = Field(
         default=0.95, ge=0.0, le=1.0, description="plate-recogniser confidence that skips PP-OCRv6"

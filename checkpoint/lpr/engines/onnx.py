@@ -163,11 +163,15 @@ class OnnxPlateEngine:
         return choice
 
     def _plate_recogniser_is_sure(self, guesses: list[CharGuess]) -> bool:
-        """Whether PP-OCRv6 can be skipped: allowed by settings, a confident valid plate, not 皖."""
+        """Whether PP-OCRv6 can be skipped: allowed by settings, and every character of a valid plate sure.
+
+        The plate CRNN leans to 皖, so PP-OCRv6 used to run on every 皖 read too; skipping it for
+        sure reads left exact accuracy on both CCPD tune splits unchanged, at half the cost.
+        """
         if self.settings.paddle_when == "always" or not guesses:
             return False
         choice = fuse_recognisers(guesses, None)
-        if choice is None or choice.text.startswith("皖"):
+        if choice is None:
             return False
         return min(choice.char_confidences) >= self.settings.sure_char_confidence
 
