@@ -90,12 +90,13 @@ class Matcher:
                 raise RuntimeError("the watch index was not rebuilt within 60 s")
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
-    def sync(self) -> None:
-        """Bring the local copy in line with Redis: one MGET per batch, more only after a change."""
+    def sync(self, state: list[str | None] | None = None) -> None:
+        """Bring the local copy in line with Redis: ready/version/epoch as read right after the batch (or
+        an MGET now), more round trips only after a change."""
         for _attempt in range(3):
-            state: Any = self._read_state or self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
-            self._read_state = None
-            ready, version, epoch = state
+            current: Any = state or self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
+            state = None
+            ready, version, epoch = current
             if not ready:
                 self.ensure_index()  # Redis lost the index: rebuilt from PostgreSQL, then read again
                 continue
@@ -112,7 +113,8 @@ class Matcher:
 
     def match_messages(self, messages: list[RawMessage]) -> list[Hit]:
         """Hits of raw stream entries: a plate lookup for each, a full parse only for those with candidates."""
-        self.sync()
+        self.sync(self._read_state)
+        self._read_state = None
         readable: list[RawMessage] = []
         plates: list[str] = []
         for msg_id, fields in messages:
