@@ -27,7 +27,7 @@ class CapturedPass:
     speed_kmh: float | None = None
     image_path: str | None = None  # relative to the data directory
     plate_image_path: str | None = None
-    source: str = "camera"  # camera (our LPR), smart (device's own read), test
+    source: str = "camera"  # camera (our LPR on video), snapshot (our LPR on a pushed JPEG), smart, test
     pass_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def to_fields(self) -> Fields:
