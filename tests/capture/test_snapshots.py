@@ -33,7 +33,6 @@ from checkpoint.passes.writer import GROUP as WRITER_GROUP
 from checkpoint.passes.writer import PassWriter
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import entries, jpeg, png
-from tests.passes.test_writer import first_checkpoint
 from tests.waiting import wait_until
 
 URL = "/api/v1/ingest/snapshots"
@@ -233,7 +232,9 @@ def test_the_cli_registers_a_snapshot_device_on_lanes(engine: Engine, sessions: 
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHECKPOINT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     get_settings.cache_clear()
-    checkpoint = first_checkpoint(sessions)
+    with sessions() as session:
+        checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
+        assert checkpoint is not None
     code = f"CLI-SNAP-{datetime.now(UTC):%H%M%S%f}"
     try:
         result = CliRunner().invoke(capture_cli.app, ["add-device", code, "--checkpoint", checkpoint.code,
