@@ -17,11 +17,12 @@ import statistics
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from checkpoint.lpr import LprSettings, make_plate_engine
-from checkpoint.lpr.evaluate import load_labels
+from checkpoint.lpr.evaluate import MATCH_IOU, iou, load_labels
 from checkpoint.lpr.images import load_image
 from checkpoint.lpr.synthetic import double_row_from_single
 
@@ -31,20 +32,52 @@ FRAME_W, FRAME_H = 1920, 1080
 Frame = npt.NDArray[np.uint8]
 
 
-def make_frames(count: int) -> list[Frame]:
+def make_frames(count: int, shrink: float = 1.0) -> list[Frame]:
     """1080p frames, each holding one CCPD scene (cropped to 1080 rows around its plate)."""
-    frames: list[Frame] = []
+    return [frame for frame, _ in framed_scenes(count, shrink)]
+
+
+def framed_scenes(count: int, shrink: float = 1.0) -> list[tuple[Frame, tuple[float, float, float, float]]]:
+    """1080p frames holding one CCPD scene each, shrunk by `shrink`, with the plate's box in the frame."""
+    framed: list[tuple[Frame, tuple[float, float, float, float]]] = []
     for row in load_labels(SCENES)[:count]:
+        assert row.box is not None
         scene = load_image(SCENES / row.file)
+        box = tuple(v * shrink for v in row.box)
+        if shrink != 1.0:
+            scene = cv2.resize(scene, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)  # type: ignore[assignment]
         top = 0
-        if scene.shape[0] > FRAME_H and row.box is not None:
-            top = int(min(max(0, (row.box[1] + row.box[3]) / 2 - FRAME_H / 2), scene.shape[0] - FRAME_H))
+        if scene.shape[0] > FRAME_H:
+            top = int(min(max(0, (box[1] + box[3]) / 2 - FRAME_H / 2), scene.shape[0] - FRAME_H))
         part = scene[top : top + FRAME_H, :FRAME_W]
         frame = np.full((FRAME_H, FRAME_W, 3), 110, dtype=np.uint8)
         left = (FRAME_W - part.shape[1]) // 2
         frame[: part.shape[0], left : left + part.shape[1]] = part
-        frames.append(frame)
-    return frames
+        framed.append((frame, (box[0] + left, box[1] - top, box[2] + left, box[3] - top)))
+    return framed
+
+
+def detection_recall(settings: LprSettings, count: int, shrinks: list[float]) -> dict[str, dict[str, float]]:
+    """Detection recall and CPU ms per 1080p frame, coarse-to-fine against full resolution, by plate size."""
+    engines = {
+        "coarse_to_fine": make_plate_engine(settings),
+        "full_resolution": make_plate_engine(settings.model_copy(update={"coarse_scale": 1.0})),
+    }
+    result: dict[str, dict[str, float]] = {}
+    for shrink in shrinks:
+        framed = framed_scenes(count, shrink)
+        figures: dict[str, float] = {"plate_width_px_median": round(statistics.median(b[2] - b[0] for _, b in framed))}
+        for name, engine in engines.items():
+            found, cpu_ms = 0, []
+            for frame, box in framed:
+                started = time.thread_time()
+                detections = engine.detect(frame)
+                cpu_ms.append((time.thread_time() - started) * 1000)
+                found += any(iou(detection.box, box) >= MATCH_IOU for detection in detections)
+            figures[f"{name}_recall"] = round(found / len(framed), 4)
+            figures[f"{name}_cpu_ms_median"] = round(statistics.median(cpu_ms), 1)
+        result[f"shrink_{shrink}"] = figures
+    return result
 
 
 def latency(frames: list[Frame], settings: LprSettings, roi: tuple[int, int, int, int] | None) -> dict[str, float]:
@@ -141,6 +174,9 @@ def main() -> None:
     parser.add_argument("--double-row", type=int, default=0, help="also read this many synthetic double-row plates")
     parser.add_argument("--coarse-scale", type=float, default=LprSettings().coarse_scale, help="1: no coarse pass")
     parser.add_argument(
+        "--recall-shrinks", default="", help="e.g. 1,0.4,0.3: detection recall on scenes shrunk so (all 160 scenes)"
+    )
+    parser.add_argument(
         "--reference",
         action="store_true",
         help="also time the previous default in this run: full-resolution detection, PP-OCRv6 on every plate",
@@ -168,6 +204,9 @@ def main() -> None:
         result["reference_full_resolution_paddle_always"] = latency(frames, reference, None)
     result["one_core_lane_roi_960x1080"] = latency(frames, settings, centre_roi)
     result["rss_mb_single_process_with_frames"] = round(peak_rss_kb() / 1024, 1)
+    if args.recall_shrinks:
+        shrinks = [float(value) for value in args.recall_shrinks.split(",")]
+        result["detection_recall_by_size"] = detection_recall(settings, 160, shrinks)
     if args.double_row:
         result["synthetic_double_row_exact_accuracy"] = double_row_accuracy(settings, args.double_row)
     result["throughput"] = throughput(frames, settings, args.workers, args.rounds)
