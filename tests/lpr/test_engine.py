@@ -14,7 +14,7 @@ from checkpoint.lpr.engines import PlateEngine
 from checkpoint.lpr.evaluate import load_labels
 from checkpoint.lpr.images import load_image
 from checkpoint.lpr.models import PlateColour
-from checkpoint.lpr.rectify import is_double_row, split_rows
+from checkpoint.lpr.rectify import is_double_row, plate_aspect, split_rows
 from checkpoint.lpr.synthetic import double_row_from_single
 
 SAMPLE = 12
@@ -107,3 +107,16 @@ def test_cli_read_and_eval_json(plates_dev: Path, tmp_path: Path) -> None:
     }
     assert summary["images"] == 4 and 0.0 <= summary["exact_accuracy"] <= 1.0
     assert report.is_file()
+
+
+def test_a_plate_turned_away_is_read_as_one_row(engine: PlateEngine, plates_dev: Path) -> None:
+    """CCPD scenes whose plate looks as narrow as a double-row one (tune split)."""
+    folder = plates_dev / "ccpd_scenes"
+    labels = {row.file: row.plate for row in load_labels(folder)}
+    for name in ("0050.jpg", "0057.jpg", "0116.jpg"):
+        image = load_image(folder / name)
+        (detection,) = engine.detect(image)
+        assert plate_aspect(detection.corners) < 2.4
+        reads = engine.read(image)
+        assert [read.text for read in reads] == [labels[name]]
+        assert not reads[0].double_row
