@@ -61,8 +61,10 @@ def project_frames(frame_probs: FloatArray, mapping: IntArray) -> FloatArray:
     return projected
 
 
-def forced_plate_read(projected: FloatArray) -> ForcedRead | None:
+def forced_plate_read(projected: FloatArray, lengths: frozenset[int] | None = None) -> ForcedRead | None:
     """The most probable frame path that spells some plate layout exactly, or None (too few frames).
+
+    `lengths` limits the layouts to plates of these lengths (None: all).
 
     States per layout: "blank after k characters" and "k-th character is c". A character may
     follow a different one directly; the same character twice needs a blank between (CTC).
@@ -107,6 +109,8 @@ def forced_plate_read(projected: FloatArray) -> ForcedRead | None:
     end_blank = blanks[rows, _LENGTHS]
     end_char = chars[rows, _LENGTHS - 1].max(axis=1)
     scores = np.maximum(end_blank, end_char)
+    if lengths is not None:
+        scores = np.where(np.isin(_LENGTHS, list(lengths)), scores, NEVER)
     layout = int(np.argmax(scores))
     if scores[layout] <= NEVER / 2:
         return None
@@ -140,7 +144,7 @@ def _guess_at(projected: FloatArray, letter: int, span: list[int], frames: int) 
     return CharGuess(probs=probs, position=(min(span) + max(span) + 1) / 2 / frames)
 
 
-def forced_guesses(reading: Reading) -> list[CharGuess]:
+def forced_guesses(reading: Reading, lengths: frozenset[int] | None = None) -> list[CharGuess]:
     """The reading's characters decoded under the plate layouts (its greedy ones if none fits)."""
-    forced = forced_plate_read(project_frames(reading.frames, reading.mapping))
+    forced = forced_plate_read(project_frames(reading.frames, reading.mapping), lengths)
     return reading.guesses if forced is None else forced.guesses

@@ -53,3 +53,12 @@ def test_network_classes_fold_onto_the_alphabet() -> None:
     assert projected.shape == (1, 1 + len(ALPHABET))
     assert np.isclose(projected[0, 0], 0.1) and np.isclose(projected[0, 1 + INDEX["0"]], 0.7)
     assert np.isclose(projected.sum(), 0.8)
+
+
+def test_lengths_limit_the_layouts() -> None:
+    """A blue plate is never 8 characters: one extra character read is decoded away."""
+    frames = frames_spelling("皖A123456")
+    assert text_of(forced_plate_read(frames).guesses) == "皖A123456"  # type: ignore[union-attr]
+    seven = forced_plate_read(frames, frozenset({7}))
+    assert seven is not None and len(seven.guesses) == 7
+    assert text_of(seven.guesses)[:2] == "皖A"

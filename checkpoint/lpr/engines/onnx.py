@@ -11,7 +11,7 @@ from checkpoint.lpr.detect import PlateDetector, shift_detection
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
-from checkpoint.lpr.models import Corners, Detection, PlateRead
+from checkpoint.lpr.models import Corners, Detection, PlateColour, PlateRead
 from checkpoint.lpr.normalize import PlateChoice, plate_type_of
 from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, Reading, paddle_characters, plate_characters
 from checkpoint.lpr.rectify import plate_width_px, row_layouts, split_rows, warp_plate
@@ -39,6 +39,7 @@ MIN_COARSE_SIDE_PX = 320  # below this a coarse pass saves too little to be wort
 SURE_LAYOUT_CONFIDENCE = 0.8  # a read this sure of every character is not tried in the other row layout
 Margins = tuple[tuple[float, float], tuple[float, float]]  # (x, y) around the plate: plate CRNN, PP-OCR
 CORNER_MARGINS: Margins = (PLATE_MARGIN, PADDLE_MARGIN)
+LENGTHS_BY_COLOUR = {PlateColour.BLUE: frozenset({7})}  # GA 36: blue plates are 7 characters; green ones 8
 CROP_MARGINS: Margins = ((0.12, 0.0), (0.06, 0.0))  # a tight crop's own border does for the height
 
 
@@ -113,12 +114,14 @@ class OnnxPlateEngine:
 
     def _read(self, frame: Image, corners: Corners, detection_score: float, margins: Margins) -> PlateRead | None:
         """Read in the likelier row layout first, the other too when the shape leaves it open."""
+        colour = plate_colour(warp_plate(frame, corners, COLOUR_INPUT))
+        lengths = LENGTHS_BY_COLOUR.get(colour)
         best: tuple[bool, PlateChoice] | None = None
         for double_row in row_layouts(corners):
             if double_row:
                 choice = fuse_recognisers(*self._read_double_row(frame, corners))
             else:
-                choice = self._read_single_row(frame, corners, margins)
+                choice = self._read_single_row(frame, corners, margins, lengths)
             if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
                 best = (double_row, choice)
             if best is not None and min(best[1].char_confidences) >= SURE_LAYOUT_CONFIDENCE:
@@ -129,8 +132,6 @@ class OnnxPlateEngine:
         confidence = min(choice.char_confidences) * detection_score
         if confidence < self.settings.min_confidence:
             return None
-        colour_view = warp_plate(frame, corners, COLOUR_INPUT)
-        colour = plate_colour(colour_view)
         crop = (
             warp_plate(
                 frame, corners, (PLATE_INPUT[0] * 2, PLATE_INPUT[1] * 2 * (2 if double_row else 1)), PLATE_MARGIN
@@ -150,16 +151,22 @@ class OnnxPlateEngine:
             crop=crop,
         )
 
-    def _read_single_row(self, frame: Image, corners: Corners, margins: Margins) -> PlateChoice | None:
-        """Fused text of one row; decoding held to the plate layouts when a character went missing."""
+    def _read_single_row(
+        self, frame: Image, corners: Corners, margins: Margins, lengths: frozenset[int] | None = None
+    ) -> PlateChoice | None:
+        """Fused text of one row; decoding held to the plate layouts (of `lengths` characters, when
+        the colour says) where a character went missing or one too many was read."""
         plate_margin, paddle_margin = margins
         plate = self.plate_recogniser.reading(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
         paddle: Reading | None = None
         if self.paddle_recogniser is not None and not self._plate_recogniser_is_sure(plate.guesses):
             paddle = self.paddle_recogniser.reading(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
         choice = fuse_recognisers(plate.guesses, paddle.guesses if paddle else None)
-        if choice is None:  # no layout fits the greedy reads: one dropped or added a character
-            choice = fuse_recognisers(forced_guesses(plate), forced_guesses(paddle) if paddle else None)
+        if choice is None or (lengths is not None and len(choice.text) not in lengths):
+            forced = fuse_recognisers(
+                forced_guesses(plate, lengths), forced_guesses(paddle, lengths) if paddle else None
+            )
+            choice = forced or choice
         return choice
 
     def _plate_recogniser_is_sure(self, guesses: list[CharGuess]) -> bool:
