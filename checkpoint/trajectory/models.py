@@ -34,7 +34,9 @@ class PlateDay(Base):
 
     __tablename__ = "trajectory_plate_day"
     __table_args__ = (
-        Index("ix_trajectory_plate_day_plate", "plate", "day"),
+        # a plate's days, read whole from the index (night-active candidates, first-entry probes)
+        Index("ix_trajectory_plate_day_plate", "plate", "day",
+              postgresql_include=["passes", "early_passes", "early_night", "late_night"]),
         # the few rows with night passes, read whole from the index to find night-active candidates
         Index("ix_trajectory_plate_day_night", "day", "plate",
               postgresql_include=["passes", "early_passes", "early_night", "late_night"],

@@ -41,7 +41,8 @@ def upgrade() -> None:
         sa.Column("early_night", sa.Integer(), nullable=False),
         sa.Column("late_night", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_trajectory_plate_day_plate", "trajectory_plate_day", ["plate", "day"])
+    op.create_index("ix_trajectory_plate_day_plate", "trajectory_plate_day", ["plate", "day"],
+                    postgresql_include=["passes", "early_passes", "early_night", "late_night"])
     op.create_index("ix_trajectory_plate_day_night", "trajectory_plate_day", ["day", "plate"],
                     postgresql_include=["passes", "early_passes", "early_night", "late_night"],
                     postgresql_where=sa.text("early_night > 0 OR late_night > 0"))
