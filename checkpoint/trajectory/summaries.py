@@ -63,6 +63,20 @@ class WindowSplit:
         return "(" + " OR ".join(parts) + ")", params
 
 
+def night_ranges(ranges: list[tuple[datetime, datetime]], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The parts of `ranges` at the summaries' night (22:00-06:00 local), so an index reads only those."""
+    found = []
+    for low, high in ranges:
+        day = low.astimezone(zone).date() - timedelta(days=1)
+        while day <= high.astimezone(zone).date():
+            dusk = datetime.combine(day, time(NIGHT_START_HOUR), tzinfo=zone).astimezone(UTC)
+            dawn = datetime.combine(day + timedelta(days=1), time(NIGHT_END_HOUR), tzinfo=zone).astimezone(UTC)
+            if max(low, dusk) < min(high, dawn):
+                found.append((max(low, dusk), min(high, dawn)))
+            day += timedelta(days=1)
+    return found
+
+
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[local midnight of `day`, local midnight of the next day) in UTC."""
     start = datetime.combine(day, time(), tzinfo=zone)

@@ -25,6 +25,7 @@ from checkpoint.trajectory.summaries import (
     NIGHT_START_HOUR,
     WindowSplit,
     day_bounds,
+    night_ranges,
     split_window,
 )
 
@@ -106,20 +107,25 @@ WITH per_night AS (
 """ + NIGHT_SELECT_SQL
 
 # Summarised days give (passes, night passes) per plate and day, split at 06:00: the part before
-# belongs to the night before. Only plates with night passes on enough rows can qualify, so the
-# rest of their days is read for those plates alone.
+# belongs to the night before. Only plates with night passes on enough rows can qualify: they are
+# found from the summaries' night rows and the raw ranges' night hours (read by captured_at), and
+# only their passes in the raw ranges are counted.
 NIGHT_SUMMARISED_SQL = """
-WITH raw_nights AS MATERIALIZED (
-  SELECT plate, CAST(local_at - make_interval(hours => :end_hour) AS date) AS night_of, count(*) AS n,
-         count(*) FILTER (WHERE {night}) AS night_n
-  FROM (SELECT plate, captured_at AT TIME ZONE :tz AS local_at FROM pass WHERE {raw}) local
-  GROUP BY 1, 2
+WITH raw_night_rows AS MATERIALIZED (
+  SELECT plate, CAST((captured_at AT TIME ZONE :tz) - make_interval(hours => :end_hour) AS date) AS night_of
+  FROM pass WHERE {raw_night}
 ), candidates AS MATERIALIZED (
   SELECT plate FROM (
     SELECT plate, CAST(early_night > 0 AS int) + CAST(late_night > 0 AS int) AS nights
     FROM trajectory_plate_day WHERE day = ANY(:days) AND (early_night > 0 OR late_night > 0)
-    UNION ALL SELECT plate, 1 FROM raw_nights WHERE night_n > 0
+    UNION ALL SELECT plate, count(DISTINCT night_of) FROM raw_night_rows GROUP BY plate
   ) nightly GROUP BY plate HAVING sum(nights) >= :min_days
+), raw_nights AS (
+  SELECT plate, CAST(local_at - make_interval(hours => :end_hour) AS date) AS night_of, count(*) AS n,
+         count(*) FILTER (WHERE {night}) AS night_n
+  FROM (SELECT plate, captured_at AT TIME ZONE :tz AS local_at FROM pass
+        WHERE {raw} AND plate = ANY(ARRAY(SELECT plate FROM candidates))) local
+  GROUP BY 1, 2
 ), summarised AS (
   SELECT plate, day, passes, early_passes, early_night, late_night FROM trajectory_plate_day
   WHERE plate = ANY(ARRAY(SELECT plate FROM candidates)) AND day >= :first_day AND day <= :last_day
@@ -128,7 +134,7 @@ WITH raw_nights AS MATERIALIZED (
   SELECT plate, night_of, sum(n) AS n, sum(night_n) AS night_n FROM (
     SELECT plate, day - 1 AS night_of, early_passes AS n, early_night AS night_n FROM summarised
     UNION ALL SELECT plate, day, passes - early_passes, late_night FROM summarised
-    UNION ALL SELECT plate, night_of, n, night_n FROM raw_nights WHERE plate IN (SELECT plate FROM candidates)
+    UNION ALL SELECT plate, night_of, n, night_n FROM raw_nights
   ) parts GROUP BY plate, night_of
 )
 """ + NIGHT_SELECT_SQL
@@ -152,8 +158,11 @@ def night_active(session: Session, start: datetime, end: datetime, *, timezone: 
              if use_summaries and (night_start_hour, night_end_hour) == (NIGHT_START_HOUR, NIGHT_END_HOUR) else None)
     if split is not None and split.days:
         raw, raw_params = split.raw_condition()
-        sql = text(NIGHT_SUMMARISED_SQL.format(night=night, raw=raw))
-        params |= raw_params | {"days": split.days, "first_day": split.days[0], "last_day": split.days[-1]}
+        raw_night, night_params = WindowSplit([], night_ranges(split.raw, ZoneInfo(timezone))).raw_condition(
+            prefix="night")
+        sql = text(NIGHT_SUMMARISED_SQL.format(night=night, raw=raw, raw_night=raw_night))
+        params |= raw_params | night_params | {"days": split.days, "first_day": split.days[0],
+                                               "last_day": split.days[-1]}
     else:
         sql = text(NIGHT_SQL.format(night=night))
     rows = session.execute(sql, params).all()
