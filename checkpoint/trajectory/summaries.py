@@ -40,7 +40,7 @@ from checkpoint.trajectory.roads import FINGERPRINT_SQL, road_network
 log = logging.getLogger(__name__)
 
 NIGHT_START_HOUR, NIGHT_END_HOUR = 22, 6  # the night the summaries count; other hours read raw passes
-CLOSED_AFTER = timedelta(minutes=15)  # a day is summarised this long after its local midnight
+CLOSED_AFTER = timedelta(minutes=15)  # a day is summarised no sooner than this after its local midnight
 RESUMMARISE_AFTER = timedelta(hours=6)  # ... and once more after this, for passes uploaded late
 BUILD_WORK_MEM = "1GB"
 
