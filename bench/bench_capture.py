@@ -118,7 +118,9 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
                         loop=True, repeat_window_s=min(60.0, loop_s / 2)) for i in range(args.feeds)]
     for feed in feeds:
         bus.delete(f"checkpoint:feed:{feed.feed_id}")
-    lpr = LprSettings(paddle_when=args.paddle_when, detect_scale=args.detect_scale)
+    lpr = LprSettings(detect_scale=args.detect_scale)
+    if args.paddle_when:  # otherwise the engine's default (docs/BENCHMARKS.md, LPR section)
+        lpr = lpr.model_copy(update={"paddle_when": args.paddle_when})
     supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")), lpr,
                             feeds_per_process=-(-args.feeds // args.processes)).start()
     load_before = os.getloadavg()[0]
@@ -135,7 +137,8 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "size": f"{truth.width}x{truth.height}", "seconds": args.seconds,
             "fps_per_feed": [float(s.get("fps", 0)) for s in statuses],
             "dropped_per_feed": [int(s.get("dropped", 0)) for s in statuses],
-            "lpr": {"paddle_when": args.paddle_when, "detect_scale": args.detect_scale},
+            "lpr": {"paddle_when": lpr.paddle_when, "detect_scale": lpr.detect_scale,
+                    "coarse_scale": lpr.coarse_scale},
             "lpr_frames_per_feed": [int(s.get("processed", 0)) for s in statuses],
             "passes": len(passes), "expected_passes_approx": round(expected, 1),
             "wrong_plates": sum(p.plate not in plates for _id, p in passes),
@@ -167,7 +170,8 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--warmup-s", type=float, default=15.0)
-    parser.add_argument("--paddle-when", choices=("always", "uncertain"), default="always")
+    parser.add_argument("--paddle-when", choices=("always", "uncertain"), default=None,
+                        help="default: the engine's own (LprSettings)")
     parser.add_argument("--detect-scale", type=float, default=1.0)
     args = parser.parse_args()
     result = accuracy(args) if args.mode == "accuracy" else realtime(args)
