@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from bench.traffic_db import bench_engine
-from checkpoint.passes.partitions import ensure_day_partitions
+from checkpoint.passes.partitions import ensure_day_partitions, partition_name
 from checkpoint.trajectory.roads import load_network
 
 LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no daylight saving
@@ -39,7 +39,10 @@ COLUMNS = ("id", "captured_at", "plate", "plate_colour", "plate_type", "confiden
            "direction", "lat", "lon", "image_path", "received_at")
 
 THROUGH_BY_HOUR = [2, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 6, 6, 7, 7, 7, 7, 6, 5, 4, 3, 3, 2]  # local hours
+THROUGH_PREFIXES = ("粤A", "粤B", "粤S", "粤E", "湘A", "赣B", "闽D", "桂A")
+TOP_UP_PREFIXES = ("苏E", "浙A", "沪A", "京A", "川A", "鄂A", "豫A", "皖A")  # never made by a month's load
 Hop = tuple[int, float]  # (checkpoint id, seconds since local midnight)
+PassRow = tuple[str, datetime, str, str, str, int]  # (id, captured_at, plate, colour, type, checkpoint)
 
 
 @dataclass
@@ -193,14 +196,13 @@ def make_fleet(rng: random.Random, sites: Sites, plates: PlateMaker, passes_per_
 
 
 def day_rows(rng: random.Random, sites: Sites, fleet: Fleet, plates: PlateMaker, day: date,
-             through: int) -> Iterator[tuple[str, datetime, str, str, str, int]]:
+             through: int) -> Iterator[PassRow]:
     """(id, captured_at, plate, colour, type, checkpoint) of every pass on one local day."""
-    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) - LOCAL_OFFSET
+    midnight = local_midnight(day)
     weekday = day.weekday()
 
-    def rows(plate: str, colour: str, kind: str, hops: list[Hop]) -> Iterator[tuple[str, datetime, str, str, str, int]]:
-        for checkpoint, second in hops:
-            yield str(uuid.uuid4()), midnight + timedelta(seconds=second), plate, colour, kind, checkpoint
+    def rows(plate: str, colour: str, kind: str, hops: list[Hop]) -> Iterator[PassRow]:
+        return pass_rows(midnight, plate, colour, kind, hops)
 
     followers = fleet.companions
     for vehicle in fleet.vehicles:
@@ -213,16 +215,31 @@ def day_rows(rng: random.Random, sites: Sites, fleet: Fleet, plates: PlateMaker,
         if (clone := fleet.clones.get(vehicle.plate)) is not None:
             yield from rows(clone.plate, clone.colour, clone.plate_type, clone.day(rng, sites, weekday))
     for _ in range(through):
-        entry = rng.choice(sites.city_line)
-        path = sites.route(rng, entry, rng.choice(sites.city_line), longest=6)
-        hour = rng.choices(range(24), weights=THROUGH_BY_HOUR)[0]
-        prefix = rng.choice(("粤A", "粤B", "粤S", "粤E", "湘A", "赣B", "闽D", "桂A"))
-        lorry = rng.random() < 0.25
-        yield from rows(plates.make(prefix), "yellow" if lorry else "blue", "large" if lorry else "standard",
-                        drive(rng, sites, path, hour * 3600 + rng.uniform(0, 3600)))
+        yield from through_vehicle(rng, sites, plates, midnight, THROUGH_PREFIXES)
 
 
-def copy_day(engine: Engine, sites: Sites, rows: Iterator[tuple[str, datetime, str, str, str, int]]) -> int:
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) - LOCAL_OFFSET
+
+
+def pass_rows(midnight: datetime, plate: str, colour: str, kind: str, hops: list[Hop]) -> Iterator[PassRow]:
+    for checkpoint, second in hops:
+        yield str(uuid.uuid4()), midnight + timedelta(seconds=second), plate, colour, kind, checkpoint
+
+
+def through_vehicle(rng: random.Random, sites: Sites, plates: PlateMaker, midnight: datetime,
+                    prefixes: tuple[str, ...]) -> Iterator[PassRow]:
+    """One vehicle entering at the city line, crossing the city on a few hops and leaving it."""
+    entry = rng.choice(sites.city_line)
+    path = sites.route(rng, entry, rng.choice(sites.city_line), longest=6)
+    hour = rng.choices(range(24), weights=THROUGH_BY_HOUR)[0]
+    prefix = rng.choice(prefixes)
+    lorry = rng.random() < 0.25
+    yield from pass_rows(midnight, plates.make(prefix), "yellow" if lorry else "blue",
+                         "large" if lorry else "standard", drive(rng, sites, path, hour * 3600 + rng.uniform(0, 3600)))
+
+
+def copy_day(engine: Engine, sites: Sites, rows: Iterator[PassRow]) -> int:
     """COPY one day's rows into the pass table; returns the row count."""
     buffer, count = io.StringIO(), 0
     now = datetime.now(UTC).isoformat()
@@ -262,6 +279,51 @@ def generate(engine: Engine, first_day: date, days: int, passes_per_day: int, se
     return truth_of(fleet, first_day, days, seed) | {"rows": total, "load_s": round(time.monotonic() - started, 1)}
 
 
+def top_up(engine: Engine, first_day: date, days: int, target: int, seed: int) -> dict[str, object]:
+    """Add through traffic to every local day with fewer than `target` passes, up to about `target`.
+
+    The month's generator leaves weekend days short (commuters stay home). The added vehicles have
+    plates of prefixes the generator never makes, so no planted case or existing vehicle changes.
+    Days already at `target` are left alone: running it again adds nothing. (A run stopped half way
+    and run again may give a through plate of a finished day to another day: a vehicle coming back.)
+    """
+    rng = random.Random(f"top-up-{seed}")
+    sites = load_sites(engine)
+    plates = PlateMaker(rng)
+    start = local_midnight(first_day)
+    with engine.connect() as conn:
+        counted = {row.day: int(row.n) for row in conn.execute(text(
+            "SELECT CAST(captured_at AT TIME ZONE 'Asia/Shanghai' AS date) AS day, count(*) AS n FROM pass"
+            " WHERE captured_at >= :low AND captured_at < :high GROUP BY 1"),
+            {"low": start, "high": start + timedelta(days=days)})}
+    added: dict[str, int] = {}
+    started = time.monotonic()
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        missing = target - counted.get(day, 0)
+        if missing <= 0:
+            continue
+        added[day.isoformat()] = copy_day(engine, sites, _through_until(rng, sites, plates, day, missing))
+        print(json.dumps({"day": day.isoformat(), "before": counted.get(day, 0), "added": added[day.isoformat()],
+                          "elapsed_s": round(time.monotonic() - started, 1)}), flush=True)
+    touched = {partition_name((local_midnight(date.fromisoformat(day)) + timedelta(hours=hours)).date())
+               for day in added for hours in (0, 23)}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in sorted(touched):  # only the day partitions written to: the rest of the month is unchanged
+            conn.execute(text(f"VACUUM ANALYZE {name}"))
+    return {"target": target, "added": added, "rows_added": sum(added.values()),
+            "top_up_s": round(time.monotonic() - started, 1)}
+
+
+def _through_until(rng: random.Random, sites: Sites, plates: PlateMaker, day: date, rows: int) -> Iterator[PassRow]:
+    """Through vehicles on `day` until at least `rows` passes (the last vehicle's hops are kept whole)."""
+    made, midnight = 0, local_midnight(day)
+    while made < rows:
+        for row in through_vehicle(rng, sites, plates, midnight, TOP_UP_PREFIXES):
+            made += 1
+            yield row
+
+
 def truth_of(fleet: Fleet, first_day: date, days: int, seed: int) -> dict[str, object]:
     """What the benchmark needs to know of a load: its window and the planted plates."""
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC) - LOCAL_OFFSET
@@ -290,8 +352,13 @@ def main() -> None:
     parser.add_argument("--no-migrate", action="store_true", help="load first, build newer indexes later")
     parser.add_argument("--truth-only", action="store_true",
                         help="write the truth file of a load with these arguments (--days: the whole days loaded)")
+    parser.add_argument("--top-up-to", type=int, metavar="PASSES",
+                        help="add through traffic to the loaded days that have fewer passes (truth unchanged)")
     args = parser.parse_args()
     engine = bench_engine(migrate=not args.no_migrate)
+    if args.top_up_to is not None:
+        print(json.dumps(top_up(engine, args.first_day, args.days, args.top_up_to, args.seed)))
+        return
     if args.truth_only:
         truth = truth_only(engine, args.first_day, args.days, args.passes_per_day, args.seed)
     else:
