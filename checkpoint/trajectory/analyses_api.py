@@ -34,6 +34,7 @@ End = Annotated[datetime, Query(description="end of the window (exclusive), with
 Limit = Annotated[int, Query(ge=1, le=5000)]
 R = TypeVar("R", bound=BaseModel)
 LONGEST = timedelta(days=31)
+MinRate = Annotated[float, Query(ge=0, le=1, description="伴随率: the least share of the target's passes accompanied")]
 
 
 def _audited(session: Session, user: User, request: Request, name: str, reason: str, query: dict[str, Any],
@@ -67,11 +68,16 @@ def find_clones(user: Investigator, request: Request, session: SessionDep, setti
 @router.get("/companions", response_model=Found[Companion])
 def find_companions(user: Investigator, request: Request, session: SessionDep, reason: Reason, plate: str,
                     start: Start, end: End, window_s: Annotated[float, Query(gt=0, le=3600)] = 60,
-                    min_times: Annotated[int, Query(ge=1)] = 3, limit: Limit = 500) -> Found[Companion]:
-    """同行/伴随: vehicles at the target's checkpoints within ±window_s, at least min_times times."""
-    query = _window(start, end) | {"plate": plate, "window_s": window_s, "min_times": min_times}
+                    min_times: Annotated[int, Query(ge=1)] = 3,
+                    min_rate: MinRate = targeted.DEFAULT_MIN_RATE,
+                    limit: Limit = 500) -> Found[Companion]:
+    """同行/伴随: vehicles at the target's checkpoints within ±window_s, at least min_times times
+    and on at least min_rate of the target's passes (the companion rate, 伴随率)."""
+    query = _window(start, end) | {"plate": plate, "window_s": window_s, "min_times": min_times,
+                                   "min_rate": min_rate}
     check_reason(reason)
-    found = targeted.companions(session, plate, start, end, window_s=window_s, min_times=min_times, limit=limit)
+    found = targeted.companions(session, plate, start, end, window_s=window_s, min_times=min_times,
+                                min_rate=min_rate, limit=limit)
     return _audited(session, user, request, "companions", reason, query, found, target=plate)
 
 

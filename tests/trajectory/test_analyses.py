@@ -85,9 +85,42 @@ def test_companions_pass_the_same_checkpoints_within_the_window(
     add_pass(once, quiet_day + timedelta(hours=2, seconds=-30), route[0])
 
     found = ask("companions", span(quiet_day, 1) | {"plate": target, "window_s": 60, "min_times": 3})
-    assert [(item["plate"], item["times"], item["checkpoints"]) for item in found["items"]] == [(follower, 3, 3)]
-    loose = ask("companions", span(quiet_day, 1) | {"plate": target, "window_s": 60, "min_times": 1})
-    assert {item["plate"] for item in loose["items"]} == {follower, once}
+    assert [(item["plate"], item["times"], item["checkpoints"], item["rate"], item["target_passes"])
+            for item in found["items"]] == [(follower, 3, 3, 0.75, 4)]
+    loose = ask("companions", span(quiet_day, 1) | {"plate": target, "window_s": 60, "min_times": 1, "min_rate": 0})
+    assert {item["plate"]: item["rate"] for item in loose["items"]} == {follower: 0.75, once: 0.25}
+
+
+def test_companions_need_the_companion_rate_beside_the_count(
+        ask: Callable[..., dict[str, Any]], add_pass: AddPass, checkpoints: list[Checkpoint],
+        quiet_day: datetime, client: TestClient, auth_headers: Headers) -> None:
+    """Over eleven days a neighbour meets the target 3 times in its 25 passes (12%), a companion 14 times (56%):
+    the same count threshold finds both, the default rate only the companion."""
+    target, companion, neighbour = random_plate(), random_plate(), random_plate()
+    home, work = checkpoints[5].id, checkpoints[17].id
+    for day in range(10):
+        for leg, (checkpoint_id, hour) in enumerate(((home, 1), (work, 10))):
+            at = quiet_day + timedelta(days=day, hours=hour)
+            add_pass(target, at, checkpoint_id)
+            if (day * 2 + leg) % 10 < 7:
+                add_pass(companion, at + timedelta(seconds=25), checkpoint_id)
+            if day in (2, 5, 8) and leg == 0:
+                add_pass(neighbour, at - timedelta(seconds=40), checkpoint_id)
+    for hour in range(5):  # the target alone
+        add_pass(target, quiet_day + timedelta(days=10, hours=hour), home)
+    query = span(quiet_day, 11) | {"plate": target, "window_s": 60, "min_times": 3}
+
+    found = ask("companions", query)
+    assert [(i["plate"], i["times"], i["rate"], i["target_passes"]) for i in found["items"]] == [
+        (companion, 14, 0.56, 25)]
+    everyone = ask("companions", query | {"min_rate": 0.12})
+    assert [(i["plate"], i["times"], i["rate"]) for i in everyone["items"]] == [(companion, 14, 0.56),
+                                                                                (neighbour, 3, 0.12)]
+    assert [i["plate"] for i in ask("companions", query | {"min_rate": 0.56})["items"]] == [companion]  # inclusive
+    assert ask("companions", query | {"min_rate": 0.6})["total"] == 0
+    refused = client.get("/api/v1/analyses/companions", params=query | {"min_rate": 1.5, "reason": REASON},
+                         headers=auth_headers("investigator"))
+    assert refused.status_code == 422 and "min_rate" in refused.text
 
 
 def test_first_entry_finds_plates_not_seen_in_the_lookback(

@@ -38,6 +38,8 @@ class Companion(BaseModel):
     plate: str
     times: int  # target passes it accompanied
     checkpoints: int  # distinct checkpoints where it did
+    rate: float  # 伴随率: times / target_passes
+    target_passes: int  # the target's passes in the window
     first_at: datetime
     last_at: datetime
 
