@@ -90,6 +90,30 @@ def raw_reference(session: Session, start: datetime, end: datetime, found_clones
     return report
 
 
+def companion_quality(session: Session, truth: dict[str, Any], start: datetime, end: datetime) -> dict[str, Any]:
+    """Companions of every planted target at the route's defaults (timed, with recall and precision); then,
+    untimed, every plate met 3+ times whatever its rate, to compare the count-only thresholds and show how
+    far apart the planted followers' companion rates are from the others'."""
+    found, every, seconds_each = set[str](), list[tuple[str, int, float]](), []
+    for target in truth["companions"]:
+        result, seconds = timed(lambda target=target: targeted.companions(  # type: ignore[misc]
+            session, target, start, end, window_s=60))
+        seconds_each.append(seconds)
+        found |= {f"{target}>{c.plate}" for c in result.items}
+        loose = targeted.companions(session, target, start, end, window_s=60, min_times=3, min_rate=0, limit=5000)
+        every += [(f"{target}>{c.plate}", c.times, c.rate) for c in loose.items]
+    planted = {f"{t}>{f}" for t, f in truth["companions"].items()}
+    others = [rate for pair, _, rate in every if pair not in planted]
+    return ms_summary(seconds_each) | quality(found, planted) | {
+        "defaults": {"window_s": 60, "min_times": 3, "min_rate": targeted.DEFAULT_MIN_RATE},
+        "count_only_min_times_10": quality({pair for pair, times, _ in every if times >= 10}, planted),
+        "count_only_min_times_20": quality({pair for pair, times, _ in every if times >= 20}, planted),
+        "planted_rate_min": min((rate for pair, _, rate in every if pair in planted), default=None),
+        "other_rate_max": max(others, default=None), "other_pairs_3_times": len(others),
+        "other_pairs_rate_0_1_plus": sum(rate >= 0.1 for rate in others),
+        "other_pairs_rate_0_2_plus": sum(rate >= 0.2 for rate in others)}
+
+
 def partial_days(session: Session, start: datetime, end: datetime) -> dict[str, float]:
     """The month-wide analyses over a window that starts and ends at local noon: 2 x 12 h read raw,
     as a live query over 'the last 30 days' reads the current day (seconds)."""
@@ -138,18 +162,7 @@ def bench(session: Session, truth: dict[str, Any], samples: int, *, summarised: 
                                                            min_share=0.8, min_days=5, limit=100_000))
     report["night_active"] = {"s": round(seconds, 2)} | quality({n.plate for n in night.items}, set(truth["night"]))
     progress(report)
-    returned: list[tuple[str, str, int]] = []  # (target, plate, times)
-    companion_times = []
-    for target in truth["companions"]:
-        result, seconds = timed(lambda target=target: targeted.companions(  # type: ignore[misc]
-            session, target, start, end, window_s=60, min_times=10))
-        companion_times.append(seconds)
-        returned += [(target, c.plate, c.times) for c in result.items]
-    planted_pairs = {f"{t}>{f}" for t, f in truth["companions"].items()}
-    report["companions"] = ms_summary(companion_times) | quality(
-        {f"{t}>{p}" for t, p, _ in returned}, planted_pairs)
-    # the same answers with min_times 20: over a month, 10 times also finds chance co-travellers
-    report["companions"]["min_times_20"] = quality({f"{t}>{p}" for t, p, n in returned if n >= 20}, planted_pairs)
+    report["companions"] = companion_quality(session, truth, start, end)
     progress(report)
 
     last_day = end - timedelta(days=1)
