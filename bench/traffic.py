@@ -316,11 +316,12 @@ def top_up(engine: Engine, first_day: date, days: int, target: int, seed: int) -
 
 
 def _through_until(rng: random.Random, sites: Sites, plates: PlateMaker, day: date, rows: int) -> Iterator[PassRow]:
-    """Through vehicles on `day` until at least `rows` passes (the last vehicle's hops are kept whole)."""
+    """Through vehicles leaving on `day` until it has at least `rows` more passes. Hops after midnight
+    (a vehicle kept whole) count for the next day, as the day's pass count does: a second run adds nothing."""
     made, midnight = 0, local_midnight(day)
     while made < rows:
         for row in through_vehicle(rng, sites, plates, midnight, TOP_UP_PREFIXES):
-            made += 1
+            made += row[1] < midnight + timedelta(days=1)
             yield row
 
 
