@@ -108,7 +108,7 @@ def test_companions_need_the_companion_rate_beside_the_count(
                 add_pass(neighbour, at - timedelta(seconds=40), checkpoint_id)
     for hour in range(5):  # the target alone
         add_pass(target, quiet_day + timedelta(days=10, hours=hour), home)
-    query = span(quiet_day, 11) | {"plate": target, "window_s": 60, "min_times": 3}
+    query: dict[str, str | int | float] = {**span(quiet_day, 11), "plate": target, "window_s": 60, "min_times": 3}
 
     found = ask("companions", query)
     assert [(i["plate"], i["times"], i["rate"], i["target_passes"]) for i in found["items"]] == [
