@@ -119,6 +119,8 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     for feed in feeds:
         bus.delete(f"checkpoint:feed:{feed.feed_id}")
     lpr = LprSettings(detect_scale=args.detect_scale)
+    if args.coarse_scale is not None:
+        lpr = lpr.model_copy(update={"coarse_scale": args.coarse_scale})
     if args.paddle_when:  # otherwise the engine's default (docs/BENCHMARKS.md, LPR section)
         lpr = lpr.model_copy(update={"paddle_when": args.paddle_when})
     supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")), lpr,
@@ -173,6 +175,7 @@ def main() -> None:
     parser.add_argument("--paddle-when", choices=("always", "uncertain"), default=None,
                         help="default: the engine's own (LprSettings)")
     parser.add_argument("--detect-scale", type=float, default=1.0)
+    parser.add_argument("--coarse-scale", type=float, default=None, help="default: the engine's own (1: off)")
     args = parser.parse_args()
     result = accuracy(args) if args.mode == "accuracy" else realtime(args)
     print(json.dumps(result, ensure_ascii=False))
