@@ -35,6 +35,7 @@ import psutil
 import redis as redis_lib
 from sqlalchemy import select
 
+from bench.pushing import PacedPusher
 from bench.scratch import ScratchDatabase
 from checkpoint.capture import service
 from checkpoint.capture.schemas import DeviceCreate
@@ -65,42 +66,24 @@ def images_json(kind: str) -> str:
     return json.dumps([{"type": "scene", "data": make_jpeg(1920, 1080, 75)}, plate])
 
 
-class Pusher(threading.Thread):
-    """One device: pushes at its rate on one keep-alive connection, recording when each push started."""
+class Pusher(PacedPusher):
+    """One smart camera: pushes pass records of random plates on its 4 lanes."""
 
     def __init__(self, port: int, code: str, key: str, rate: float, until: float, images: str,
                  sent: dict[str, float], errors: list[str], push_s: list[float]) -> None:
-        super().__init__(daemon=True)
-        self.port, self.code, self.key, self.rate, self.until = port, code, key, rate, until
-        self.images, self.sent, self.errors, self.push_s = images, sent, errors, push_s
+        super().__init__(port, key, rate, until, errors, push_s)
+        self.code, self.images, self.sent = code, images, sent
 
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        interval = 1.0 / self.rate
-        next_at = time.monotonic() + secrets.randbelow(1000) / 1000 * interval
-        index = 0
-        while next_at < self.until:
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            index += 1
-            body = (f'{{"device_id": "{self.code}", "record_id": "{self.code}-{index}", '
-                    f'"plate_no": "粤L{secrets.randbelow(100000):05d}", "plate_colour": "blue", "lane_no": '
-                    f'{1 + index % 4}, "direction": "in", "pass_time": "{datetime.now(UTC).isoformat()}", '
-                    f'"speed": 55.0, "images": {self.images}}}').encode()
-            started = time.monotonic()
-            try:
-                conn.request("POST", "/api/v1/ingest/passes", body=body,
-                             headers={"X-Device-Key": self.key, "Content-Type": "application/json"})
-                response = conn.getresponse()
-                payload = response.read()
-                if response.status != 202:
-                    self.errors.append(f"{response.status} {payload[:200]!r}")
-                else:
-                    self.sent[json.loads(payload)["pass_id"]] = started
-                    self.push_s.append(time.monotonic() - started)
-            except (OSError, http.client.HTTPException) as exc:
-                self.errors.append(repr(exc))
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            next_at += interval
+    def push(self, index: int) -> tuple[str, bytes, str]:
+        number = index + 1
+        body = (f'{{"device_id": "{self.code}", "record_id": "{self.code}-{number}", '
+                f'"plate_no": "粤L{secrets.randbelow(100000):05d}", "plate_colour": "blue", "lane_no": '
+                f'{1 + number % 4}, "direction": "in", "pass_time": "{datetime.now(UTC).isoformat()}", '
+                f'"speed": 55.0, "images": {self.images}}}').encode()
+        return "/api/v1/ingest/passes", body, "application/json"
+
+    def accepted(self, index: int, reply: Any, started: float) -> None:
+        self.sent[reply["pass_id"]] = started
 
 
 def listen(bus: redis_lib.Redis, seen: dict[str, float], stop: threading.Event) -> None:

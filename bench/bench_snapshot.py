@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -37,6 +36,7 @@ import redis as redis_lib
 from sqlalchemy import select
 
 from bench.bench_ingest import ADMIN_URL, ROOT, _free_port, _wait_for_http, listen, pct
+from bench.pushing import PacedPusher
 from bench.scratch import ScratchDatabase
 from checkpoint.capture import service
 from checkpoint.capture.schemas import DeviceCreate
@@ -91,46 +91,24 @@ def lpr_only_rate(photos: list[bytes], processes: int) -> float:
     return total / elapsed
 
 
-class SnapshotPusher(threading.Thread):
-    """One device: pushes photos at its rate on a keep-alive connection, recording when each push started."""
+class SnapshotPusher(PacedPusher):
+    """One snapshot camera: pushes each photo at most once, recording which plate it shows."""
 
     def __init__(self, port: int, key: str, rate: float, until: float, photos: list[tuple[bytes, str]],
                  offset: int, sent: dict[str, tuple[float, str]], errors: list[str], push_s: list[float]) -> None:
-        super().__init__(daemon=True)
-        self.port, self.key, self.rate, self.until, self.photos = port, key, rate, until, photos
-        self.offset, self.sent, self.errors, self.push_s = offset, sent, errors, push_s
+        super().__init__(port, key, rate, until, errors, push_s)
+        self.photos, self.offset, self.sent = photos, offset, sent
 
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        interval = 1.0 / self.rate
-        next_at = time.monotonic() + secrets.randbelow(1000) / 1000 * interval
-        index = 0
-        while next_at < self.until and index < len(self.photos):
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            raw, plate = self.photos[(self.offset + index) % len(self.photos)]
-            index += 1
-            query = f"lane=1&direction=in&taken_at={datetime.now(UTC).isoformat().replace('+', '%2B')}"
-            started = time.monotonic()
-            try:
-                try:
-                    conn.request("POST", f"/api/v1/ingest/snapshots?{query}", body=raw,
-                                 headers={"X-Device-Key": self.key, "Content-Type": "image/jpeg"})
-                    response = conn.getresponse()
-                except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
-                    conn.close()  # the server closed the idle keep-alive connection: once more on a new one
-                    conn.request("POST", f"/api/v1/ingest/snapshots?{query}", body=raw,
-                                 headers={"X-Device-Key": self.key, "Content-Type": "image/jpeg"})
-                    response = conn.getresponse()
-                payload = response.read()
-                if response.status != 202:
-                    self.errors.append(f"{response.status} {payload[:200]!r}")
-                else:
-                    self.sent[json.loads(payload)["snapshot_id"]] = (started, plate)
-                    self.push_s.append(time.monotonic() - started)
-            except (OSError, http.client.HTTPException) as exc:
-                self.errors.append(repr(exc))
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            next_at += interval
+    def more(self, index: int) -> bool:
+        return index < len(self.photos)
+
+    def push(self, index: int) -> tuple[str, bytes, str]:
+        raw, _plate = self.photos[(self.offset + index) % len(self.photos)]
+        query = f"lane=1&direction=in&taken_at={datetime.now(UTC).isoformat().replace('+', '%2B')}"
+        return f"/api/v1/ingest/snapshots?{query}", raw, "image/jpeg"
+
+    def accepted(self, index: int, reply: Any, started: float) -> None:
+        self.sent[reply["snapshot_id"]] = (started, self.photos[(self.offset + index) % len(self.photos)][1])
 
 
 def all_read(bus: redis_lib.Redis) -> bool:
