@@ -1,8 +1,10 @@
 """Plate tracks across frames: each read joins the track whose predicted position it is nearest.
 
 Between two processed frames a plate may move further than its own height, so boxes rarely
-overlap; association is by centre distance to a constant-velocity prediction, measured in plate
-widths, with IoU as a tie-break only through that distance.
+overlap; association is by centre distance to a constant-velocity prediction, measured in the
+track's plate widths. A plate's size changes little from one processed frame to the next, so a
+read much larger or smaller than the track's plate (a false detection on the grille of a vehicle
+leaving the view) never joins it: it would drag the prediction onto the next vehicle.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from checkpoint.capture.video.reader import Frame
 from checkpoint.lpr import PlateRead
 
 MAX_JUMP_PLATE_WIDTHS = 2.5  # a read further than this from the prediction starts a new track
+MAX_WIDTH_RATIO = 1.5  # a read this much wider or narrower than the track's plate starts a new track
 
 
 @dataclass
@@ -82,7 +85,9 @@ class PlateTracker:
         for track_index, track in enumerate(self.active):
             px, py = track.predicted_centre(t_s)
             for read_index, (centre, width) in enumerate(placed):
-                jump = math.hypot(centre[0] - px, centre[1] - py) / max(width, track.last.width)
+                if not 1 / MAX_WIDTH_RATIO <= width / track.last.width <= MAX_WIDTH_RATIO:
+                    continue
+                jump = math.hypot(centre[0] - px, centre[1] - py) / track.last.width
                 if jump <= MAX_JUMP_PLATE_WIDTHS:
                     pairs.append((jump, track_index, read_index))
         taken_tracks: set[int] = set()

@@ -49,6 +49,21 @@ def test_a_far_jump_starts_a_new_track() -> None:
     assert len(tracker.active) == 2
 
 
+def test_a_read_of_another_size_does_not_join_the_track() -> None:
+    """A false detection on the grille of a vehicle leaving the view (much wider than its plate) must
+    not join the plate's track: it would drag the track's prediction onto the next vehicle."""
+    tracker = PlateTracker(lost_s=0.5)
+    for step in range(3):
+        frame = frame_at(step * 3)
+        tracker.update(frame.at.timestamp(), frame, [read_at("粤A12345", 600, 700 + 90 * step)])
+    frame = frame_at(9)
+    tracker.update(frame.at.timestamp(), frame, [read_at("粤Q11111", 600, 960, width=400.0)])
+    assert sorted(len(track.sightings) for track in tracker.active) == [1, 3]
+    frame = frame_at(12)
+    tracker.update(frame.at.timestamp(), frame, [read_at("粤A12345", 602, 1050, width=160.0)])
+    assert sorted(len(track.sightings) for track in tracker.active) == [1, 4]  # a slightly larger plate still joins
+
+
 def test_vote_fixes_a_misread_and_the_repeat_window_drops_the_second_sighting(video_bus: Redis, tmp_path: Path) -> None:
     config = FeedConfig(feed_id=1, checkpoint_id=2, checkpoint_code="HZ-T2", source="x", repeat_window_s=60,
                         min_reads=2)
