@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 RoiShare = tuple[float, float, float, float]  # x1, y1, x2, y2 as shares of the frame size
 Roi = tuple[int, int, int, int]
@@ -30,6 +31,13 @@ class FeedConfig:
     backoff_max_s: float = 2.0
     loop: bool = False  # replay a file forever (demo)
     rtsp_transport: str = "tcp"  # tcp (interleaved) or udp
+    decoder: Literal["pyav", "opencv"] = "pyav"  # pyav: YUV frames, BGR only for LPR; opencv: the former reader
+    decode_threads: int = 1  # FFmpeg threads per feed: one is cheapest when many feeds share few cores
+    max_lag_s: float = 0.5  # live source behind real time by this much: skip to the next keyframe (pyav)
+    decoder_nice: int = 0  # added to the decoder thread's nice value (Linux), so LPR threads go first
+    well_read_reads: int = 4  # live: once every active track has this many reads ...
+    well_read_every_s: float = 0.2  # ... LPR runs at most this often on the feed (0: every gated frame)
+    search_every_s: float = 0.12  # live, motion but no track: LPR at most this often while looking for a plate
 
     def roi(self, width: int, height: int) -> Roi:
         x1, y1, x2, y2 = self.roi_share

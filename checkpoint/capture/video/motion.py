@@ -1,4 +1,8 @@
-"""Motion gating: plate detection costs ~100 ms a frame, so it runs only while something moves in the lane."""
+"""Motion gating: plate detection costs ~100 ms a frame, so it runs only while something moves in the lane.
+
+A frame from the PyAV decoder is gated on its luma (Y) plane, so a frame nobody reads is never
+converted to colour; a BGR frame (OpenCV, generated scenes) is gated as before, on its grey image.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from checkpoint.capture.video.config import Roi
+from checkpoint.capture.video.frames import Frame
 
 Image = npt.NDArray[np.uint8]
 
@@ -26,11 +31,28 @@ class MotionGate:
         self.skipped = 0  # frames without
 
     def moving(self, image: Image, roi: Roi, t_s: float) -> bool:
+        """Gate a BGR image."""
         x1, y1, x2, y2 = roi
         region = image[y1:y2, x1:x2]
         scale = GATE_WIDTH_PX / max(1, region.shape[1])
         small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0).astype(np.uint8)
+        return self._compare(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.uint8, copy=False), t_s)
+
+    def moving_luma(self, luma: Image, roi: Roi, t_s: float) -> bool:
+        """Gate a luma plane (no colour conversion at all)."""
+        x1, y1, x2, y2 = roi
+        region = luma[y1:y2, x1:x2]
+        scale = GATE_WIDTH_PX / max(1, region.shape[1])
+        small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return self._compare(small.astype(np.uint8, copy=False), t_s)
+
+    def moving_frame(self, frame: Frame, roi: Roi, t_s: float) -> bool:
+        """Gate a frame on its luma when it has one, else on its BGR image."""
+        luma = frame.luma
+        return self.moving_luma(luma, roi, t_s) if luma is not None else self.moving(frame.image, roi, t_s)
+
+    def _compare(self, small_grey: Image, t_s: float) -> bool:
+        grey = cv2.GaussianBlur(small_grey, (5, 5), 0).astype(np.uint8)
         previous, self._previous = self._previous, grey
         if previous is not None and previous.shape == grey.shape:
             changed = np.count_nonzero(cv2.absdiff(grey, previous) > self.pixel_threshold)

@@ -30,7 +30,9 @@ class FeedHealth:
     last_frame_at: datetime | None = None
     last_pass_at: datetime | None = None
     last_error: str = ""
-    dropped: int = 0
+    dropped: int = 0  # frames lost (a full queue, or skipped by the decoder to keep up)
+    skipped: int = 0  # of those, frames not even decoded: the machine was behind the live source
+    lag_s: float = 0.0  # how late the decoder is against the live source
     processed: int = 0
     passes: int = 0
     reconnects: int = 0
@@ -42,7 +44,8 @@ class FeedHealth:
 
         return {"state": self.state, "fps": f"{self.fps:.1f}", "last_frame_at": when(self.last_frame_at),
                 "last_pass_at": when(self.last_pass_at), "last_error": self.last_error[:300],
-                "dropped": str(self.dropped), "processed": str(self.processed), "passes": str(self.passes),
+                "dropped": str(self.dropped), "skipped": str(self.skipped),
+                "lag_s": f"{self.lag_s:.2f}", "processed": str(self.processed), "passes": str(self.passes),
                 "reconnects": str(self.reconnects), "offline_since": when(self.offline_since),
                 "updated_at": datetime.now(UTC).isoformat()}
 

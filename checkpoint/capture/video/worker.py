@@ -25,6 +25,23 @@ log = logging.getLogger(__name__)
 STATS_EVERY_S = 10.0
 
 
+def lpr_interval_s(config: FeedConfig, active: list[Track]) -> float:
+    """How often a feed needs LPR now (0: on every gated frame).
+
+    Live only: while every active track is already well read, or while something moves but no
+    plate has been found, LPR runs at most every `well_read_every_s` / `search_every_s`; the
+    engine is shared by the process's feeds, and the time goes to a feed whose new track needs
+    reads. Replay reads every gated frame, as before.
+    """
+    if config.replay:
+        return 0.0
+    if not active:
+        return config.search_every_s
+    if all(len(track.sightings) >= config.well_read_reads for track in active):
+        return config.well_read_every_s
+    return 0.0
+
+
 class FeedWorker:
     """Runs one feed until `stop` is set (or, for a replayed file, until it ends)."""
 
@@ -39,18 +56,33 @@ class FeedWorker:
         self.tracker = PlateTracker(lost_s=config.track_lost_s)
         self.heartbeat = time.monotonic()
         self._dropped_before = 0
+        self._skipped_before = 0
+        self._lpr_t_s = float("-inf")  # frame time of the last frame read by LPR
+
+    def _reader(self) -> FrameReader:
+        config = self.config
+        return FrameReader(config.source, queue_size=config.queue_size, replay=config.replay, loop=config.loop,
+                           rtsp_transport=config.rtsp_transport, decoder=config.decoder,
+                           decode_threads=config.decode_threads, max_lag_s=config.max_lag_s,
+                           decoder_nice=config.decoder_nice)
+
+    def _count_losses(self, reader: FrameReader) -> None:
+        health = self.status.health
+        health.dropped = self._dropped_before + reader.dropped
+        health.skipped = self._skipped_before + reader.skipped
+        health.lag_s = reader.lag_s
 
     def run(self, stop: threading.Event) -> None:
         backoff_s = 0.25
         while not stop.is_set():
-            reader = FrameReader(self.config.source, queue_size=self.config.queue_size, replay=self.config.replay,
-                                 loop=self.config.loop, rtsp_transport=self.config.rtsp_transport).start()
+            reader = self._reader().start()
             try:
                 got_frames = self._consume(reader, stop)
             finally:
                 reader.close()
-                self.status.health.dropped = self._dropped_before + reader.dropped
+                self._count_losses(reader)
                 self._dropped_before += reader.dropped
+                self._skipped_before += reader.skipped
             self._end_tracks(self.tracker.flush())
             if stop.is_set():
                 self.status.set_state("stopped")
@@ -84,23 +116,27 @@ class FeedWorker:
             self._process(frame)
             health = self.status.health
             health.fps, health.last_frame_at = reader.fps, frame.at
-            health.dropped = self._dropped_before + reader.dropped
+            self._count_losses(reader)
             self.status.write()
             if time.monotonic() - stats_at >= STATS_EVERY_S:
                 stats_at = time.monotonic()
                 log.info("feed.stats", extra={"feed_id": self.config.feed_id, "fps": round(reader.fps, 1),
-                                              "dropped": health.dropped, "processed": health.processed,
+                                              "dropped": health.dropped, "skipped": health.skipped,
+                                              "lag_s": round(health.lag_s, 2), "processed": health.processed,
                                               "passes": health.passes})
         return got_frames
 
     def _process(self, frame: Frame) -> None:
         if self.config.replay and frame.index % self.config.detect_every:
             return
-        height, width = frame.image.shape[:2]
+        height, width = frame.shape
         roi = self.config.roi(width, height)
-        t_s = frame.at.timestamp()  # the file's own clock in replay, the decoding time live
-        if not self.gate.moving(frame.image, roi, t_s) and not self.tracker.active:
+        t_s = frame.at.timestamp()  # the file's own clock in replay, the time the frame was due live
+        if not self.gate.moving_frame(frame, roi, t_s) and not self.tracker.active:
             return
+        if self._lpr_can_wait(t_s):
+            return
+        self._lpr_t_s = t_s
         self.status.health.processed += 1
         try:
             if self.engine_lock is not None:
@@ -112,6 +148,10 @@ class FeedWorker:
             self.status.health.last_error = str(exc)
             return
         self._end_tracks(self.tracker.update(t_s, frame, reads))
+
+    def _lpr_can_wait(self, t_s: float) -> bool:
+        """Whether LPR may skip this frame: the feed had its last read more recently than it needs."""
+        return t_s - self._lpr_t_s < lpr_interval_s(self.config, self.tracker.active)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         for track in tracks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -20,12 +21,18 @@ from checkpoint.lpr import LprSettings, PlateEngine, make_plate_engine
 VIDEO_TEST_DB = 13  # not the shared db 15: other suites running at the same time flush that one
 
 
+def video_test_db() -> int:
+    """13, unless CHECKPOINT_TEST_REDIS_URL names a database of this run's own (parallel developers)."""
+    chosen = urlsplit(os.environ.get("CHECKPOINT_TEST_REDIS_URL", "")).path.strip("/")
+    return int(chosen) if chosen.isdigit() and chosen != "15" else VIDEO_TEST_DB
+
+
 @pytest.fixture
 def video_bus(servers: tuple[str, str]) -> Iterator[Redis]:
     """The same Redis server as `bus`, on a database of its own, flushed before and after."""
     url = urlsplit(servers[1])
     query = "&".join([part for part in url.query.split("&") if part and not part.startswith("db=")]
-                     + [f"db={VIDEO_TEST_DB}"])  # the query's db wins over the path's
+                     + [f"db={video_test_db()}"])  # the query's db wins over the path's
     client = Redis.from_url(urlunsplit(url._replace(query=query)), decode_responses=True)
     client.flushdb()
     yield client
@@ -52,6 +59,17 @@ def write_plain_video(path: Path, frames: int, size: tuple[int, int] = (64, 48),
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     for index in range(frames):
         writer.write(np.full((size[1], size[0], 3), (index * 7) % 255, np.uint8))
+    writer.release()
+    return path
+
+
+def write_panning_video(path: Path, frames: int, size: tuple[int, int] = (64, 48), fps: float = 25.0) -> Path:
+    """A tiny video panning over a blurred texture: predicted frames, a keyframe every 12 (OpenCV's MPEG-4)."""
+    texture = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 255, (size[1], size[0] + frames, 3), np.uint8),
+                               (5, 5), 0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+    for index in range(frames):
+        writer.write(np.ascontiguousarray(texture[:, index:index + size[0]]))
     writer.release()
     return path
 
