@@ -114,8 +114,11 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     bus = Redis.from_url(args.redis, decode_responses=True)
     bus.delete(READS_STREAM)
     loop_s = truth.frames / truth.fps  # the looped file shows the same plates again after loop_s: a shorter window
+    throttle = {} if args.lpr_throttle else {"well_read_every_s": 0.0, "search_every_s": 0.0}
     feeds = [FeedConfig(feed_id=8000 + i, checkpoint_id=1, checkpoint_code="BENCH", source=args.video, kind="file",
-                        loop=True, repeat_window_s=min(60.0, loop_s / 2)) for i in range(args.feeds)]
+                        loop=True, repeat_window_s=min(60.0, loop_s / 2), decoder=args.decoder,
+                        decoder_nice=args.decoder_nice, max_lag_s=args.max_lag_s, **throttle)  # type: ignore[arg-type]
+             for i in range(args.feeds)]
     for feed in feeds:
         bus.delete(f"checkpoint:feed:{feed.feed_id}")
     lpr = LprSettings(detect_scale=args.detect_scale)
@@ -139,6 +142,10 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "size": f"{truth.width}x{truth.height}", "seconds": args.seconds,
             "fps_per_feed": [float(s.get("fps", 0)) for s in statuses],
             "dropped_per_feed": [int(s.get("dropped", 0)) for s in statuses],
+            "skipped_per_feed": [int(s.get("skipped", 0)) for s in statuses],
+            "lag_s_per_feed": [float(s.get("lag_s", 0)) for s in statuses],
+            "decoder": args.decoder, "decoder_nice": args.decoder_nice, "max_lag_s": args.max_lag_s,
+            "lpr_throttle": args.lpr_throttle,
             "lpr": {"paddle_when": lpr.paddle_when, "detect_scale": lpr.detect_scale,
                     "coarse_scale": lpr.coarse_scale},
             "lpr_frames_per_feed": [int(s.get("processed", 0)) for s in statuses],
@@ -176,6 +183,11 @@ def main() -> None:
                         help="default: the engine's own (LprSettings)")
     parser.add_argument("--detect-scale", type=float, default=1.0)
     parser.add_argument("--coarse-scale", type=float, default=None, help="default: the engine's own (1: off)")
+    parser.add_argument("--decoder", choices=("pyav", "opencv"), default="pyav", help="realtime: the frame reader")
+    parser.add_argument("--decoder-nice", type=int, default=10, help="realtime: nice added to decoder threads")
+    parser.add_argument("--max-lag-s", type=float, default=0.5, help="realtime, pyav: skip to a keyframe when late")
+    parser.add_argument("--no-lpr-throttle", dest="lpr_throttle", action="store_false",
+                        help="realtime: LPR on every gated frame, even while tracks are well read")
     args = parser.parse_args()
     result = accuracy(args) if args.mode == "accuracy" else realtime(args)
     print(json.dumps(result, ensure_ascii=False))
