@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,9 @@ def generate(
 def run(
     feeds_per_process: Annotated[int, typer.Option(help="feeds sharing one process and plate engine")] = 2,
     demo: Annotated[bool, typer.Option(help="first register generated feeds on three checkpoints")] = False,
+    decoder: Annotated[str, typer.Option(help="pyav (YUV frames, BGR only for LPR) or opencv (the former reader)")]
+    = "pyav",
+    decoder_nice: Annotated[int, typer.Option(help="nice added to decoder threads, so LPR goes first")] = 10,
 ) -> None:
     """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C."""
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
@@ -56,6 +60,10 @@ def run(
             session.commit()
         configs = video_feed_configs(session)
     Database.dispose()
+    if decoder not in ("pyav", "opencv"):
+        typer.echo(f"error: --decoder must be pyav or opencv, not {decoder!r}", err=True)
+        raise typer.Exit(code=2)
+    configs = [replace(config, decoder=decoder, decoder_nice=decoder_nice) for config in configs]  # type: ignore[arg-type]  # checked above
     if not configs:
         typer.echo("no enabled rtsp/http/file feeds")
         raise typer.Exit(code=1)

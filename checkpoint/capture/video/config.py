@@ -34,7 +34,7 @@ class FeedConfig:
     decoder: Literal["pyav", "opencv"] = "pyav"  # pyav: YUV frames, BGR only for LPR; opencv: the former reader
     decode_threads: int = 1  # FFmpeg threads per feed: one is cheapest when many feeds share few cores
     max_lag_s: float = 0.5  # live source behind real time by this much: skip to the next keyframe (pyav)
-    decoder_nice: int = 0  # added to the decoder thread's nice value (Linux), so LPR threads go first
+    decoder_nice: int = 10  # added to the decoder threads' nice (Linux): LPR threads go first (docs/BENCHMARKS.md)
     well_read_reads: int = 4  # live: once every active track has this many reads ...
     well_read_every_s: float = 0.2  # ... LPR runs at most this often on the feed (0: every gated frame)
     search_every_s: float = 0.12  # live, motion but no track: LPR at most this often while looking for a plate
