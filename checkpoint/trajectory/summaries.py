@@ -19,11 +19,12 @@ it reads the pass table only for the rest, so its answer equals a scan of the ra
 from __future__ import annotations
 
 import logging
+import time as time_module
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from checkpoint.trajectory.analyses.common import night_hours
@@ -43,6 +44,8 @@ NIGHT_START_HOUR, NIGHT_END_HOUR = 22, 6  # the night the summaries count; other
 CLOSED_AFTER = timedelta(minutes=15)  # a day is summarised no sooner than this after its local midnight
 RESUMMARISE_AFTER = timedelta(hours=6)  # ... and once more after this, for passes uploaded late
 BUILD_WORK_MEM = "1GB"
+PLATE_INDEX = "ix_trajectory_plate_day_plate"
+REBUILD_MIN_BYTES = 64 * 2**20  # a smaller index is read quickly however empty its pages
 
 
 @dataclass(frozen=True)
@@ -271,9 +274,33 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
         session.commit()
         log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})
         _vacuum(session)
+        if due:
+            rebuild_plate_index(session.get_bind().engine)
     else:
         session.commit()
     return due
+
+
+def rebuild_plate_index(engine: Engine, min_bytes: int = REBUILD_MIN_BYTES) -> bool:
+    """Rebuild the (plate, day) index once it is big enough to matter, without blocking readers.
+
+    Each summarised day adds a row inside every active plate's range of that index, so its pages
+    split all over and it ends up about half empty: at 61 M passes 913 MB against 444 MB rebuilt,
+    and first entry, which probes it per plate, took 4-7 s against 3.5 s. The job summarises at
+    most a few times a day (a closed day, then its late uploads), so a rebuild each time is cheap.
+    A concurrent rebuild waits for every transaction that wrote to the table, so the caller has
+    committed. Returns whether it rebuilt.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        size = int(conn.execute(text("SELECT pg_relation_size(CAST(:name AS regclass))"),
+                                {"name": PLATE_INDEX}).scalar_one())
+        if size < min_bytes:
+            return False
+        started = time_module.monotonic()
+        conn.execute(text(f"REINDEX INDEX CONCURRENTLY {PLATE_INDEX}"))
+    log.info("trajectory.plate_index_rebuilt", extra={"bytes_before": size,
+                                                      "seconds": round(time_module.monotonic() - started, 1)})
+    return True
 
 
 def _vacuum(session: Session) -> None:

@@ -10,15 +10,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text as sa_text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.sites.models import Checkpoint
 from checkpoint.trajectory.analyses.clones import find_clones
 from checkpoint.trajectory.analyses.population import first_entries, frequent_passing, night_active
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.summaries import (
+    PLATE_INDEX,
     days_to_summarise,
     rebuild_frequent,
+    rebuild_plate_index,
     split_window,
     summarise,
     summarise_day,
@@ -159,3 +161,32 @@ def test_the_worker_summarises_yesterday(add_pass: AddPass, session: Session, ch
     assert row.passes == 3
     assert session.scalar(sa_text("SELECT in_frequent FROM trajectory_summary_day WHERE day = :day"),
                           {"day": yesterday}) is True
+
+
+def test_the_plate_day_index_is_rebuilt_compact(sessions: sessionmaker[Session]) -> None:
+    """Days inserted one after the other split the (plate, day) index all over; the rebuild packs it again."""
+    days = [date(2001, 1, 1) + timedelta(days=d) for d in range(6)]
+    plates = sorted({random_plate() for _ in range(3000)})
+    index_size = sa_text("SELECT pg_relation_size(CAST(:name AS regclass))")
+    node = sa_text("SELECT relfilenode FROM pg_class WHERE relname = :name")
+    with sessions() as session:
+        try:
+            for day in days:  # as the job does: a day's rows for every plate, then the next day
+                session.execute(sa_text(
+                    "INSERT INTO trajectory_plate_day (day, plate, passes, first_at, early_passes, early_night,"
+                    " late_night) SELECT :day, plate, 1, :at, 0, 0, 0 FROM unnest(CAST(:plates AS text[])) plate"),
+                    {"day": day, "at": datetime.combine(day, time(12), tzinfo=UTC), "plates": plates})
+                session.commit()
+            split_size = session.scalar(index_size, {"name": PLATE_INDEX})
+            split_node = session.scalar(node, {"name": PLATE_INDEX})
+            session.commit()
+            assert rebuild_plate_index(session.get_bind().engine, min_bytes=2**40) is False  # small: left alone
+            assert rebuild_plate_index(session.get_bind().engine, min_bytes=0) is True
+            assert session.scalar(node, {"name": PLATE_INDEX}) != split_node
+            assert session.scalar(index_size, {"name": PLATE_INDEX}) < 0.8 * split_size
+            assert session.scalar(sa_text("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid ="
+                                          " CAST('trajectory_plate_day' AS regclass)")) is True
+        finally:
+            session.rollback()
+            session.execute(sa_text("DELETE FROM trajectory_plate_day WHERE day < '2002-01-01'"))
+            session.commit()
