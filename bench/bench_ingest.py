@@ -42,6 +42,7 @@ from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
+from checkpoint.passes.events import PassEvent
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 
@@ -93,7 +94,7 @@ def listen(bus: redis_lib.Redis, seen: dict[str, float], stop: threading.Event) 
         now = time.monotonic()
         for _stream, items in reply or []:
             for msg_id, fields in items:
-                seen.setdefault(fields["pass_id"], now)
+                seen.setdefault(PassEvent.from_fields(fields).pass_id, now)
                 last = msg_id
 
 

@@ -5,12 +5,13 @@
 Reference (run before and after the writer path, averaged): COPY of the same rows into a plain
 table with the pass table's indexes (primary key, (plate, captured_at), (captured_at),
 (checkpoint_id, captured_at)). Writer path: the passes are
-first appended to `checkpoint:reads` (not timed), then PassWriter(s) drain the stream: read,
-parse, COPY into the day partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh
-database on CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server
-of its own run with appendonly as the embedded one is. With one writer, also the CPU time the
-writer process itself used per pass (Redis and PostgreSQL work not included), which the other
-load on a shared machine disturbs far less than the wall-clock rate. Prints one JSON line.
+first appended to `checkpoint:reads` (not timed), then PassWriter(s), each in a process of its
+own started and connected beforehand, drain the stream: read, check, COPY into the day
+partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh database on
+CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server of its own
+run with appendonly as the embedded one is. Also the CPU time the writer processes themselves
+used per pass (Redis and PostgreSQL work not included), which the other load on a shared machine
+disturbs far less than the wall-clock rate. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ from checkpoint.core.bus import READS_STREAM, ensure_group
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
 from checkpoint.passes import store
-from checkpoint.passes.writer import GROUP, PassWriter
+from checkpoint.passes.writer import GROUP, PassWriter, freeze_startup_objects
 from checkpoint.runtime import prepare_database
 
 ADMIN_URL = os.environ.get("CHECKPOINT_BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 CHUNK = 50_000
-WRITER_CPU_S: list[float] = []  # CPU seconds the writer itself used (one in-process writer): steadier than wall time
+WRITER_CPU_S: list[float] = []  # CPU seconds the writer processes used: steadier than wall time
 
 
 def make_chunk(count: int, checkpoint_ids: list[int], start: datetime) -> list[CapturedPass]:
@@ -71,7 +72,8 @@ def reference_copy(engine: Engine, chunks: list[list[CapturedPass]], positions: 
     started = time.perf_counter()
     with raw.cursor() as cur:
         for payload in payloads:
-            cur.copy_expert(f"COPY bench_copy_ref ({store.COLUMN_LIST}) FROM STDIN", io.StringIO(payload))
+            cur.copy_expert(f"COPY bench_copy_ref ({store.COLUMN_LIST}) FROM STDIN WITH {store.COPY_OPTIONS}",
+                            io.StringIO(payload))
             raw.commit()
     elapsed = time.perf_counter() - started
     raw.close()
@@ -86,14 +88,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _drain(url: str, redis_url: str, batch: int, consumer: str) -> None:
-    """One writer process: run until the group has no undelivered or pending entry."""
+def _drain(url: str, redis_url: str, batch: int, consumer: str, ready: Any, go: Any, cpu_s: Any) -> None:
+    """One writer process: connect, wait for `go`, run until the group has nothing left; report its CPU seconds.
+
+    A process of its own also for one writer: the benchmark's own objects (the passes it built)
+    would otherwise be in the writer's process and slow its garbage collections.
+    """
     engine = create_engine(url)
     bus = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     writer = PassWriter(engine, bus, consumer=consumer, batch_size=batch, block_ms=50)
+    with engine.connect():
+        bus.ping()
+    freeze_startup_objects()  # as `checkpoint passes writer` does
+    ready.release()
+    go.wait()
+    cpu_started = time.process_time()
     idle = 0
     while idle < 3:
         idle = idle + 1 if writer.step() == 0 else 0
+    cpu_s.put(time.process_time() - cpu_started)
     engine.dispose()
 
 
@@ -106,19 +119,20 @@ def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writ
             pipe.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
         pipe.execute()
     total = sum(len(chunk) for chunk in chunks)
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, cpu_s = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}", ready, go, cpu_s))
+             for i in range(writers)]
+    for proc in procs:
+        proc.start()
+    for _proc in procs:
+        ready.acquire()  # started, imported, connected: not timed
     started = time.perf_counter()
-    cpu_started = time.process_time()
-    if writers == 1:
-        _drain(url, redis_url, batch, "bench-0")
-        WRITER_CPU_S.append(time.process_time() - cpu_started)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}")) for i in range(writers)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join()
+    go.set()
+    for proc in procs:
+        proc.join()
     elapsed = time.perf_counter() - started - 3 * 0.05  # the idle polls that end each writer
+    WRITER_CPU_S.extend(cpu_s.get() for _ in procs)
     pending: Any = bus.xpending(READS_STREAM, GROUP)
     assert pending["pending"] == 0, "the writers left entries pending"
     return total / elapsed
@@ -160,8 +174,7 @@ def main() -> None:
                           "reference_copy_rows_per_s": round(reference),
                           "reference_before_after": [round(reference_before), round(reference_after)],
                           "writer_rows_per_s": round(written), "load_avg_1m": os.getloadavg()[0],
-                          "writer_cpu_us_per_pass": round(1e6 * WRITER_CPU_S[0] / args.passes, 1)
-                          if WRITER_CPU_S else None,
+                          "writer_cpu_us_per_pass": round(1e6 * sum(WRITER_CPU_S) / args.passes, 1),
                           "writer_share_of_reference": round(written / reference, 3)}))
     finally:
         Database.dispose()

@@ -44,6 +44,7 @@ from checkpoint.capture.snapshot_worker import GROUP, SnapshotPool
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
+from checkpoint.passes.events import PassEvent
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 
@@ -186,7 +187,8 @@ def main() -> None:
         listener.join()
         stored_s = [seen[sid] - at for sid, (at, _plate) in sent.items() if sid in seen]
         events: Any = bus.xrange("checkpoint:passes")
-        plates = {fields["pass_id"]: fields["plate"] for _id, fields in events}
+        stored_events = [PassEvent.from_fields(fields) for _id, fields in events]
+        plates = {event.pass_id: event.captured.plate for event in stored_events}
         exact = sum(plates.get(sid) == plate for sid, (_at, plate) in sent.items())
         reference_after = lpr_only_rate([raw for raw, _ in photos], args.processes)
         reference = (reference_before + reference_after) / 2

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ def produce(bus: Redis, rate: int, seconds: float, hit_every: int, hit_plates: l
             plate = hit_plates.pop() if watched else realistic_plate(rng).replace("粤", "湘")
             checkpoint = rng.choice(checkpoints)
             passing = event(plate)
-            fields: dict[Any, Any] = {**passing.to_fields(), "checkpoint_id": str(checkpoint.id)}
+            passing = replace(passing, captured=replace(passing.captured, checkpoint_id=checkpoint.id))
+            fields: dict[Any, Any] = passing.to_fields()
             pipe.xadd(PASSES_STREAM, fields)
             if watched:
                 hits.append(str(passing.captured.pass_id))

@@ -20,7 +20,7 @@ def writer(
     consumer: Annotated[str | None, typer.Option(help="consumer name (default host-pid)")] = None,
 ) -> None:
     """Write passes from the reads stream into PostgreSQL until SIGTERM or Ctrl-C."""
-    from checkpoint.passes.writer import PassWriter
+    from checkpoint.passes.writer import PassWriter, freeze_startup_objects
     from checkpoint.runtime import WorkerNeedsServers, worker_process
 
     try:
@@ -28,6 +28,7 @@ def writer(
             pass_writer = PassWriter(system.engine, system.bus, batch_size=batch, claim_idle_ms=claim_idle_ms)
             if consumer:
                 pass_writer.consumer = consumer
+            freeze_startup_objects()
             pass_writer.run(stop)
     except WorkerNeedsServers as exc:
         typer.echo(str(exc), err=True)

@@ -1,14 +1,19 @@
 """PassEvent: a stored pass, appended to `checkpoint:passes` after the PostgreSQL commit.
 
-Watchlist, trajectory and coverage consume it through their own consumer groups.
+Watchlist, trajectory and coverage consume it through their own consumer groups. It travels as
+one field, `event.v1`: the captured pass's packed record (capture/records.py) with the
+checkpoint's latitude and longitude appended, tab-separated, so the writer makes it by string
+concatenation. Events written one field per attribute (before 2026-11-26) are still read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checkpoint.capture.records import CapturedPass
+from checkpoint.capture.records import CapturedPass, MalformedRecord
 from checkpoint.core.bus import Fields
+
+EVENT_KEY = "event.v1"  # the one stream field of a packed PassEvent
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,27 @@ class PassEvent:
         return str(self.captured.pass_id)
 
     def to_fields(self) -> Fields:
-        return {**self.captured.to_fields(), "lat": repr(self.lat), "lon": repr(self.lon)}
+        return {EVENT_KEY: event_record(self.captured.to_record(), repr(self.lat), repr(self.lon))}
 
     @classmethod
     def from_fields(cls, fields: Fields) -> PassEvent:
-        return cls(captured=CapturedPass.from_fields(fields), lat=float(fields["lat"]), lon=float(fields["lon"]))
+        """The event of a `checkpoint:passes` entry, packed or (older) one field per attribute."""
+        value = fields.get(EVENT_KEY)
+        if value is None:
+            return cls(captured=CapturedPass.from_legacy_fields(fields), lat=float(fields["lat"]),
+                       lon=float(fields["lon"]))
+        record, lat, lon = split_event(value)
+        return cls(captured=CapturedPass.from_record(record), lat=float(lat), lon=float(lon))
+
+
+def event_record(captured_record: str, lat: str, lon: str) -> str:
+    """The `event.v1` value: what the writer appends for each stored pass."""
+    return f"{captured_record}\t{lat}\t{lon}"
+
+
+def split_event(value: str) -> tuple[str, str, str]:
+    """The captured record, latitude and longitude of an `event.v1` value."""
+    parts = value.rsplit("\t", 2)
+    if len(parts) != 3:
+        raise MalformedRecord(f"an {EVENT_KEY} value without its position")
+    return parts[0], parts[1], parts[2]

@@ -16,67 +16,33 @@ from typing import Any
 import psycopg2
 import psycopg2.errors
 
-from checkpoint.capture.records import CapturedPass
-from checkpoint.core.bus import Fields
+from checkpoint.capture.records import RECORD_FIELDS, STORED_VALUES, CapturedPass
 
-COLUMNS = ("id", "captured_at", "plate", "plate_colour", "plate_type", "confidence", "checkpoint_id", "feed_id",
-           "device_id", "lane", "direction", "speed_kmh", "lat", "lon", "image_path", "plate_image_path",
-           "received_at")
+COLUMNS = (*(name if name != "pass_id" else "id" for name in RECORD_FIELDS[:STORED_VALUES]), "lat", "lon",
+           "received_at")  # a packed record's stored values, then what the writer adds
 COLUMN_LIST = ", ".join(COLUMNS)
+COPY_OPTIONS = "(NULL '')"  # a packed record writes None as an empty value
 STAGE_TABLE = "pass_stage"
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 Position = tuple[float, float]  # (lat, lon)
 
 
-def _text(value: str | None) -> str:
-    return "\\N" if value is None else value.translate(_ESCAPES)
+def stored_line(record: str, suffix: str) -> str:
+    """The COPY line of a packed record: its stored values (all but `source`, the last) and `suffix`."""
+    return record[:record.rindex("\t")] + suffix
 
 
-def _num(value: float | int | None) -> str:
-    return "\\N" if value is None else repr(value)
+def line_suffix(lat: str, lon: str, received_at: str) -> str:
+    """What the writer appends to a record's stored values: position and receive time, and the newline."""
+    return f"\t{lat}\t{lon}\t{received_at}\n"
 
 
 def copy_rows(passes: Iterable[CapturedPass], positions: dict[int, Position], received_at: datetime) -> str:
-    """The batch in COPY text format, in COLUMNS order."""
+    """The batch in COPY text format (COPY_OPTIONS), in COLUMNS order."""
     received = received_at.isoformat()
-    lines = []
-    for item in passes:
-        lat, lon = positions[item.checkpoint_id]
-        lines.append("\t".join((
-            str(item.pass_id), item.captured_at.isoformat(), _text(item.plate), _text(item.plate_colour),
-            _text(item.plate_type), repr(item.confidence), str(item.checkpoint_id), _num(item.feed_id),
-            _num(item.device_id), _num(item.lane), _text(item.direction), _num(item.speed_kmh), repr(lat),
-            repr(lon), _text(item.image_path), _text(item.plate_image_path), received,
-        )))
-    lines.append("")
-    return "\n".join(lines)
-
-
-def copy_rows_of_fields(rows: Sequence[tuple[Fields, tuple[str, str]]], received_at: datetime) -> str | None:
-    """The batch in COPY text format straight from the stream fields (CapturedPass.to_fields), in COLUMNS order.
-
-    The writer's fast path: no parsing into CapturedPass and back. Text columns are escaped,
-    the others passed on as written and checked by PostgreSQL (the writer falls back to row by
-    row when it refuses one). None when a value would break the COPY framing (a tab or newline
-    in a number): the caller takes the slow path.
-    """
-    received = received_at.isoformat()
-    lines = []
-    for fields, (lat, lon) in rows:
-        get = fields.get
-        lines.append("\t".join((
-            fields["pass_id"], fields["captured_at"], _text(fields["plate"]), _text(get("plate_colour", "unknown")),
-            _text(get("plate_type", "unknown")), get("confidence") or "0.0", fields["checkpoint_id"],
-            get("feed_id") or "\\N", get("device_id") or "\\N", get("lane") or "\\N", _text(get("direction") or None),
-            get("speed_kmh") or "\\N", lat, lon, _text(get("image_path") or None),
-            _text(get("plate_image_path") or None), received,
-        )))
-    lines.append("")
-    data = "\n".join(lines)
-    if data.count("\n") != len(rows) or data.count("\t") != (len(COLUMNS) - 1) * len(rows) or "\r" in data:
-        return None
-    return data
+    suffixes = {checkpoint_id: line_suffix(repr(lat), repr(lon), received)
+                for checkpoint_id, (lat, lon) in positions.items()}
+    return "".join([stored_line(item.to_record(), suffixes[item.checkpoint_id]) for item in passes])
 
 
 def days_of(passes: Iterable[CapturedPass]) -> set[date]:
@@ -102,7 +68,7 @@ def insert_copy_text(conn: Any, data: str, count: int) -> int:
     with conn.cursor() as cur:
         cur.execute("SAVEPOINT pass_copy")
         try:
-            cur.copy_expert(f"COPY pass ({COLUMN_LIST}) FROM STDIN", io.StringIO(data))
+            cur.copy_expert(f"COPY pass ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data))
         except psycopg2.errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT pass_copy")
         else:
@@ -111,7 +77,7 @@ def insert_copy_text(conn: Any, data: str, count: int) -> int:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} "
                     "(LIKE pass INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
         cur.execute(f"TRUNCATE {STAGE_TABLE}")
-        cur.copy_expert(f"COPY {STAGE_TABLE} ({COLUMN_LIST}) FROM STDIN", io.StringIO(data))
+        cur.copy_expert(f"COPY {STAGE_TABLE} ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data))
         cur.execute(f"INSERT INTO pass ({COLUMN_LIST}) SELECT {COLUMN_LIST} FROM {STAGE_TABLE} "
                     "ON CONFLICT DO NOTHING")
         inserted: int = cur.rowcount

@@ -10,7 +10,7 @@ from redis import Redis
 from sqlalchemy import Engine
 
 from checkpoint.passes.retention import run_retention
-from checkpoint.passes.writer import PassWriter, ensure_partitions_ahead
+from checkpoint.passes.writer import PassWriter, ensure_partitions_ahead, freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def start_background_workers(engine: Engine, bus: Redis, data_dir: Path, stop: t
     threads = [threading.Thread(target=PassWriter(engine, bus, consumer=f"{_host()}-serve-{index}").run,
                                 args=(stop,), name=f"passes-writer-{index}", daemon=True)
                for index in range(writers)]
+    freeze_startup_objects()  # the serving process has started: see the function
     threads.append(threading.Thread(target=retention_loop, args=(engine, data_dir, stop, days_by_class,
                                                                  retention_every_s),
                                     name="passes-retention", daemon=True))

@@ -2,9 +2,10 @@
 
 (Once a second it also copies capture's feed state changes into PostgreSQL: see capture/feed_history.py.)
 
-Per batch: check the fields it needs, park what cannot be stored (dead letter), make sure the
-day partitions exist, store the batch (COPY built straight from the stream fields, idempotent by
-pass id), commit, then append a PassEvent for every pass of the batch (also those already
+Per batch: check each packed record (capture/records.py), park what cannot be stored (dead
+letter), make sure the day partitions exist, store the batch (each COPY line is the record's stored
+values plus position and receive time, idempotent by pass id), commit, then append a PassEvent
+(the record plus lat and lon) for every pass of the batch (also those already
 stored: the previous writer may have died between its commit and its XADD; consumers are
 idempotent on pass_id) and XACK, both in one Redis script. A process killed at any point leaves
 its batch pending; the next read claims it back, so nothing is lost and nothing stored twice.
@@ -12,6 +13,7 @@ its batch pending; the next read claims it back, so nothing is lost and nothing 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -22,19 +24,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 import hiredis
 import psycopg2
 from redis import Redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from checkpoint.capture import feed_history
-from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Fields, Message, dead_letter, ensure_group, read_batch
+from checkpoint.capture.records import CAPTURED_KEY, RECORD_TABS, CapturedPass, MalformedRecord
+from checkpoint.core.bus import (
+    PASSES_STREAM,
+    READS_STREAM,
+    Fields,
+    Message,
+    dead_letter,
+    ensure_group,
+    read_batch,
+    send_packed,
+)
 from checkpoint.passes import partitions, store
+from checkpoint.passes.events import EVENT_KEY
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -46,22 +58,19 @@ FEED_CHANGES_EVERY_S = 1.0
 STATS_EVERY_S = 10.0
 
 
-# KEYS: passes stream, reads stream; ARGV: group, message count, then per message its id, the
-# number of field/value strings that follow, and those strings (the captured fields, lat, lon).
+# KEYS: passes stream, reads stream; ARGV: group, the event field's name, then per message its id and
+# its event value (one field: the packed record with lat and lon appended).
 _PUBLISH = """
-local i = 3
 local ids = {}
-for m = 1, tonumber(ARGV[2]) do
-  local n = tonumber(ARGV[i + 1])
-  ids[m] = ARGV[i]
-  redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 2, i + 1 + n))
-  i = i + 2 + n
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[i + 1])
 end
 redis.call('XACK', KEYS[2], ARGV[1], unpack(ids))
 return #ids
 """
 PUBLISH_CHUNK = 1000  # passes per script call: Redis serves no one else while it runs (~ms)
-Row = tuple[str, Fields, int, date]  # message id, stream fields, checkpoint id, UTC day
+Row = tuple[str, Fields, str, int, date]  # message id, stream fields, packed record, checkpoint id, UTC day
 
 
 @lru_cache(maxsize=64)
@@ -70,13 +79,36 @@ def _day(text: str) -> date:
 
 
 def utc_day(captured_at: str) -> date:
-    """The UTC day of a captured_at as written by CapturedPass.to_fields (UTC, so usually just its date)."""
+    """The UTC day of a captured_at as CapturedPass.to_record writes it (UTC, so usually just its date)."""
     if captured_at.endswith("+00:00"):
         return _day(captured_at[:10])
     parsed = datetime.fromisoformat(captured_at)
     if parsed.tzinfo is None:
         raise ValueError(f"captured_at {captured_at!r} has no UTC offset")
     return parsed.astimezone(UTC).date()
+
+
+def packed_record(fields: Fields) -> str:
+    """The packed record of a reads entry; an entry of the old format (still pending after an upgrade) is
+    parsed and packed here."""
+    record = fields.get(CAPTURED_KEY)
+    return CapturedPass.from_legacy_fields(fields).to_record() if record is None else record
+
+
+def checked(record: str) -> tuple[int, date]:
+    """The checkpoint id and UTC day of a packed record, after the checks the COPY framing needs.
+
+    A record must have its 15 values and no raw newline (either would shift the COPY's columns or
+    rows), and a backslash only in the escapes to_record() writes; PostgreSQL checks the rest.
+    """
+    plate, pass_id, captured_at, checkpoint_id, _ = record.split("\t", 4)
+    if record.count("\t") != RECORD_TABS or "\n" in record or "\r" in record:
+        raise MalformedRecord(f"a {CAPTURED_KEY} record needs {RECORD_TABS + 1} values and no newline")
+    if not pass_id or not plate:
+        raise ValueError("pass_id and plate must not be empty")
+    if "\\" in record:
+        CapturedPass.from_record(record)  # refuses an escape it does not write: COPY would read it otherwise
+    return int(checkpoint_id), utc_day(captured_at)
 
 
 def default_consumer() -> str:
@@ -142,22 +174,19 @@ class PassWriter:
         rows: list[Row] = []
         for msg_id, fields in messages:
             try:
-                if not fields["pass_id"] or not fields["plate"]:
-                    raise ValueError("pass_id and plate must not be empty")
-                row = (msg_id, fields, int(fields["checkpoint_id"]), utc_day(fields["captured_at"]))
+                record = packed_record(fields)
+                rows.append((msg_id, fields, record, *checked(record)))
             except (KeyError, ValueError, TypeError) as exc:
                 self._refuse(msg_id, fields, f"malformed captured pass: {exc!r}")
-                continue
-            rows.append(row)
-        unknown = {checkpoint_id for _, _, checkpoint_id, _ in rows} - self._positions.keys()
+        unknown = {row[3] for row in rows} - self._positions.keys()
         if unknown:
             self._load_positions(unknown)
         known = []
         for row in rows:
-            if row[2] in self._positions:
+            if row[3] in self._positions:
                 known.append(row)
             else:
-                self._refuse(row[0], row[1], f"unknown checkpoint {row[2]}")
+                self._refuse(row[0], row[1], f"unknown checkpoint {row[3]}")
         stored = self._store(known) if known else []
         if stored:
             self._publish(stored)
@@ -165,46 +194,45 @@ class PassWriter:
         self.stats.passes += len(stored)
 
     def _store(self, rows: list[Row]) -> list[Row]:
-        """COPY the batch straight from the stream fields; row by row when PostgreSQL refuses a value.
+        """COPY the batch: each record's stored values plus position and receive time; row by row when
+        PostgreSQL refuses a value.
 
         Returns the rows stored (or already stored); those refused went to the dead letters.
         """
-        days = {day for _, _, _, day in rows}
+        days = {row[4] for row in rows}
         if not days <= self._days:
             with self.engine.begin() as conn:  # its own transaction: DDL locks the parent briefly
                 for day in sorted(days - self._days):
                     partitions.ensure_day_partitions(conn, day, day)
             self._days |= days
-        received = datetime.now(UTC)
-        data = store.copy_rows_of_fields([(fields, self._position_text[cp]) for _, fields, cp, _ in rows], received)
+        received = datetime.now(UTC).isoformat()
+        suffixes = {cp: store.line_suffix(lat, lon, received) for cp, (lat, lon) in self._position_text.items()}
+        data = "".join([store.stored_line(record, suffixes[cp]) for _, _, record, cp, _ in rows])
         with self.engine.connect() as conn:
             raw: Any = conn.connection.dbapi_connection
             conn.execute(text("SELECT 1"))  # begins the transaction the COPY joins
-            if data is not None:
-                try:
-                    self.stats.inserted += store.insert_copy_text(raw, data, len(rows))
-                    conn.commit()
-                    return rows
-                except psycopg2.DataError:
-                    conn.rollback()
-                    conn.execute(text("SELECT 1"))
-            kept = self._store_one_by_one(raw, rows, received)
+            try:
+                self.stats.inserted += store.insert_copy_text(raw, data, len(rows))
+                conn.commit()
+                return rows
+            except (psycopg2.DataError, psycopg2.IntegrityError):
+                conn.rollback()
+                conn.execute(text("SELECT 1"))
+            kept = self._store_one_by_one(raw, rows, suffixes)
             conn.commit()
             return kept
 
-    def _store_one_by_one(self, raw: Any, rows: list[Row], received: datetime) -> list[Row]:
-        """The slow path for a batch with a value PostgreSQL cannot read: each row in its own savepoint."""
+    def _store_one_by_one(self, raw: Any, rows: list[Row], suffixes: dict[int, str]) -> list[Row]:
+        """The slow path for a batch with a value PostgreSQL refuses: each row in its own savepoint."""
         kept = []
         with raw.cursor() as cur:
             for row in rows:
-                msg_id, fields, checkpoint_id, _ = row
-                data = store.copy_rows_of_fields([(fields, self._position_text[checkpoint_id])], received)
+                msg_id, fields, record, checkpoint_id, _ = row
                 cur.execute("SAVEPOINT one_pass")
                 try:
-                    if data is None:
-                        raise ValueError("a tab, newline or carriage return in a value")
-                    self.stats.inserted += store.insert_copy_text(raw, data, 1)
-                except (psycopg2.DataError, ValueError) as exc:
+                    self.stats.inserted += store.insert_copy_text(
+                        raw, store.stored_line(record, suffixes[checkpoint_id]), 1)
+                except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
                     cur.execute("ROLLBACK TO SAVEPOINT one_pass")
                     self._refuse(msg_id, fields, f"malformed captured pass: {str(exc).strip()}")
                     continue
@@ -213,44 +241,28 @@ class PassWriter:
         return kept
 
     def _publish(self, stored: list[Row]) -> None:
-        """PassEvent.to_fields() of each pass (the captured fields plus lat/lon) and the acks, in Redis.
+        """The PassEvent of each pass (its record with lat and lon appended) and the acks, in Redis.
 
         One script call per PUBLISH_CHUNK passes: XADDs then XACK, atomic, so a pass is never acked
-        without its event; packing the arguments once (hiredis) instead of a command per pass.
+        without its event; the arguments packed once (hiredis) instead of a command per pass.
         """
+        suffixes = {cp: f"\t{lat}\t{lon}" for cp, (lat, lon) in self._position_text.items()}
         for first in range(0, len(stored), PUBLISH_CHUNK):
-            chunk = stored[first:first + PUBLISH_CHUNK]
-            args: list[str] = ["EVALSHA", self._publish_sha, "2", PASSES_STREAM, READS_STREAM, GROUP, str(len(chunk))]
-            for msg_id, fields, checkpoint_id, _ in chunk:
-                lat, lon = self._position_text[checkpoint_id]
-                args += (msg_id, str(2 * len(fields) + 4))
-                args.extend(chain.from_iterable(fields.items()))
-                args += ("lat", lat, "lon", lon)
+            args: list[str] = ["EVALSHA", self._publish_sha, "2", PASSES_STREAM, READS_STREAM, GROUP, EVENT_KEY]
+            for msg_id, _, record, checkpoint_id, _ in stored[first:first + PUBLISH_CHUNK]:
+                args += (msg_id, record + suffixes[checkpoint_id])
             self._send_packed(hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]  # stub: a 1-tuple
 
     def _send_packed(self, packed: bytes) -> None:
-        """Send one packed command and read its reply, on a pooled connection.
+        """Send the packed script call; a Redis that forgot the script (restarted) gets it again.
 
-        redis-py would re-check each of the ~40,000 arguments in Python before hiredis packs
-        them; they are all str here. A Redis that forgot the script (restarted) gets it again.
+        redis-py would re-check each of the ~2,000 arguments in Python before hiredis packs them.
         """
-        pool = self.bus.connection_pool
-        conn: Any = pool.get_connection()  # the stubs leave its methods untyped
         try:
-            conn.send_packed_command([packed])
-            try:
-                conn.read_response()
-            except NoScriptError:  # the script's sha is its content's: load it and send the same bytes
-                self.bus.script_load(_PUBLISH)
-                conn.send_packed_command([packed])
-                conn.read_response()
-        except ResponseError:
-            raise  # the connection is fine: its reply was read
-        except BaseException:
-            conn.disconnect()  # a reply may be left unread: this connection must not be reused as is
-            raise
-        finally:
-            pool.release(conn)
+            send_packed(self.bus, packed)
+        except NoScriptError:  # the script's sha is its content's: load it and send the same bytes
+            self.bus.script_load(_PUBLISH)
+            send_packed(self.bus, packed)
 
     def store_feed_changes(self) -> None:
         """Capture's feed state changes into PostgreSQL too (the other stream this writer keeps)."""
@@ -284,6 +296,16 @@ class PassWriter:
                 pending: Any = self.bus.xpending(READS_STREAM, group["name"])
                 keep.append(int(str(pending["min"]).split("-")[0]))
         self.bus.xtrim(READS_STREAM, minid=f"{min(keep)}-0", approximate=True)
+
+
+def freeze_startup_objects() -> None:
+    """Take the objects start-up made (modules, SQLAlchemy's metadata, ...) out of the collector's scans.
+
+    A batch allocates some 20,000 lists, dicts and tuples; the full collections they trigger walked
+    every object of the process each time: about half the writer's CPU (17.8 -> 9.0 us a pass with
+    gc.freeze(), 100,000 passes, see docs/BENCHMARKS.md). Call once, after start-up.
+    """
+    gc.freeze()
 
 
 def ensure_partitions_ahead(engine: Engine, days_ahead: int = 7) -> None:

@@ -39,7 +39,7 @@ from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchS
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
-from checkpoint.watchlist.raw_stream import RawMessage, decoded, raw_client
+from checkpoint.watchlist.raw_stream import RawMessage, decoded, plate_of, raw_client
 from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
 from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
 from checkpoint.watchlist.webhook import WebhookOutbox
@@ -119,7 +119,7 @@ class Matcher:
         plates: list[str] = []
         for msg_id, fields in messages:
             try:
-                plates.append(fields[b"plate"].decode())
+                plates.append(plate_of(fields))
                 readable.append((msg_id, fields))
             except (KeyError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
                 self._refuse(msg_id, fields, exc)

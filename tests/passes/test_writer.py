@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import DEAD_STREAM, PASSES_STREAM, READS_STREAM, ensure_group
-from checkpoint.passes.events import PassEvent
+from checkpoint.core.bus import DEAD_STREAM, READS_STREAM, ensure_group
 from checkpoint.passes.models import Pass
 from checkpoint.passes.writer import GROUP, PassWriter
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import captured, entries
+from tests.passes.streams import legacy_fields, published, published_ids, with_value
 
 
 def stored(sessions: sessionmaker[Session], ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -43,7 +45,7 @@ def test_a_batch_is_stored_published_and_acked(engine: Engine, sessions: session
     assert writer.step() == 5
     ids = [item.pass_id for item in passes]
     assert stored(sessions, ids) == dict.fromkeys(ids, 1)
-    events = [PassEvent.from_fields(fields) for _, fields in entries(bus, PASSES_STREAM)]
+    events = published(bus)
     assert [event.captured for event in events] == passes
     assert {(event.lat, event.lon) for event in events} == {(checkpoint.lat, checkpoint.lon)}
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
@@ -64,8 +66,7 @@ def test_a_redelivered_batch_is_stored_once_and_published_again(engine: Engine, 
     writer.handle([(f"{i + 1}-0", item.to_fields()) for i, item in enumerate(old + new)])
     ids = [item.pass_id for item in old + new]
     assert stored(sessions, ids) == dict.fromkeys(ids, 1)
-    published = [PassEvent.from_fields(fields).pass_id for _, fields in entries(bus, PASSES_STREAM)]
-    assert sorted(published) == sorted([str(i) for i in ids] + [str(item.pass_id) for item in old])
+    assert sorted(published_ids(bus)) == sorted([str(i) for i in ids] + [str(item.pass_id) for item in old])
 
 
 def test_unknown_checkpoints_and_malformed_messages_go_to_the_dead_letters(
@@ -87,23 +88,30 @@ def test_unknown_checkpoints_and_malformed_messages_go_to_the_dead_letters(
 
 def test_a_value_postgresql_refuses_sends_only_its_pass_to_the_dead_letters(
         engine: Engine, sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
-    """The batch is COPYed from the stream fields as they are; a bad value falls back to row by row."""
+    """The batch is COPYed from the packed records as they are; a bad value falls back to row by row."""
     checkpoint = first_checkpoint(sessions)
     good = [captured(checkpoint.id) for _ in range(3)]
-    not_a_number = {**captured(checkpoint.id).to_fields(), "speed_kmh": "fast"}
-    framing = {**captured(checkpoint.id).to_fields(), "lane": "1\t2\n3"}  # would add a row to the COPY text
-    naive = {**captured(checkpoint.id).to_fields(), "captured_at": "2026-11-25T10:00:00"}
+    bad = [captured(checkpoint.id) for _ in range(5)]
+    refused = [
+        with_value(bad[0], "speed_kmh", "fast"),  # PostgreSQL refuses it
+        with_value(bad[1], "lane", "1\t2\n3"),  # would add a row to the COPY text
+        with_value(bad[2], "captured_at", "2026-11-25T10:00:00"),  # naive
+        with_value(bad[3], "plate_colour", ""),  # NULL in a NOT NULL column
+        with_value(bad[4], "image_path", "a\\x41.jpg"),  # an escape to_record() never writes (COPY reads "aA")
+    ]
     ensure_group(bus, READS_STREAM, GROUP)
-    for fields in (good[0].to_fields(), not_a_number, good[1].to_fields(), framing, naive, good[2].to_fields()):
+    for fields in (good[0].to_fields(), *refused[:3], good[1].to_fields(), *refused[3:], good[2].to_fields()):
         bus.xadd(READS_STREAM, fields)  # type: ignore[arg-type]  # redis stubs want a wider dict
     writer = PassWriter(engine, bus, consumer="t4", block_ms=10)
-    assert writer.step() == 6
+    assert writer.step() == 8
     ids = [item.pass_id for item in good]
     assert stored(sessions, ids) == dict.fromkeys(ids, 1)
-    assert stored(sessions, [uuid.UUID(not_a_number["pass_id"]), uuid.UUID(framing["pass_id"])]) == {}
+    assert stored(sessions, [item.pass_id for item in bad]) == {}
     reasons = [fields["_reason"] for _, fields in entries(bus, DEAD_STREAM)]
-    assert len(reasons) == 3 and any("no UTC offset" in r for r in reasons) and any("fast" in r for r in reasons)
-    assert [fields["pass_id"] for _, fields in entries(bus, PASSES_STREAM)] == [str(i) for i in ids]
+    assert len(reasons) == 5 and writer.stats.dead == 5
+    for expected in ("no UTC offset", "fast", "15 values", "plate_colour", "unknown escape"):
+        assert any(expected in reason for reason in reasons), (expected, reasons)
+    assert published_ids(bus) == [str(i) for i in ids]
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
 
 
@@ -117,5 +125,48 @@ def test_a_redis_that_forgot_the_publish_script_gets_it_again(engine: Engine, se
         item = captured(checkpoint.id)
         bus.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
         assert writer.step() == 1
-        assert entries(bus, PASSES_STREAM)[-1][1]["pass_id"] == str(item.pass_id)
+        assert published_ids(bus)[-1] == str(item.pass_id)
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
+
+
+def test_entries_of_the_old_format_still_pending_are_stored_and_published(
+        engine: Engine, sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
+    """After an upgrade the reads stream may still hold entries of one field per attribute."""
+    checkpoint = first_checkpoint(sessions)
+    old, new = captured(checkpoint.id), captured(checkpoint.id)
+    old = replace(old, feed_id=7, device_id=None, image_path="images/x y/scene.jpg")
+    ensure_group(bus, READS_STREAM, GROUP)
+    bus.xadd(READS_STREAM, legacy_fields(old))  # type: ignore[arg-type]  # redis stubs want a wider dict
+    bus.xadd(READS_STREAM, new.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+    unreadable: dict[Any, Any] = {**legacy_fields(captured(checkpoint.id)), "confidence": "high"}
+    bus.xadd(READS_STREAM, unreadable)
+    writer = PassWriter(engine, bus, consumer="t6", block_ms=10)
+    assert writer.step() == 3
+    assert stored(sessions, [old.pass_id, new.pass_id]) == {old.pass_id: 1, new.pass_id: 1}
+    assert [event.captured for event in published(bus)] == [old, new]
+    [(_, dead)] = entries(bus, DEAD_STREAM)
+    assert "high" in dead["_reason"] and dead["confidence"] == "high"  # parked as it came
+    assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
+
+
+def test_values_with_tabs_newlines_and_backslashes_are_stored_and_published_unchanged(
+        engine: Engine, sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
+    checkpoint = first_checkpoint(sessions)
+    odd = replace(captured(checkpoint.id), plate_type="a\tb", direction="in\n", image_path="C:\\imgs\\1\t.jpg",
+                  plate_image_path="\\N", source="x\ry")
+    empty = replace(captured(checkpoint.id), direction=None, image_path=None, lane=None, speed_kmh=None)
+    ensure_group(bus, READS_STREAM, GROUP)
+    for item in (odd, empty):
+        bus.xadd(READS_STREAM, item.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+    writer = PassWriter(engine, bus, consumer="t7", block_ms=10)
+    assert writer.step() == 2
+    assert [event.captured for event in published(bus)] == [odd, empty]
+    with sessions() as session:
+        row = session.get(Pass, (odd.pass_id, odd.captured_at))
+        assert row is not None
+        assert (row.plate_type, row.direction, row.image_path, row.plate_image_path) == (
+            "a\tb", "in\n", "C:\\imgs\\1\t.jpg", "\\N")
+        blank = session.get(Pass, (empty.pass_id, empty.captured_at))
+        assert blank is not None and (blank.direction, blank.image_path, blank.lane, blank.speed_kmh) == (
+            None, None, None, None)
+    assert not bus.exists(DEAD_STREAM)
