@@ -6,7 +6,8 @@ instead, so every frame is seen and results do not depend on machine load.
 
 Two decoders: `pyav` (default) hands on YUV frames that become BGR only if something reads
 them, and when the machine cannot decode a live source in real time it skips to the next
-keyframe (`skipped`, also counted in `dropped`); `opencv` is the former VideoCapture reader,
+keyframe (`skipped`, also counted in `dropped`), or past keyframes too while it is far behind
+(a long group of pictures on a starved decoder); `opencv` is the former VideoCapture reader,
 kept for comparison (`python -m bench.bench_capture realtime --decoder opencv`).
 """
 
@@ -33,6 +34,7 @@ _OPEN_LOCK = threading.Lock()
 OPEN_TIMEOUT_MS = 3000
 READ_TIMEOUT_MS = 3000
 MAX_LAG_S = 0.5  # a live source this far behind real time skips to its next keyframe
+MAX_KEYFRAME_LAG_S = 2.0  # this far behind, keyframes are skipped too, until the reader has caught up
 FPS_WINDOW_S = 2.0
 _SECOND = timedelta(seconds=1)
 
@@ -76,7 +78,8 @@ class FrameReader:
 
     def __init__(self, source: str, *, queue_size: int = 3, replay: bool = False, loop: bool = False,
                  rtsp_transport: str = "tcp", decoder: Decoder = "pyav", decode_threads: int = 1,
-                 max_lag_s: float = MAX_LAG_S, decoder_nice: int = 0) -> None:
+                 max_lag_s: float = MAX_LAG_S, max_keyframe_lag_s: float = MAX_KEYFRAME_LAG_S,
+                 decoder_nice: int = 0) -> None:
         self.source = source
         self.rtsp_transport = rtsp_transport
         self.replay = replay
@@ -84,6 +87,7 @@ class FrameReader:
         self.decoder = decoder
         self.decode_threads = decode_threads
         self.max_lag_s = max_lag_s
+        self.max_keyframe_lag_s = max_keyframe_lag_s
         self.decoder_nice = decoder_nice
         self.frames: queue.Queue[Frame] = queue.Queue(maxsize=queue_size)
         self.dropped = 0  # frames lost: taken out of a full queue, or skipped by the decoder
@@ -154,7 +158,8 @@ class FrameReader:
                     if self.paced and due > now and self._closing.wait(due - now):
                         return
                     lag_s = time.monotonic() - due
-                    if not self.replay and not packet.is_keyframe and (skipping or lag_s > self.max_lag_s):
+                    if not self.replay and (lag_s > self.max_keyframe_lag_s or (
+                            not packet.is_keyframe and (skipping or lag_s > self.max_lag_s))):
                         skipping = True
                         self.skipped += 1
                         self.dropped += 1

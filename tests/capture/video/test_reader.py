@@ -74,6 +74,13 @@ def test_a_live_reader_that_falls_behind_decodes_only_keyframes_counted(tmp_path
     assert reader.decoded == 5 and reader.skipped == 55 and reader.dropped == 55
 
 
+def test_a_reader_far_behind_skips_keyframes_too(tmp_path: Path) -> None:
+    video = write_panning_video(tmp_path / "pan.mp4", frames=60)
+    reader = FrameReader(str(video), queue_size=100, max_lag_s=-1.0, max_keyframe_lag_s=-1.0).start()
+    assert reader.ended.wait(timeout=10)
+    assert reader.decoded == 0 and reader.skipped == 60 and reader.frames.empty()
+
+
 def test_live_clock_paces_a_file_and_follows_a_network_source() -> None:
     paced = LiveClock(0.04, follow_arrivals=False)
     assert [paced.due(pts, now=100.0) for pts in (10.0, 10.04, 10.08)] == pytest.approx([100.0, 100.04, 100.08])
