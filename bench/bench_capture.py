@@ -131,7 +131,9 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     time.sleep(args.warmup_s)  # engines load and feeds connect; a benchmark may wait, a test may not
     since = datetime.now(UTC)
+    cpu_before = capture_cpu_s(supervisor)
     time.sleep(args.seconds)
+    cpu_used_s = capture_cpu_s(supervisor) - cpu_before
     statuses = [read_feed_status(bus, feed.feed_id) for feed in feeds]
     supervisor.run(_set_event())
     passes = [(msg_id, p) for msg_id, p in appended(bus) if p.captured_at >= since]
@@ -153,7 +155,24 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "wrong_plates": sum(p.plate not in plates for _id, p in passes),
             "latency_best_frame_to_stream_s": {"p50": round(percentile(latencies, 0.5), 2),
                                                "p99": round(percentile(latencies, 0.99), 2)},
+            "capture_cpu_s": round(cpu_used_s, 1), "capture_cores": round(cpu_used_s / args.seconds, 2),
+            "cpu_s_per_pass": round(cpu_used_s / max(1, len(passes)), 2),
             "load_avg_before": round(load_before, 2), "load_avg_after": round(os.getloadavg()[0], 2)}
+
+
+def capture_cpu_s(supervisor: Supervisor) -> float:
+    """CPU seconds (user + system, all threads) the capture processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for supervised in supervisor.processes:
+        if supervised.process is None or supervised.process.pid is None:
+            continue
+        try:
+            fields = Path(f"/proc/{supervised.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime: fields 14 and 15 of stat
+    return total
 
 
 def _set_event() -> threading.Event:

@@ -1,11 +1,14 @@
 """The floor under live capture: what one 1080p frame costs to decode, by each way of decoding it.
 
     python -m bench.bench_decode --video /tmp/rt1080.mp4 [--frames 300]
+    python -m bench.bench_decode --video /tmp/rt1080.mp4 --live 2 [--seconds 20]
 
 CPU milliseconds per frame (process CPU time, all threads, so a loaded machine inflates wall time
 but not this much), and wall milliseconds, for: FFmpeg's own CLI (`-threads 1 -f null -`, its
 `-benchmark` utime), OpenCV read() (decode + sws_scale to BGR) and grab() (decode only), and PyAV
-with the Y plane only, the whole frame to BGR, and FFmpeg's `skip_frame`. Prints one JSON line.
+with the Y plane only, the whole frame to BGR, and FFmpeg's `skip_frame`. `--live N` instead runs N
+live readers of each decoder with the motion gate and no LPR, and reports the cores they use.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +28,8 @@ import cv2
 import numpy as np
 
 from checkpoint.capture.video.frames import i420_to_bgr, yuv420_planes
+from checkpoint.capture.video.motion import MotionGate
+from checkpoint.capture.video.reader import Decoder, FrameReader
 
 
 def _timed(frames: int, step: Callable[[], bool]) -> dict[str, float]:
@@ -96,11 +102,51 @@ def pyav(video: str, frames: int, *, threads: int, convert: str, skip: Any = Non
         container.close()
 
 
+def live_readers(video: str, feeds: int, seconds: float, decoder: Decoder) -> dict[str, Any]:
+    """N live readers of the file (paced, looped) with the lane's motion gate and no LPR: the decoding side's
+    own CPU, as cores (process CPU seconds per second), and the frames it decoded and skipped."""
+    readers = [FrameReader(video, loop=True, decoder=decoder, decoder_nice=0).start() for _ in range(feeds)]
+    stop = threading.Event()
+    gated = [0] * feeds
+
+    def consume(slot: int) -> None:
+        gate = MotionGate()
+        while not stop.is_set():
+            frame = readers[slot].get(timeout_s=0.2)
+            if frame is not None:
+                height, width = frame.shape
+                gated[slot] += gate.moving_frame(frame, (width // 4, 0, width * 3 // 4, height), frame.at.timestamp())
+
+    threads = [threading.Thread(target=consume, args=(slot,), daemon=True) for slot in range(feeds)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3.0)  # open and settle
+    decoded_before = [reader.decoded for reader in readers]
+    cpu, wall = time.process_time(), time.monotonic()
+    time.sleep(seconds)
+    cores = (time.process_time() - cpu) / (time.monotonic() - wall)
+    decoded = [reader.decoded - before for reader, before in zip(readers, decoded_before, strict=True)]
+    stop.set()
+    for reader in readers:
+        reader.close()
+    return {"decoder": decoder, "feeds": feeds, "cores": round(cores, 2), "cores_per_feed": round(cores / feeds, 3),
+            "decoded_fps_per_feed": [round(n / seconds, 1) for n in decoded],
+            "skipped": [reader.skipped for reader in readers]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="per-frame decoding cost")
     parser.add_argument("--video", default="/tmp/rt1080.mp4")
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--live", type=int, default=0, help="instead: N live readers + motion gate, each decoder")
+    parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
+    if args.live:
+        load = os.getloadavg()[0]
+        runs = [live_readers(args.video, args.live, args.seconds, decoder) for decoder in ("opencv", "pyav")]
+        print(json.dumps({"bench": "capture.decode.live", "video": args.video, "runs": runs,
+                          "load_avg_before": round(load, 2), "load_avg_after": round(os.getloadavg()[0], 2)}))
+        return
     cv2.setNumThreads(1)
     load_before = os.getloadavg()
     video, n = args.video, args.frames
