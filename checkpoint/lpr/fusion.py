@@ -93,11 +93,17 @@ def fuse_recognisers(
     return max(candidates, key=lambda choice: float(np.mean(np.log(np.maximum(choice.char_confidences, 1e-6)))))
 
 
+MAX_DISAGREEMENT = 3  # a read differing from the vote in this many characters is shifted or misread
+
+
 def fuse_reads(reads: Sequence[PlateRead]) -> PlateRead | None:
     """One plate from several reads of the same vehicle: per-character vote weighted by confidence.
 
     Reads of the most supported length vote; each position takes the character with the most
-    confidence behind it, and its confidence is that character's share of the vote.
+    confidence behind it, and its confidence is that character's share of the vote. A read that
+    then differs from the winner in `MAX_DISAGREEMENT` or more characters (a character dropped
+    and one added at the end shifts all between) is no evidence on single characters: the vote
+    is taken again without it, so two shifted reads cannot outvote four aligned ones.
     """
     if not reads:
         return None
@@ -106,16 +112,11 @@ def fuse_reads(reads: Sequence[PlateRead]) -> PlateRead | None:
         support_by_length[len(read.text)] += read.confidence
     length = max(support_by_length, key=lambda key: support_by_length[key])
     voters = [read for read in reads if len(read.text) == length]
-    chars: list[str] = []
-    confidences: list[float] = []
-    for position in range(length):
-        votes: dict[str, float] = defaultdict(float)
-        for read in voters:
-            weight = read.char_confidences[position] if len(read.char_confidences) == length else read.confidence
-            votes[read.text[position]] += weight
-        winner = max(votes, key=lambda char: votes[char])
-        chars.append(winner)
-        confidences.append(votes[winner] / max(sum(votes.values()), 1e-9))
+    chars, confidences = _vote(voters, length)
+    aligned = [read for read in voters if _differences(read.text, chars) < MAX_DISAGREEMENT]
+    if 2 <= len(aligned) < len(voters):
+        voters = aligned
+        chars, confidences = _vote(voters, length)
     colour_votes: dict[PlateColour, float] = defaultdict(float)
     for read in voters:
         colour_votes[read.colour] += read.confidence
@@ -131,3 +132,22 @@ def fuse_reads(reads: Sequence[PlateRead]) -> PlateRead | None:
         confidence=min(min(confidences), 1.0) * mean_confidence if len(voters) > 1 else best_read.confidence,
         char_confidences=tuple(confidences) if len(voters) > 1 else best_read.char_confidences,
     )
+
+
+def _vote(voters: Sequence[PlateRead], length: int) -> tuple[list[str], list[float]]:
+    """Per position, the character with the most confidence behind it, and its share of the vote."""
+    chars: list[str] = []
+    confidences: list[float] = []
+    for position in range(length):
+        votes: dict[str, float] = defaultdict(float)
+        for read in voters:
+            weight = read.char_confidences[position] if len(read.char_confidences) == length else read.confidence
+            votes[read.text[position]] += weight
+        winner = max(votes, key=lambda char: votes[char])
+        chars.append(winner)
+        confidences.append(votes[winner] / max(sum(votes.values()), 1e-9))
+    return chars, confidences
+
+
+def _differences(text: str, chars: list[str]) -> int:
+    return sum(mine != theirs for mine, theirs in zip(text, chars, strict=True))

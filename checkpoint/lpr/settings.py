@@ -14,9 +14,17 @@ class LprSettings(BaseModel):
     intra_op_threads: int = Field(
         default=1, ge=1, description="ONNX Runtime threads per session (1: one worker per core)"
     )
-    detect_threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="minimum plate detection score")
+    detect_threshold: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="minimum plate detection score (0.5 until 2026-11-26: tilted plates scored 0.1-0.4 on every frame)",
+    )
     min_confidence: float = Field(
-        default=0.3, ge=0.0, le=1.0, description="reads below this plate confidence are dropped"
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="reads below this plate confidence (weakest character x detection score) are dropped",
     )
     use_paddle: bool = Field(
         default=True, description="fuse PP-OCRv6 with the plate recogniser (slower, more accurate)"

@@ -51,6 +51,14 @@ def test_fuse_reads_votes_per_character_by_confidence() -> None:
     assert fused.char_confidences[4] < fused.char_confidences[0]
 
 
+def test_fuse_reads_drops_shifted_reads_and_votes_again() -> None:
+    """Two reads that lost the 2 and gained a V at the end (皖ZU448V) differ from the first vote
+    in three characters: without them the four aligned reads win against three Z/U misreads."""
+    reads = [_read("皖A2U448", 0.6)] * 4 + [_read("皖ZUU448", 0.6)] * 3 + [_read("皖ZU448V", 0.6)] * 2
+    fused = fuse_reads(reads)
+    assert fused is not None and fused.text == "皖A2U448"
+
+
 def test_fuse_reads_takes_the_colour_vote() -> None:
     fused = fuse_reads([_read("鲁B12345", 0.9, PlateColour.YELLOW), _read("鲁B12345", 0.5, PlateColour.GREEN)])
     assert fused is not None
