@@ -7,7 +7,9 @@ table with the pass table's indexes (primary key, (plate, captured_at), (capture
 (checkpoint_id, captured_at)). Writer path: the passes are
 first appended to `checkpoint:reads` (not timed), then PassWriter(s), each in a process of its
 own started and connected beforehand, drain the stream: read, check, COPY into the day
-partitions, commit, XADD a PassEvent each, XACK (timed). Uses a fresh database on
+partitions, commit, XADD a PassEvent each, XACK (timed), with the COPY of one batch overlapped
+with the Redis work of its neighbours as PassWriter.run does (`--no-overlap`: one batch after
+the other, PassWriter.step). Uses a fresh database on
 CHECKPOINT_BENCH_DATABASE_URL's server (default: the test server) and a redis-server of its own
 run with appendonly as the embedded one is. Also the CPU time the writer processes themselves
 used per pass (Redis and PostgreSQL work not included), which the other load on a shared machine
@@ -27,7 +29,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,7 @@ def reference_copy(engine: Engine, chunks: list[list[CapturedPass]], positions: 
     with raw.cursor() as cur:
         for payload in payloads:
             cur.copy_expert(f"COPY bench_copy_ref ({store.COLUMN_LIST}) FROM STDIN WITH {store.COPY_OPTIONS}",
-                            io.StringIO(payload))
+                            io.StringIO(payload), size=len(payload) + 1)  # as store.insert_copy_text
             raw.commit()
     elapsed = time.perf_counter() - started
     raw.close()
@@ -88,7 +92,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _drain(url: str, redis_url: str, batch: int, consumer: str, ready: Any, go: Any, cpu_s: Any) -> None:
+def _drain(url: str, redis_url: str, batch: int, consumer: str, overlap: bool, ready: Any, go: Any,
+           cpu_s: Any) -> None:
     """One writer process: connect, wait for `go`, run until the group has nothing left; report its CPU seconds.
 
     A process of its own also for one writer: the benchmark's own objects (the passes it built)
@@ -104,13 +109,17 @@ def _drain(url: str, redis_url: str, batch: int, consumer: str, ready: Any, go: 
     go.wait()
     cpu_started = time.process_time()
     idle = 0
-    while idle < 3:
-        idle = idle + 1 if writer.step() == 0 else 0
+    with ThreadPoolExecutor(max_workers=1) as copier:  # as PassWriter.run does
+        step = partial(writer.step_overlapped, copier) if overlap else writer.step
+        while idle < 3:
+            idle = idle + 1 if step() == 0 else 0
+        writer.finish_in_flight()
     cpu_s.put(time.process_time() - cpu_started)
     engine.dispose()
 
 
-def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writers: int, batch: int) -> float:
+def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writers: int, batch: int,
+                overlap: bool) -> float:
     bus = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     ensure_group(bus, READS_STREAM, GROUP)
     for chunk in chunks:
@@ -121,7 +130,7 @@ def writer_path(url: str, redis_url: str, chunks: list[list[CapturedPass]], writ
     total = sum(len(chunk) for chunk in chunks)
     ctx = multiprocessing.get_context("spawn")
     ready, go, cpu_s = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}", ready, go, cpu_s))
+    procs = [ctx.Process(target=_drain, args=(url, redis_url, batch, f"bench-{i}", overlap, ready, go, cpu_s))
              for i in range(writers)]
     for proc in procs:
         proc.start()
@@ -143,6 +152,8 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=200_000)
     parser.add_argument("--writers", type=int, default=1, help="writer processes (consumers of one group)")
     parser.add_argument("--batch", type=int, default=5000, help="messages per writer batch")
+    parser.add_argument("--no-overlap", action="store_true",
+                        help="one batch after the other (PassWriter.step), not overlapped as run() does")
     args = parser.parse_args()
 
     scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench")
@@ -164,13 +175,14 @@ def main() -> None:
                   for done in range(0, args.passes, CHUNK)]
         # the reference runs before and after the writer path: on a shared machine the load drifts
         reference_before = reference_copy(engine, chunks, positions)
-        written = writer_path(url, redis_url, chunks, args.writers, args.batch)
+        written = writer_path(url, redis_url, chunks, args.writers, args.batch, not args.no_overlap)
         reference_after = reference_copy(engine, chunks, positions)
         reference = (reference_before + reference_after) / 2
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM pass")).scalar()
         assert stored == args.passes, f"stored {stored} of {args.passes}"
         print(json.dumps({"bench": "passes", "passes": args.passes, "writers": args.writers, "batch": args.batch,
+                          "overlap": not args.no_overlap,
                           "reference_copy_rows_per_s": round(reference),
                           "reference_before_after": [round(reference_before), round(reference_after)],
                           "writer_rows_per_s": round(written), "load_avg_1m": os.getloadavg()[0],

@@ -68,7 +68,8 @@ def insert_copy_text(conn: Any, data: str, count: int) -> int:
     with conn.cursor() as cur:
         cur.execute("SAVEPOINT pass_copy")
         try:
-            cur.copy_expert(f"COPY pass ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data))
+            cur.copy_expert(f"COPY pass ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data),
+                            size=len(data) + 1)  # one read(): psycopg2 takes the GIL back for each chunk
         except psycopg2.errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT pass_copy")
         else:
@@ -77,7 +78,8 @@ def insert_copy_text(conn: Any, data: str, count: int) -> int:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} "
                     "(LIKE pass INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
         cur.execute(f"TRUNCATE {STAGE_TABLE}")
-        cur.copy_expert(f"COPY {STAGE_TABLE} ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data))
+        cur.copy_expert(f"COPY {STAGE_TABLE} ({COLUMN_LIST}) FROM STDIN WITH {COPY_OPTIONS}", io.StringIO(data),
+                        size=len(data) + 1)
         cur.execute(f"INSERT INTO pass ({COLUMN_LIST}) SELECT {COLUMN_LIST} FROM {STAGE_TABLE} "
                     "ON CONFLICT DO NOTHING")
         inserted: int = cur.rowcount

@@ -9,6 +9,8 @@ values plus position and receive time, idempotent by pass id), commit, then appe
 stored: the previous writer may have died between its commit and its XADD; consumers are
 idempotent on pass_id) and XACK, both in one Redis script. A process killed at any point leaves
 its batch pending; the next read claims it back, so nothing is lost and nothing stored twice.
+`run` overlaps the steps: a second thread COPYs and commits batch N while this one reads and
+checks batch N+1, then publishes batch N while batch N+1 is COPYed (step_overlapped).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -71,6 +74,7 @@ return #ids
 """
 PUBLISH_CHUNK = 1000  # passes per script call: Redis serves no one else while it runs (~ms)
 Row = tuple[str, Fields, str, int, date]  # message id, stream fields, packed record, checkpoint id, UTC day
+Stored = tuple[list[Row], list[tuple[Row, str]]]  # rows stored (or stored before), rows refused with the reason
 
 
 @lru_cache(maxsize=64)
@@ -140,37 +144,75 @@ class PassWriter:
     _last_feed_changes: float = 0.0
     _position_text: dict[int, tuple[str, str]] = field(default_factory=dict)  # repr(lat), repr(lon)
     _publish_sha: str = ""
+    _in_flight: Future[Stored] | None = None  # the batch the copier thread is storing (step_overlapped)
 
     def __post_init__(self) -> None:
         self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # Redis's name for the script
 
     def run(self, stop: threading.Event) -> None:
-        """Write batches until `stop` is set; errors other than refusals are logged and retried."""
+        """Write batches until `stop` is set, each COPY overlapped with Redis work (step_overlapped);
+        errors other than refusals are logged and retried."""
         ensure_group(self.bus, READS_STREAM, GROUP)
         last_stats = time.monotonic()
-        while not stop.is_set():
-            try:
-                self.step()
-                if time.monotonic() - self._last_feed_changes > FEED_CHANGES_EVERY_S:
-                    self.store_feed_changes()
-                if time.monotonic() - self._last_trim > TRIM_EVERY_S:
-                    self.trim_streams()
-            except Exception:
-                log.exception("passes.writer_error", extra={"consumer": self.consumer})
-                stop.wait(1.0)  # the batch stays pending and is claimed back after claim_idle_ms
-            if time.monotonic() - last_stats > STATS_EVERY_S:
-                last_stats = time.monotonic()
-                log.info("passes.writer_stats", extra={"consumer": self.consumer, **self.stats.__dict__})
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="passes-copy") as copier:
+            while not stop.is_set():
+                try:
+                    self.step_overlapped(copier)
+                    if time.monotonic() - self._last_feed_changes > FEED_CHANGES_EVERY_S:
+                        self.store_feed_changes()
+                    if time.monotonic() - self._last_trim > TRIM_EVERY_S:
+                        self.trim_streams()
+                except Exception:
+                    log.exception("passes.writer_error", extra={"consumer": self.consumer})
+                    stop.wait(1.0)  # the batches read stay pending and are claimed back after claim_idle_ms
+                if time.monotonic() - last_stats > STATS_EVERY_S:
+                    last_stats = time.monotonic()
+                    log.info("passes.writer_stats", extra={"consumer": self.consumer, **self.stats.__dict__})
+            self.finish_in_flight()
 
     def step(self) -> int:
-        """Read one batch and store it; returns the number of messages handled."""
-        messages = read_batch(self.bus, READS_STREAM, GROUP, self.consumer, count=self.batch_size,
-                              block_ms=self.block_ms, min_idle_ms=self.claim_idle_ms)
+        """Read one batch, store and publish it; returns the number of messages handled."""
+        messages = self._read(self.block_ms)
         if messages:
             self.handle(messages)
         return len(messages)
 
+    def step_overlapped(self, copier: Executor) -> int:
+        """Read and check the next batch while `copier` COPYs the one before; then start this batch's COPY
+        and publish the one before while it runs. Returns the number of messages read.
+
+        On 2 cores PostgreSQL's COPY and the Redis work (read, check, publish) then run side by
+        side instead of one after the other. Each batch is still published and acked only after
+        its own commit. While a batch is in flight the read does not wait for new entries, so a
+        lone pass is published as soon as it is stored.
+        """
+        in_flight, self._in_flight = self._in_flight, None
+        messages = self._read(self.block_ms if in_flight is None else 1)
+        rows, suffixes = self._prepare(messages)
+        done = in_flight.result() if in_flight is not None else None  # raises what the COPY raised
+        if rows:
+            self._in_flight = copier.submit(self._store, rows, suffixes)
+        if done is not None:
+            self._finish(done)
+        return len(messages)
+
+    def finish_in_flight(self) -> None:
+        """Wait for the batch being COPYed, and publish it (before stopping)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            self._finish(in_flight.result())
+
     def handle(self, messages: Sequence[Message]) -> None:
+        """Check, store and publish one batch."""
+        rows, suffixes = self._prepare(messages)
+        self._finish(self._store(rows, suffixes) if rows else ([], []))
+
+    def _read(self, block_ms: int) -> list[Message]:
+        return read_batch(self.bus, READS_STREAM, GROUP, self.consumer, count=self.batch_size, block_ms=block_ms,
+                          min_idle_ms=self.claim_idle_ms)
+
+    def _prepare(self, messages: Sequence[Message]) -> tuple[list[Row], dict[int, str]]:
+        """The rows that can be stored, and each checkpoint's COPY line suffix; the others are dead-lettered."""
         rows: list[Row] = []
         for msg_id, fields in messages:
             try:
@@ -187,17 +229,24 @@ class PassWriter:
                 known.append(row)
             else:
                 self._refuse(row[0], row[1], f"unknown checkpoint {row[3]}")
-        stored = self._store(known) if known else []
-        if stored:
-            self._publish(stored)
+        received = datetime.now(UTC).isoformat()
+        return known, {cp: store.line_suffix(lat, lon, received) for cp, (lat, lon) in self._position_text.items()}
+
+    def _finish(self, done: Stored) -> None:
+        """After the commit: park the passes PostgreSQL refused, publish and ack the others."""
+        kept, refused = done
+        for (msg_id, fields, *_), reason in refused:
+            self._refuse(msg_id, fields, reason)
+        if kept:
+            self._publish(kept)
         self.stats.batches += 1
-        self.stats.passes += len(stored)
+        self.stats.passes += len(kept)
 
-    def _store(self, rows: list[Row]) -> list[Row]:
-        """COPY the batch: each record's stored values plus position and receive time; row by row when
-        PostgreSQL refuses a value.
+    def _store(self, rows: list[Row], suffixes: dict[int, str]) -> Stored:
+        """COPY the batch (each record's stored values and its checkpoint's suffix) and commit; row by row
+        when PostgreSQL refuses a value. Returns the rows stored (or stored before) and those refused.
 
-        Returns the rows stored (or already stored); those refused went to the dead letters.
+        Runs on the copier thread: touches only the database, `_days` and `stats.inserted`.
         """
         days = {row[4] for row in rows}
         if not days <= self._days:
@@ -205,8 +254,6 @@ class PassWriter:
                 for day in sorted(days - self._days):
                     partitions.ensure_day_partitions(conn, day, day)
             self._days |= days
-        received = datetime.now(UTC).isoformat()
-        suffixes = {cp: store.line_suffix(lat, lon, received) for cp, (lat, lon) in self._position_text.items()}
         data = "".join([store.stored_line(record, suffixes[cp]) for _, _, record, cp, _ in rows])
         with self.engine.connect() as conn:
             raw: Any = conn.connection.dbapi_connection
@@ -214,31 +261,30 @@ class PassWriter:
             try:
                 self.stats.inserted += store.insert_copy_text(raw, data, len(rows))
                 conn.commit()
-                return rows
+                return rows, []
             except (psycopg2.DataError, psycopg2.IntegrityError):
                 conn.rollback()
                 conn.execute(text("SELECT 1"))
-            kept = self._store_one_by_one(raw, rows, suffixes)
+            done = self._store_one_by_one(raw, rows, suffixes)
             conn.commit()
-            return kept
+            return done
 
-    def _store_one_by_one(self, raw: Any, rows: list[Row], suffixes: dict[int, str]) -> list[Row]:
+    def _store_one_by_one(self, raw: Any, rows: list[Row], suffixes: dict[int, str]) -> Stored:
         """The slow path for a batch with a value PostgreSQL refuses: each row in its own savepoint."""
-        kept = []
+        kept: list[Row] = []
+        refused: list[tuple[Row, str]] = []
         with raw.cursor() as cur:
             for row in rows:
-                msg_id, fields, record, checkpoint_id, _ = row
                 cur.execute("SAVEPOINT one_pass")
                 try:
-                    self.stats.inserted += store.insert_copy_text(
-                        raw, store.stored_line(record, suffixes[checkpoint_id]), 1)
+                    self.stats.inserted += store.insert_copy_text(raw, store.stored_line(row[2], suffixes[row[3]]), 1)
                 except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
                     cur.execute("ROLLBACK TO SAVEPOINT one_pass")
-                    self._refuse(msg_id, fields, f"malformed captured pass: {str(exc).strip()}")
+                    refused.append((row, f"malformed captured pass: {str(exc).strip()}"))
                     continue
                 cur.execute("RELEASE SAVEPOINT one_pass")
                 kept.append(row)
-        return kept
+        return kept, refused
 
     def _publish(self, stored: list[Row]) -> None:
         """The PassEvent of each pass (its record with lat and lon appended) and the acks, in Redis.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -170,3 +171,30 @@ def test_values_with_tabs_newlines_and_backslashes_are_stored_and_published_unch
         assert blank is not None and (blank.direction, blank.image_path, blank.lane, blank.speed_kmh) == (
             None, None, None, None)
     assert not bus.exists(DEAD_STREAM)
+
+
+def test_overlapped_steps_publish_each_batch_after_its_commit(engine: Engine, sessions: sessionmaker[Session],
+                                                              bus: redis_lib.Redis) -> None:
+    """As run() does: batch N is COPYed on the copier thread while batch N+1 is read and checked."""
+    checkpoint = first_checkpoint(sessions)
+    passes = [captured(checkpoint.id) for _ in range(7)]
+    refused = with_value(captured(checkpoint.id), "speed_kmh", "fast")  # found only by PostgreSQL, on the copier
+    ensure_group(bus, READS_STREAM, GROUP)
+    for fields in [item.to_fields() for item in passes[:4]] + [refused] + [item.to_fields() for item in passes[4:]]:
+        bus.xadd(READS_STREAM, fields)  # type: ignore[arg-type]  # redis stubs want a wider dict
+    writer = PassWriter(engine, bus, consumer="t8", batch_size=3, block_ms=10)
+    ids = [str(item.pass_id) for item in passes]
+    with ThreadPoolExecutor(max_workers=1) as copier:
+        assert writer.step_overlapped(copier) == 3  # batch 1 in flight, nothing published yet
+        assert published_ids(bus) == []
+        assert writer.step_overlapped(copier) == 3  # batch 1 committed and published, batch 2 in flight
+        assert published_ids(bus) == ids[:3]
+        while writer.step_overlapped(copier):
+            pass
+        assert writer.step_overlapped(copier) == 0  # nothing read, nothing in flight
+    writer.finish_in_flight()
+    assert published_ids(bus) == ids
+    assert stored(sessions, [item.pass_id for item in passes]) == dict.fromkeys([item.pass_id for item in passes], 1)
+    [(_, dead)] = entries(bus, DEAD_STREAM)
+    assert "fast" in dead["_reason"] and writer.stats.dead == 1 and writer.stats.passes == 7
+    assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
