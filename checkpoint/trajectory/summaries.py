@@ -66,6 +66,25 @@ class WindowSplit:
         return "(" + " OR ".join(parts) + ")", params
 
 
+    def raw_rows(self, columns: str, where: str = "true", prefix: str = "rows") -> tuple[str, dict[str, datetime]]:
+        """SQL for the raw ranges' passes (`columns`, those matching `where`): one range scan each, UNION ALL.
+
+        An OR of ranges makes PostgreSQL bitmap-scan the heap (a day of passes is ~400 MB); a scan
+        per range can read a covering index alone (see EVERY_CHECKPOINT).
+        """
+        parts, params = [], {}
+        for index, (low, high) in enumerate(self.raw):
+            parts.append(f"SELECT {columns} FROM pass WHERE captured_at >= :{prefix}{index}a"
+                         f" AND captured_at < :{prefix}{index}b AND {where}")
+            params[f"{prefix}{index}a"], params[f"{prefix}{index}b"] = low, high
+        return " UNION ALL ".join(parts) or f"SELECT {columns} FROM pass WHERE false", params
+
+
+# Names every checkpoint, so a range scan wanting only plate, checkpoint and time reads the
+# (checkpoint_id, captured_at) INCLUDE (plate) index alone: 2.7 s instead of 5.1 s for a day at load 15.
+EVERY_CHECKPOINT = "checkpoint_id = ANY(ARRAY(SELECT id FROM checkpoint))"
+
+
 def night_ranges(ranges: list[tuple[datetime, datetime]], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
     """The parts of `ranges` at the summaries' night (22:00-06:00 local), so an index reads only those."""
     found = []

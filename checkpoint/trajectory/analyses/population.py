@@ -21,6 +21,7 @@ from checkpoint.trajectory.analyses.common import (
 )
 from checkpoint.trajectory.analyses.results import FirstEntry, Found, FrequentPlate, NightActive
 from checkpoint.trajectory.summaries import (
+    EVERY_CHECKPOINT,
     NIGHT_END_HOUR,
     NIGHT_START_HOUR,
     WindowSplit,
@@ -49,10 +50,10 @@ WITH seen AS (
   SELECT plate, min(first_at) AS first_at, sum(passes) AS passes FROM (
     SELECT plate, first_at, passes FROM trajectory_plate_day WHERE day = ANY(:seen_days)
     UNION ALL
-    SELECT plate, min(captured_at), count(*) FROM pass WHERE {seen_raw} GROUP BY plate
+    SELECT plate, min(captured_at), count(*) FROM ({seen_raw}) seen_rows GROUP BY plate
   ) parts GROUP BY plate
 ), before AS (
-  SELECT DISTINCT plate FROM pass WHERE {before_raw}
+  SELECT DISTINCT plate FROM ({before_raw}) before_rows
 )
 SELECT s.plate, s.first_at, s.passes, count(*) OVER () AS total
 FROM seen s
@@ -77,8 +78,8 @@ def first_entries(session: Session, start: datetime, end: datetime, *, lookback_
     before = split_window(session, lookback, start, timezone) if timezone else None
     if timezone and before is not None and before.days:
         seen = split_window(session, start, end, timezone)
-        seen_raw, seen_params = seen.raw_condition(prefix="seen")
-        before_raw, before_params = before.raw_condition(prefix="before")
+        seen_raw, seen_params = seen.raw_rows("plate, captured_at", EVERY_CHECKPOINT, prefix="seen")
+        before_raw, before_params = before.raw_rows("plate", EVERY_CHECKPOINT, prefix="before")
         rows = session.execute(text(FIRST_ENTRY_SUMMARISED_SQL.format(seen_raw=seen_raw, before_raw=before_raw)),
                                params | seen_params | before_params | {
                                    "seen_days": seen.days, "before_days": before.days,
@@ -113,7 +114,7 @@ WITH per_night AS (
 NIGHT_SUMMARISED_SQL = """
 WITH raw_night_rows AS MATERIALIZED (
   SELECT plate, CAST((captured_at AT TIME ZONE :tz) - make_interval(hours => :end_hour) AS date) AS night_of
-  FROM pass WHERE {raw_night}
+  FROM ({raw_night}) night_rows
 ), candidates AS MATERIALIZED (
   SELECT plate FROM (
     SELECT plate, CAST(early_night > 0 AS int) + CAST(late_night > 0 AS int) AS nights
@@ -123,8 +124,7 @@ WITH raw_night_rows AS MATERIALIZED (
 ), raw_nights AS (
   SELECT plate, CAST(local_at - make_interval(hours => :end_hour) AS date) AS night_of, count(*) AS n,
          count(*) FILTER (WHERE {night}) AS night_n
-  FROM (SELECT plate, captured_at AT TIME ZONE :tz AS local_at FROM pass
-        WHERE {raw} AND plate = ANY(ARRAY(SELECT plate FROM candidates))) local
+  FROM (SELECT plate, captured_at AT TIME ZONE :tz AS local_at FROM ({raw}) candidate_rows) local
   GROUP BY 1, 2
 ), summarised AS (
   SELECT plate, day, passes, early_passes, early_night, late_night FROM trajectory_plate_day
@@ -157,9 +157,9 @@ def night_active(session: Session, start: datetime, end: datetime, *, timezone: 
     split = (split_window(session, start, end, timezone)
              if use_summaries and (night_start_hour, night_end_hour) == (NIGHT_START_HOUR, NIGHT_END_HOUR) else None)
     if split is not None and split.days:
-        raw, raw_params = split.raw_condition()
-        raw_night, night_params = WindowSplit([], night_ranges(split.raw, ZoneInfo(timezone))).raw_condition(
-            prefix="night")
+        raw, raw_params = split.raw_rows("plate, captured_at", "plate = ANY(ARRAY(SELECT plate FROM candidates))")
+        raw_night, night_params = WindowSplit([], night_ranges(split.raw, ZoneInfo(timezone))).raw_rows(
+            "plate, captured_at", EVERY_CHECKPOINT, prefix="night")
         sql = text(NIGHT_SUMMARISED_SQL.format(night=night, raw=raw, raw_night=raw_night))
         params |= raw_params | night_params | {"days": split.days, "first_day": split.days[0],
                                                "last_day": split.days[-1]}
@@ -188,7 +188,7 @@ FREQUENT_SUMMARISED_SQL = """
 WITH summarised AS (
   SELECT plate, checkpoint_id, cum[:hi + 1] - cum[:lo + 1] AS passes FROM trajectory_frequent_pair
 ), raw AS (
-  SELECT plate, checkpoint_id, count(*) AS passes FROM pass WHERE {raw} GROUP BY 1, 2
+  SELECT plate, checkpoint_id, count(*) AS passes FROM ({raw_rows}) raw_rows GROUP BY 1, 2
 ), joined AS (
   SELECT coalesce(s.plate, r.plate) AS plate, coalesce(s.checkpoint_id, r.checkpoint_id) AS checkpoint_id,
          coalesce(s.passes, 0) + coalesce(r.passes, 0) + CASE WHEN s.plate IS NULL AND r.passes >= :min_passes - 1
@@ -241,10 +241,10 @@ def _frequent_summarised(session: Session, split: WindowSplit, start: datetime, 
                          limit: int, timezone: str, infos: dict[int, CheckpointInfo]) -> Found[FrequentPlate]:
     first = session.scalar(text("SELECT min(day) FROM trajectory_summary_day WHERE in_frequent"))
     zone = ZoneInfo(timezone)
-    raw, raw_params = split.raw_condition()
+    raw, raw_params = split.raw_rows("plate, checkpoint_id", EVERY_CHECKPOINT)
     raw_p, raw_p_params = split.raw_condition("p.captured_at", prefix="rawp")
     covered_start, covered_end = day_bounds(split.days[0], zone)[0], day_bounds(split.days[-1], zone)[1]
-    rows = session.execute(text(FREQUENT_SUMMARISED_SQL.format(raw=raw, raw_p=raw_p)), {
+    rows = session.execute(text(FREQUENT_SUMMARISED_SQL.format(raw_rows=raw, raw_p=raw_p)), {
         **raw_params, **raw_p_params, "min_passes": min_passes, "limit": limit, "days": split.days,
         "first_day": split.days[0], "last_day": split.days[-1],
         "lo": (split.days[0] - first).days, "hi": (split.days[-1] - first).days + 1,
