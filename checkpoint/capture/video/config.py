@@ -37,7 +37,7 @@ class FeedConfig:
     decoder_nice: int = 10  # added to the decoder threads' nice (Linux): LPR threads go first (docs/BENCHMARKS.md)
     well_read_reads: int = 4  # live: once every active track has this many reads ...
     well_read_every_s: float = 0.2  # ... LPR runs at most this often on the feed (0: every gated frame)
-    search_every_s: float = 0.12  # live, motion but no track: LPR at most this often while looking for a plate
+    search_every_s: float = 0.25  # live, motion but no track: LPR at most this often while looking for a plate
 
     def roi(self, width: int, height: int) -> Roi:
         x1, y1, x2, y2 = self.roi_share

@@ -138,12 +138,13 @@ class FeedWorker:
             return
         self._lpr_t_s = t_s
         self.status.health.processed += 1
+        image = frame.image  # YUV -> BGR here, outside the lock the process's other feeds wait on
         try:
             if self.engine_lock is not None:
                 with self.engine_lock:
-                    reads = self.engine.read(frame.image, roi)
+                    reads = self.engine.read(image, roi)
             else:
-                reads = self.engine.read(frame.image, roi)
+                reads = self.engine.read(image, roi)
         except ImageError as exc:
             self.status.health.last_error = str(exc)
             return
