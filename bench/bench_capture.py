@@ -154,6 +154,8 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     bus.delete(READS_STREAM)
     loop_s = truth.frames / truth.fps  # the looped file shows the same plates again after loop_s: a shorter window
     throttle = {} if args.lpr_throttle else {"well_read_every_s": 0.0, "search_every_s": 0.0}
+    if args.lpr_throttle and args.search_every_s is not None:
+        throttle["search_every_s"] = args.search_every_s
     feeds = [FeedConfig(feed_id=8000 + i, checkpoint_id=1, checkpoint_code="BENCH", source=args.video, kind="file",
                         loop=True, repeat_window_s=min(60.0, loop_s / 2), decoder=args.decoder,
                         decoder_nice=args.decoder_nice, max_lag_s=args.max_lag_s, **throttle)  # type: ignore[arg-type]
@@ -186,7 +188,7 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "skipped_per_feed": [int(s.get("skipped", 0)) for s in statuses],
             "lag_s_per_feed": [float(s.get("lag_s", 0)) for s in statuses],
             "decoder": args.decoder, "decoder_nice": args.decoder_nice, "max_lag_s": args.max_lag_s,
-            "lpr_throttle": args.lpr_throttle,
+            "lpr_throttle": args.lpr_throttle, "search_every_s": feeds[0].search_every_s,
             "lpr": {"paddle_when": lpr.paddle_when, "detect_scale": lpr.detect_scale,
                     "coarse_scale": lpr.coarse_scale},
             "lpr_frames_per_feed": [int(s.get("processed", 0)) for s in statuses],
@@ -246,6 +248,8 @@ def main() -> None:
     parser.add_argument("--max-lag-s", type=float, default=0.5, help="realtime, pyav: skip to a keyframe when late")
     parser.add_argument("--no-lpr-throttle", dest="lpr_throttle", action="store_false",
                         help="realtime: LPR on every gated frame, even while tracks are well read")
+    parser.add_argument("--search-every-s", type=float, default=None,
+                        help="realtime: LPR interval while something moves and no plate is tracked")
     args = parser.parse_args()
     result = accuracy(args) if args.mode == "accuracy" else realtime(args)
     print(json.dumps(result, ensure_ascii=False))
