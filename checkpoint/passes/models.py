@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Float, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkpoint.core.db import Base, UtcDateTime, utcnow
@@ -31,7 +31,7 @@ class Pass(Base):
     plate_colour: Mapped[str] = mapped_column(String(16), default="unknown")
     plate_type: Mapped[str] = mapped_column(String(32), default="unknown")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    checkpoint_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see migration 0011 (the writer checks it)
     feed_id: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[int | None] = mapped_column(Integer)  # the pushing camera, in smart-camera mode
     lane: Mapped[int | None] = mapped_column(Integer)
