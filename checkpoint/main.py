@@ -14,7 +14,6 @@ from checkpoint.core.deps import CurrentUser
 from checkpoint.coverage.api import router as coverage_router
 from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
-from checkpoint.trajectory.api import fuzzy_plate_search
 from checkpoint.trajectory.api import router as trajectory_router
 from checkpoint.watchlist.api import router as watchlist_router
 from checkpoint.watchlist.plate_search import plates_matching
@@ -29,7 +28,7 @@ def create_app() -> FastAPI:
     app.include_router(trajectory_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     app.include_router(watchlist_router, prefix=API_PREFIX)
-    app.dependency_overrides[fuzzy_plate_search] = lambda: plates_matching  # trajectory's fuzzy search
+    app.state.fuzzy_plate_search = plates_matching  # read by trajectory's fuzzy_plate_search dependency
     _mount_docs(app)
     _mount_console(app)
     return app

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from checkpoint.core.models import Role, User
 router = APIRouter()
 
 
-def get_session_opener() -> Callable[[], AbstractContextManager[Session]]:
+async def get_session_opener() -> Callable[[], AbstractContextManager[Session]]:
     """Opens a short session inside a dependency, instead of holding one for the whole request.
 
     A push must not hold a pooled connection until its response is sent: with more pushing
@@ -48,14 +49,23 @@ def get_session_opener() -> Callable[[], AbstractContextManager[Session]]:
 SessionOpener = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_session_opener)]
 
 
-def current_device(open_session: SessionOpener,
-                   x_device_key: Annotated[str | None, Header(description="the device's API key")] = None,
-                   ) -> service.AuthenticatedDevice:
-    """The pushing device, by its key (cached briefly); 401 without a valid one (checked before the body)."""
+async def current_device(open_session: SessionOpener,
+                         x_device_key: Annotated[str | None, Header(description="the device's API key")] = None,
+                         ) -> service.AuthenticatedDevice:
+    """The pushing device, by its key (cached briefly); 401 without a valid one (checked before the body).
+
+    Async, like get_session_opener: a sync dependency costs a trip through the thread pool on every
+    push, and a cached key needs none; only a key not in the cache is looked up in a worker thread.
+    """
     if (cached := service.cached_device(x_device_key)) is not None:
         return cached
+    return await run_in_threadpool(_authenticate, open_session, x_device_key)
+
+
+def _authenticate(open_session: Callable[[], AbstractContextManager[Session]],
+                  api_key: str | None) -> service.AuthenticatedDevice:
     with open_session() as session:
-        return service.authenticate_device(session, x_device_key)
+        return service.authenticate_device(session, api_key)
 
 
 CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]

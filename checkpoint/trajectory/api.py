@@ -32,9 +32,14 @@ Strictness = Annotated[Literal["strict", "normal", "loose"], Query(description="
 FuzzyPlateSearch = Callable[[Session, str, str, datetime, datetime], Sequence[str]]
 
 
-def fuzzy_plate_search() -> FuzzyPlateSearch | None:
-    """None here: the app factory overrides it with the watchlist's search (trajectory cannot import it)."""
-    return None
+def fuzzy_plate_search(request: Request) -> FuzzyPlateSearch | None:
+    """The watchlist's search, which the app factory puts in `app.state` (trajectory cannot import it).
+
+    Not a dependency override: with any override set, FastAPI analyses every dependency's signature
+    again on every request of every route (a third of the API's CPU for a smart camera's push).
+    """
+    search: FuzzyPlateSearch | None = getattr(request.app.state, "fuzzy_plate_search", None)
+    return search
 
 
 FuzzySearchDep = Annotated[FuzzyPlateSearch | None, Depends(fuzzy_plate_search)]
