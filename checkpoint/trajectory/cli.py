@@ -20,11 +20,13 @@ def summarize(
     until: Annotated[str | None, typer.Option(help="last day to summarise, YYYY-MM-DD (default yesterday)")] = None,
     force: Annotated[bool, typer.Option(help="recompute every day, not only missing or changed ones")] = False,
 ) -> None:
-    """Summarise closed days (missing, changed, or all with --force); idempotent, safe to repeat."""
+    """Summarise closed days (missing, changed, or all with --force), and without --until today's closed hours;
+    idempotent, safe to repeat."""
     from sqlalchemy.orm import Session
 
     from checkpoint.runtime import running_system
     from checkpoint.trajectory.summaries import summarise
+    from checkpoint.trajectory.today import summarise_today
 
     setup_logging()
     settings = get_settings()
@@ -34,4 +36,6 @@ def summarize(
         now = datetime.combine(last + timedelta(days=1), time(1), tzinfo=ZoneInfo(settings.timezone)).astimezone(UTC)
     with running_system(settings, prepare=False, redis=False) as system, Session(system.engine) as session:
         done = summarise(session, settings.timezone, days_back=days, now=now, force=force)
-    typer.echo(f"summarised {len(done)} days" + (f": {done[0]} to {done[-1]}" if done else ""))
+        today = summarise_today(session, settings.timezone) if until is None else None
+    typer.echo(f"summarised {len(done)} days" + (f": {done[0]} to {done[-1]}" if done else "")
+               + (f"; today up to {today.astimezone(ZoneInfo(settings.timezone)):%H:%M}" if today else ""))

@@ -27,6 +27,8 @@ class SummaryDay(Base):
     roads: Mapped[str] = mapped_column(Text)  # road/checkpoint fingerprint: clone limits depend on it
     summarised_at: Mapped[datetime] = mapped_column(UtcDateTime)
     in_frequent: Mapped[bool] = mapped_column(Boolean, default=False)  # counted in trajectory_frequent_pair
+    # where the summary of a day not closed yet ends (today, up to its last closed hour); NULL: the whole day
+    covered_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PlateDay(Base):
@@ -69,6 +71,21 @@ class ClonePair(Base):
     distance_m: Mapped[float] = mapped_column(Float)
     duration_s: Mapped[float] = mapped_column(Float)
     too_fast: Mapped[bool] = mapped_column(Boolean)
+
+
+class FrequentPartial(Base):
+    """Passes per (plate, checkpoint) in the summarised part of a partial day (today, up to its last closed hour).
+
+    The cumulative counts of FrequentPair are rebuilt over whole days only; a partial day changes
+    every hour, so its counts are kept apart and replaced each time.
+    """
+
+    __tablename__ = "trajectory_frequent_partial"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    passes: Mapped[int] = mapped_column(Integer)
 
 
 class FrequentPair(Base):

@@ -11,16 +11,19 @@ retention, handled below), so the job here computes once per day what those scan
 - `trajectory_frequent_pair`: per (plate, checkpoint), cumulative daily counts over all summarised
   days, rebuilt whenever a day is (re)summarised.
 
+Today is summarised the same way up to its last closed hour (today.py): a partial day, whose
+summary ends at `covered_until`, with its (plate, checkpoint) counts in `trajectory_frequent_partial`.
+
 Recomputing a day replaces its rows, so the job and `checkpoint trajectory summarize` can run
-any number of times. `split_window` tells a query which whole days of its window are summarised;
-it reads the pass table only for the rest, so its answer equals a scan of the raw passes.
+any number of times. `split_window` tells a query which days (or today's part) of its window are
+summarised; it reads the pass table only for the rest, so its answer equals a scan of the raw passes.
 """
 
 from __future__ import annotations
 
 import logging
 import time as time_module
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,6 +57,12 @@ class WindowSplit:
 
     days: list[date]
     raw: list[tuple[datetime, datetime]]
+    partial: list[date] = field(default_factory=list)  # days in `days` summarised up to an hour of theirs only
+
+    @property
+    def whole(self) -> list[date]:
+        """The summarised days that are whole (their frequent-passing counts are cumulative)."""
+        return [day for day in self.days if day not in self.partial]
 
     def raw_condition(self, column: str = "captured_at", prefix: str = "raw") -> tuple[str, dict[str, datetime]]:
         """SQL for 'in a raw range' and its parameters ('false' when the summaries answer everything)."""
@@ -105,40 +114,39 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
 
 
-def whole_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
-    """The local days lying wholly inside [start, end)."""
-    first = start.astimezone(zone).date()
-    if day_bounds(first, zone)[0] < start:
-        first += timedelta(days=1)
-    days = []
-    while day_bounds(first, zone)[1] <= end:
-        days.append(first)
-        first += timedelta(days=1)
-    return days
-
-
 def split_window(session: Session, start: datetime, end: datetime, timezone: str, *,
                  roads: str | None = None, frequent: bool = False) -> WindowSplit:
-    """Which whole days of [start, end) are summarised (in `timezone`, for these `roads`), and the rest."""
+    """Which days of [start, end) are summarised (in `timezone`, for these `roads`), and the rest.
+
+    A whole day counts when it lies inside the window; today's partial summary (up to its last
+    closed hour) counts when its part lies inside and it is the window's last summarised day.
+    """
     zone = ZoneInfo(timezone)
-    candidates = whole_days(start, end, zone)
-    if not candidates:
+    first, last = start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()
+    if day_bounds(first, zone)[0] < start:
+        first += timedelta(days=1)
+    if first > last:
         return WindowSplit([], [(start, end)])
     rows = session.execute(text(
-        "SELECT day FROM trajectory_summary_day WHERE day >= :first AND day <= :last AND timezone = :tz"
+        "SELECT day, covered_until FROM trajectory_summary_day WHERE day >= :first AND day <= :last AND timezone = :tz"
         " AND (CAST(:roads AS text) IS NULL OR roads = :roads) AND (NOT :frequent OR in_frequent) ORDER BY day"),
-        {"first": candidates[0], "last": candidates[-1], "tz": timezone, "roads": roads, "frequent": frequent})
-    days = [row.day for row in rows]
+        {"first": first, "last": last, "tz": timezone, "roads": roads, "frequent": frequent}).all()
+    covered: list[tuple[date, datetime, datetime]] = []
+    for index, row in enumerate(rows):
+        low, day_end = day_bounds(row.day, zone)
+        high = row.covered_until or day_end
+        if high <= end and (high == day_end or index == len(rows) - 1):
+            covered.append((row.day, low, high))
     raw: list[tuple[datetime, datetime]] = []
     cursor = start
-    for day in days:
-        low, high = day_bounds(day, zone)
+    for _day, low, high in covered:
         if cursor < low:
             raw.append((cursor, low))
         cursor = high
     if cursor < end:
         raw.append((cursor, end))
-    return WindowSplit(days, raw)
+    return WindowSplit([day for day, _low, _high in covered], raw,
+                       [day for day, _low, high in covered if high != day_bounds(day, zone)[1]])
 
 
 def roads_fingerprint(session: Session) -> str:
@@ -164,10 +172,12 @@ FROM ({pairs}) pairs
 """
 
 
-def summarise_day(session: Session, day: date, timezone: str) -> int:
-    """(Re)compute one local day's summaries; returns its pass count. The caller commits."""
+def summarise_day(session: Session, day: date, timezone: str, until: datetime | None = None) -> int:
+    """(Re)compute one local day's summaries, or its part before `until`; returns its pass count. The caller commits."""
     zone = ZoneInfo(timezone)
     low, high = day_bounds(day, zone)
+    until = until if until is not None and until < high else None  # a whole day is summarised as one
+    high = until or high
     session.execute(text(f"SET LOCAL work_mem = '{BUILD_WORK_MEM}'"))
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("DELETE FROM trajectory_plate_day WHERE day = :day"), {"day": day})
@@ -180,15 +190,28 @@ def summarise_day(session: Session, day: date, timezone: str) -> int:
     session.execute(text(CLONE_DAY_SQL.format(pairs=pairs)),
                     {"day": day, "low": low, "high": high, "scan_from": low - limits.lookback,
                      **limits.params(DEFAULT_SAME_TIME_S)})
+    session.execute(text("DELETE FROM trajectory_frequent_partial WHERE day = :day"), {"day": day})
+    if until:  # the cumulative counts are for whole days: a partial day's are kept apart
+        session.execute(text(FREQUENT_PARTIAL_SQL), {"day": day, "low": low, "high": high})
     passes = int(session.scalar(text("SELECT coalesce(sum(passes), 0) FROM trajectory_plate_day WHERE day = :day"),
                                 {"day": day}) or 0)
     session.execute(text("""
-        INSERT INTO trajectory_summary_day (day, timezone, passes, roads, summarised_at, in_frequent)
-        VALUES (:day, :tz, :passes, :roads, now(), false)
+        INSERT INTO trajectory_summary_day (day, timezone, passes, roads, summarised_at, in_frequent, covered_until)
+        VALUES (:day, :tz, :passes, :roads, now(), :partial, :until)
         ON CONFLICT (day) DO UPDATE SET timezone = excluded.timezone, passes = excluded.passes,
-            roads = excluded.roads, summarised_at = excluded.summarised_at, in_frequent = false
-    """), {"day": day, "tz": timezone, "passes": passes, "roads": roads_fingerprint(session)})
+            roads = excluded.roads, summarised_at = excluded.summarised_at, in_frequent = excluded.in_frequent,
+            covered_until = excluded.covered_until
+    """), {"day": day, "tz": timezone, "passes": passes, "roads": roads_fingerprint(session),
+           "partial": until is not None, "until": high if until else None})
     return passes
+
+
+FREQUENT_PARTIAL_SQL = """
+INSERT INTO trajectory_frequent_partial (day, plate, checkpoint_id, passes)
+SELECT :day, plate, checkpoint_id, count(*) FROM pass WHERE captured_at >= :low AND captured_at < :high
+  AND checkpoint_id = ANY(ARRAY(SELECT id FROM checkpoint))
+GROUP BY plate, checkpoint_id
+"""
 
 
 def default_limits(session: Session) -> TravelLimits:
@@ -219,10 +242,10 @@ def rebuild_frequent(session: Session, timezone: str) -> int:
     its raw ranges saw, and looks the left-out pairs up when they could reach its threshold.
     """
     zone = ZoneInfo(timezone)
-    days = list(session.scalars(text("SELECT day FROM trajectory_summary_day WHERE timezone = :tz ORDER BY day"),
-                                {"tz": timezone}))
+    days = list(session.scalars(text("SELECT day FROM trajectory_summary_day WHERE timezone = :tz"
+                                     " AND covered_until IS NULL ORDER BY day"), {"tz": timezone}))
     session.execute(text("DELETE FROM trajectory_frequent_pair"))
-    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = false"))
+    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = false WHERE covered_until IS NULL"))
     if not days:
         return 0
     session.execute(text(f"SET LOCAL work_mem = '{BUILD_WORK_MEM}'"))
@@ -231,8 +254,8 @@ def rebuild_frequent(session: Session, timezone: str) -> int:
     session.execute(text(FREQUENT_BUILD_SQL), {
         "tz": timezone, "first": first, "low": day_bounds(first, zone)[0], "high": day_bounds(days[-1], zone)[1],
         "days": span, "included": [(day - first).days for day in days]})
-    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = true WHERE timezone = :tz"),
-                    {"tz": timezone})
+    session.execute(text("UPDATE trajectory_summary_day SET in_frequent = true WHERE timezone = :tz"
+                         " AND covered_until IS NULL"), {"tz": timezone})
     return int(session.scalar(text("SELECT count(*) FROM trajectory_frequent_pair")) or 0)
 
 
@@ -245,13 +268,13 @@ def days_to_summarise(session: Session, timezone: str, now: datetime, days_back:
     if not wanted:
         return []
     done = {row.day: row for row in session.execute(text(
-        "SELECT day, timezone, passes, summarised_at FROM trajectory_summary_day WHERE day >= :first"),
+        "SELECT day, timezone, passes, summarised_at, covered_until FROM trajectory_summary_day WHERE day >= :first"),
         {"first": wanted[0]})}
     counted = _passes_by_day(session, wanted, zone) if done else {}
     due = []
     for day in wanted:
         row = done.get(day)
-        if (row is None or row.timezone != timezone or row.passes != counted.get(day, 0)
+        if (row is None or row.timezone != timezone or row.passes != counted.get(day, 0) or row.covered_until
                 or row.summarised_at < day_bounds(day, zone)[1] + RESUMMARISE_AFTER <= now):
             due.append(day)
     return due
@@ -283,6 +306,7 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
                                    " RETURNING day"), {"oldest": oldest, "tz": timezone}).all()
     session.execute(text("DELETE FROM trajectory_plate_day WHERE day < :oldest"), {"oldest": oldest})
     session.execute(text("DELETE FROM trajectory_clone_pair WHERE day < :oldest"), {"oldest": oldest})
+    session.execute(text("DELETE FROM trajectory_frequent_partial WHERE day < :oldest"), {"oldest": oldest})
     for day in due:
         passes = summarise_day(session, day, timezone)
         session.commit()
@@ -292,7 +316,7 @@ def summarise(session: Session, timezone: str, *, days_back: int = 31, now: date
         rows = rebuild_frequent(session, timezone)
         session.commit()
         log.info("trajectory.frequent_rebuilt", extra={"pairs": rows})
-        _vacuum(session)
+        vacuum_summaries(session)
         if due:
             rebuild_plate_index(session.get_bind().engine)
     else:
@@ -322,8 +346,8 @@ def rebuild_plate_index(engine: Engine, min_bytes: int = REBUILD_MIN_BYTES) -> b
     return True
 
 
-def _vacuum(session: Session) -> None:
+def vacuum_summaries(session: Session) -> None:
     """Mark the new rows all-visible (index-only scans) and give the planner their statistics."""
     with session.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM (ANALYZE) trajectory_summary_day, trajectory_plate_day, trajectory_clone_pair,"
-                          " trajectory_frequent_pair"))
+                          " trajectory_frequent_pair, trajectory_frequent_partial"))

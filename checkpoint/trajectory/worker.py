@@ -1,4 +1,5 @@
-"""The trajectory worker inside `checkpoint serve`: summarises each local day once it has closed."""
+"""The trajectory worker inside `checkpoint serve`: summarises each local day once it has closed,
+and today up to its last closed hour."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from checkpoint.trajectory.summaries import summarise
+from checkpoint.trajectory.today import summarise_today
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +21,13 @@ SUMMARY_EVERY_S = 3600.0
 
 def summary_loop(bind: Engine | Connection, timezone: str, stop: threading.Event,
                  every_s: float = SUMMARY_EVERY_S) -> None:
-    """Every `every_s`: summarise the closed days that are missing or changed; first run at once."""
+    """Every `every_s`: summarise the closed days that are missing or changed, then today's closed hours;
+    first run at once."""
     while not stop.is_set():
         try:
             with Session(bind) as session:
                 summarise(session, timezone)
+                summarise_today(session, timezone)
         except Exception:  # PostgreSQL restarting: try again next round
             log.exception("trajectory.summary_error")
         stop.wait(every_s)

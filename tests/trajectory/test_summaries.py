@@ -25,6 +25,7 @@ from checkpoint.trajectory.summaries import (
     summarise,
     summarise_day,
 )
+from checkpoint.trajectory.today import last_closed_hour, summarise_today
 from checkpoint.trajectory.worker import summary_loop
 from tests.trajectory.conftest import AddPass, random_plate
 
@@ -140,6 +141,51 @@ def test_a_changed_day_is_found_and_resummarised(add_pass: AddPass, session: Ses
     assert answers(session, start, end, TZ) == raw
 
 
+def test_todays_closed_hours_give_the_raw_answers(add_pass: AddPass, session: Session,
+                                                  checkpoints: list[Checkpoint], local_midnight: datetime) -> None:
+    """A live window (ending now, today's hours summarised up to the last closed one) equals a raw scan."""
+    make_traffic(add_pass, session, checkpoints, local_midnight, seed=10)
+    today = local_midnight.date() + timedelta(days=DAYS)  # the local date of the last day of traffic
+    now = local_midnight + timedelta(days=DAYS - 1, hours=15, minutes=40)
+    closed = [today - timedelta(days=d) for d in range(DAYS - 1, 0, -1)]
+    assert summarise(session, TZ, days_back=DAYS - 1, now=now) == closed
+    assert summarise_today(session, TZ, now) == local_midnight + timedelta(days=DAYS - 1, hours=15)
+    assert summarise_today(session, TZ, now + timedelta(minutes=10)) is None  # no new hour has closed
+    windows = [(local_midnight + timedelta(days=a), now) for a in (0.0, 0.5, 1.0, DAYS - 1)]
+    split = split_window(session, *windows[1], TZ, frequent=True)
+    assert split.partial == [today] and split.days[-1] == today and len(split.whole) == DAYS - 2
+    assert split.raw == [(windows[1][0], local_midnight + timedelta(days=1)), (now - timedelta(minutes=40), now)]
+    for start, end in windows:
+        assert answers(session, start, end, TZ) == answers(session, start, end, None), (start, end)
+
+    late = now - timedelta(hours=3)  # uploaded late into a summarised hour: counted at the next hour
+    add_pass(random_plate(), late, checkpoints[3].id)
+    twice = random_plate()
+    add_pass(twice, late, checkpoints[4].id)
+    add_pass(twice, late + timedelta(minutes=2), checkpoints[4].id)
+    assert summarise_today(session, TZ, now + timedelta(hours=1)) == local_midnight + timedelta(days=DAYS - 1,
+                                                                                               hours=16)
+    later = now + timedelta(hours=1)
+    for start, _end in windows:
+        assert answers(session, start, later, TZ) == answers(session, start, later, None), start
+
+    tomorrow = local_midnight + timedelta(days=DAYS, hours=2)  # the day closed: summarised whole, counts rebuilt
+    assert summarise(session, TZ, days_back=DAYS, now=tomorrow)[-1] == today
+    assert session.execute(sa_text("SELECT covered_until, in_frequent FROM trajectory_summary_day WHERE day = :day"),
+                           {"day": today}).one() == (None, True)
+    assert session.scalar(sa_text("SELECT count(*) FROM trajectory_frequent_partial WHERE day = :day"),
+                          {"day": today}) == 0
+    end = local_midnight + timedelta(days=DAYS)
+    assert answers(session, local_midnight, end, TZ) == answers(session, local_midnight, end, None)
+
+
+def test_the_last_closed_hour_leaves_late_passes_time() -> None:
+    zone = ZoneInfo(TZ)
+    at = datetime(2026, 11, 26, 10, 14, tzinfo=zone)
+    assert last_closed_hour(at, zone) == datetime(2026, 11, 26, 9, tzinfo=zone)
+    assert last_closed_hour(at + timedelta(minutes=2), zone) == datetime(2026, 11, 26, 10, tzinfo=zone)
+
+
 class OneRound(threading.Event):
     """Stops a worker loop after its first round."""
 
@@ -155,12 +201,20 @@ def test_the_worker_summarises_yesterday(add_pass: AddPass, session: Session, ch
     plate = random_plate()
     for minutes in (0, 7, 30):
         add_pass(plate, noon + timedelta(minutes=minutes), checkpoints[minutes % 5].id)
+    before = datetime.now(UTC)
     summary_loop(session.connection(), TZ, OneRound())
+    after = datetime.now(UTC)
     row = session.execute(sa_text("SELECT passes FROM trajectory_plate_day WHERE day = :day AND plate = :plate"),
                           {"day": yesterday, "plate": plate}).one()
     assert row.passes == 3
     assert session.scalar(sa_text("SELECT in_frequent FROM trajectory_summary_day WHERE day = :day"),
                           {"day": yesterday}) is True
+    today = after.astimezone(zone).date()  # and today up to its last closed hour, once one has closed
+    until = session.scalar(sa_text("SELECT covered_until FROM trajectory_summary_day WHERE day = :day"),
+                           {"day": today})
+    closed = {last_closed_hour(at, zone) for at in (before, after)}
+    midnight = datetime.combine(today, time(), tzinfo=zone)
+    assert until in closed if max(closed) > midnight else until is None
 
 
 def test_the_plate_day_index_is_rebuilt_compact(sessions: sessionmaker[Session]) -> None:

@@ -180,15 +180,18 @@ GROUP BY plate, checkpoint_id HAVING count(*) >= :min_passes
 ORDER BY passes DESC, plate, checkpoint_id LIMIT :limit
 """
 
-# Summarised days: one subtraction of cumulative counts per (plate, checkpoint) seen twice or more
-# on them; the raw ranges are counted from the pass table. A pair left out of the summary (seen
-# once there) matters only if the raw ranges saw it min_passes - 1 times or more: then its
-# summarised days are counted from the pass table too.
+# Summarised whole days: one subtraction of cumulative counts per (plate, checkpoint) seen twice or
+# more on them; the raw ranges are counted from the pass table, and today's summarised hours are
+# added from their own counts. A pair left out of the summary (seen once there) matters only if the
+# rest saw it min_passes - 1 times or more: then its summarised days are counted from the pass table.
 FREQUENT_SUMMARISED_SQL = """
 WITH summarised AS (
   SELECT plate, checkpoint_id, cum[:hi + 1] - cum[:lo + 1] AS passes FROM trajectory_frequent_pair
 ), raw AS (
-  SELECT plate, checkpoint_id, count(*) AS passes FROM ({raw_rows}) raw_rows GROUP BY 1, 2
+  SELECT plate, checkpoint_id, sum(n) AS passes FROM (
+    SELECT plate, checkpoint_id, 1 AS n FROM ({raw_rows}) raw_rows
+    UNION ALL SELECT plate, checkpoint_id, passes FROM trajectory_frequent_partial WHERE day = ANY(:partial)
+  ) parts GROUP BY 1, 2
 ), joined AS (
   SELECT coalesce(s.plate, r.plate) AS plate, coalesce(s.checkpoint_id, r.checkpoint_id) AS checkpoint_id,
          coalesce(s.passes, 0) + coalesce(r.passes, 0) + CASE WHEN s.plate IS NULL AND r.passes >= :min_passes - 1
@@ -227,7 +230,7 @@ def frequent_passing(session: Session, start: datetime, end: datetime, *, min_pa
     use_analytic_memory(session)
     infos = checkpoint_infos(session)
     split = split_window(session, start, end, timezone, frequent=True) if timezone and not ids else None
-    if split is None or not split.days:
+    if split is None or not split.whole:
         sql = text(FREQUENT_SQL.format(only="AND checkpoint_id = ANY(:ids)" if ids else ""))
         rows = session.execute(sql, {"start": start, "end": end, "min_passes": min_passes, "limit": limit,
                                      "ids": ids or []}).all()
@@ -239,15 +242,16 @@ def frequent_passing(session: Session, start: datetime, end: datetime, *, min_pa
 
 def _frequent_summarised(session: Session, split: WindowSplit, start: datetime, end: datetime, min_passes: int,
                          limit: int, timezone: str, infos: dict[int, CheckpointInfo]) -> Found[FrequentPlate]:
-    first = session.scalar(text("SELECT min(day) FROM trajectory_summary_day WHERE in_frequent"))
-    zone = ZoneInfo(timezone)
+    first = session.scalar(text("SELECT min(day) FROM trajectory_summary_day WHERE in_frequent"
+                                " AND covered_until IS NULL"))
+    zone, whole = ZoneInfo(timezone), split.whole
     raw, raw_params = split.raw_rows("plate, checkpoint_id", EVERY_CHECKPOINT)
     raw_p, raw_p_params = split.raw_condition("p.captured_at", prefix="rawp")
-    covered_start, covered_end = day_bounds(split.days[0], zone)[0], day_bounds(split.days[-1], zone)[1]
+    covered_start, covered_end = day_bounds(whole[0], zone)[0], day_bounds(whole[-1], zone)[1]
     rows = session.execute(text(FREQUENT_SUMMARISED_SQL.format(raw_rows=raw, raw_p=raw_p)), {
-        **raw_params, **raw_p_params, "min_passes": min_passes, "limit": limit, "days": split.days,
-        "first_day": split.days[0], "last_day": split.days[-1],
-        "lo": (split.days[0] - first).days, "hi": (split.days[-1] - first).days + 1,
+        **raw_params, **raw_p_params, "min_passes": min_passes, "limit": limit, "days": whole,
+        "partial": split.partial, "first_day": whole[0], "last_day": whole[-1],
+        "lo": (whole[0] - first).days, "hi": (whole[-1] - first).days + 1,
         "covered_start": covered_start, "covered_end": covered_end}).all()
     seen = {(r.plate, r.checkpoint_id): (r.first_at, r.last_at) for r in session.execute(FIRST_LAST_SQL, {
         "plates": [r.plate for r in rows], "ids": [r.checkpoint_id for r in rows], "start": start, "end": end})}
