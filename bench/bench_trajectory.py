@@ -32,7 +32,7 @@ from checkpoint.trajectory.analyses import clones, population, targeted
 from checkpoint.trajectory.analyses.results import CloneSuspect, Found, NightActive
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.service import build_trajectory
-from checkpoint.trajectory.summaries import summarise
+from checkpoint.trajectory.summaries import summarise, summarise_day
 
 T = TypeVar("T")
 TIMEZONE = "Asia/Shanghai"
@@ -127,17 +127,26 @@ def partial_days(session: Session, start: datetime, end: datetime) -> dict[str, 
     return {name: round(timed(run)[1], 2) for name, run in runs.items()}
 
 
-def live_window(session: Session, start: datetime, end: datetime) -> dict[str, float]:
-    """A live "last 30 days" late in the evening: the load's last day plays today, not summarised yet
-    (its summary row is hidden in a savepoint rolled back after), the first day partial from noon."""
+def live_window(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """A live "last 30 days" late in the evening (23:20): the load's last day plays today. Timed three ways,
+    each in a savepoint rolled back after: today not summarised (the job's whole days only: 23 h raw),
+    today summarised up to 23:00 by the hourly job (20 min raw), and the same from the first local
+    midnight (a window of calendar days: only those 20 min raw). Seconds."""
     zone = ZoneInfo(TIMEZONE)
     today = (end - timedelta(seconds=1)).astimezone(zone).date()
+    now, closed = end - timedelta(minutes=40), end - timedelta(hours=1)
+    report: dict[str, Any] = {}
     nested = session.begin_nested()
     try:
         session.execute(text("DELETE FROM trajectory_summary_day WHERE day = :day"), {"day": today})
-        return partial_days(session, start, end - timedelta(minutes=1))
+        report["today_raw"] = partial_days(session, start, now)
+        _, report["hourly_job_s"] = timed(lambda: summarise_day(session, today, TIMEZONE, until=closed))
+        report["today_summarised"] = partial_days(session, start, now)
+        midnight = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        report["calendar_days"] = partial_days(session, midnight, now)
     finally:
         nested.rollback()
+    return report
 
 
 def bench(session: Session, truth: dict[str, Any], samples: int, *, summarised: bool = False,
