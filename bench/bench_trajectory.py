@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.traffic_db import bench_engine
-from checkpoint.trajectory.analyses import clones, population, targeted
+from checkpoint.trajectory.analyses import clones, first_entry, population, targeted
 from checkpoint.trajectory.analyses.results import CloneSuspect, Found, NightActive
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.service import build_trajectory
@@ -80,8 +80,8 @@ def raw_reference(session: Session, start: datetime, end: datetime, found_clones
     progress(report)
     last_day = end - timedelta(days=1)
     pairs: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
-        ("first_entry", lambda: population.first_entries(session, last_day, end, lookback_days=29, timezone=TIMEZONE),
-         lambda: population.first_entries(session, last_day, end, lookback_days=29)),
+        ("first_entry", lambda: first_entry.first_entries(session, last_day, end, lookback_days=29, timezone=TIMEZONE),
+         lambda: first_entry.first_entries(session, last_day, end, lookback_days=29)),
         ("frequent_all", lambda: population.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
          lambda: population.frequent_passing(session, start, end, min_passes=40))]
     for name, with_summaries, without in pairs:
@@ -122,7 +122,7 @@ def partial_days(session: Session, start: datetime, end: datetime) -> dict[str, 
         "clones": lambda: clones.find_clones(session, start, end, timezone=TIMEZONE),
         "night_active": lambda: population.night_active(session, start, end, timezone=TIMEZONE),
         "frequent_all": lambda: population.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
-        "first_entry_last_12h": lambda: population.first_entries(session, end - timedelta(hours=12), end,
+        "first_entry_last_12h": lambda: first_entry.first_entries(session, end - timedelta(hours=12), end,
                                                                  lookback_days=29, timezone=TIMEZONE)}
     return {name: round(timed(run)[1], 2) for name, run in runs.items()}
 
@@ -189,7 +189,7 @@ def bench(session: Session, truth: dict[str, Any], samples: int, *, summarised: 
     progress(report)
 
     last_day = end - timedelta(days=1)
-    first, seconds = timed(lambda: population.first_entries(session, last_day, end, lookback_days=29,
+    first, seconds = timed(lambda: first_entry.first_entries(session, last_day, end, lookback_days=29,
                                                             timezone=TIMEZONE))
     report["first_entry_last_day_lookback_29d"] = {"s": round(seconds, 2), "total": first.total}
     progress(report)

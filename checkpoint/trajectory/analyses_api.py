@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from checkpoint.core import audit
 from checkpoint.core.deps import SessionDep, SettingsDep, client_ip, require_roles
 from checkpoint.core.models import Role, User
-from checkpoint.trajectory.analyses import clones, population, targeted
+from checkpoint.trajectory.analyses import clones, first_entry, population, targeted
 from checkpoint.trajectory.analyses.results import (
     CloneSuspect,
     CollisionPlate,
@@ -88,7 +88,7 @@ def find_first_entries(user: Investigator, request: Request, session: SessionDep
     """初次入城: vehicles seen in the window and not in the lookback_days before it."""
     query = _window(start, end) | {"lookback_days": lookback_days}
     check_reason(reason)
-    found = population.first_entries(session, start, end, lookback_days=lookback_days, limit=limit,
+    found = first_entry.first_entries(session, start, end, lookback_days=lookback_days, limit=limit,
                                      timezone=settings.timezone)
     return _audited(session, user, request, "first-entry", reason, query, found)
 

@@ -49,6 +49,8 @@ class PlateDay(Base):
     plate: Mapped[str] = mapped_column(String(16), primary_key=True)
     passes: Mapped[int] = mapped_column(Integer)
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first pass that day (初次入城)
+    # last pass that day: with first_at, whether the plate passed before or after any instant of the day
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     early_passes: Mapped[int] = mapped_column(Integer)  # before 06:00: they belong to the night before
     early_night: Mapped[int] = mapped_column(Integer)
     late_night: Mapped[int] = mapped_column(Integer)  # from 22:00: the night that starts this day

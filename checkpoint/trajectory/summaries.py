@@ -5,7 +5,8 @@ window: over a month of a city's traffic that is tens of millions of rows and fa
 an investigator can wait for. A closed day does not change (but for late uploads and
 retention, handled below), so the job here computes once per day what those scans compute:
 
-- `trajectory_plate_day`: each plate's passes that day, its first, split at 06:00 and counted at night;
+- `trajectory_plate_day`: each plate's passes that day, its first and last, split at 06:00 and counted
+  at night;
 - `trajectory_clone_pair`: the suspect pairs whose second pass is that day (the pair across
   midnight included: each scan starts `lookback` before the day);
 - `trajectory_frequent_pair`: per (plate, checkpoint), cumulative daily counts over all summarised
@@ -149,14 +150,29 @@ def split_window(session: Session, start: datetime, end: datetime, timezone: str
                        [day for day, _low, high in covered if high != day_bounds(day, zone)[1]])
 
 
+def touching_split(session: Session, start: datetime, end: datetime, timezone: str, *,
+                   roads: str | None = None) -> WindowSplit:
+    """The summarised days that touch [start, end), also those only partly inside, and what is left to read.
+
+    For summaries that still answer exactly for part of a day: a clone pair carries both its
+    passes' times, a plate-day row its first and last pass.
+    """
+    zone = ZoneInfo(timezone)
+    first = day_bounds(start.astimezone(zone).date(), zone)[0]
+    last = day_bounds((end - timedelta(microseconds=1)).astimezone(zone).date(), zone)[1]
+    whole = split_window(session, first, last, timezone, roads=roads)
+    raw = [(max(low, start), min(high, end)) for low, high in whole.raw if max(low, start) < min(high, end)]
+    return WindowSplit(whole.days, raw, whole.partial)
+
+
 def roads_fingerprint(session: Session) -> str:
     """Changes when roads or checkpoints change: clone summaries made on other roads are not used."""
     return repr(tuple(session.execute(FINGERPRINT_SQL).one()))
 
 
 PLATE_DAY_SQL = """
-INSERT INTO trajectory_plate_day (day, plate, passes, first_at, early_passes, early_night, late_night)
-SELECT :day, plate, count(*), min(captured_at), count(*) FILTER (WHERE hour < :end_hour),
+INSERT INTO trajectory_plate_day (day, plate, passes, first_at, last_at, early_passes, early_night, late_night)
+SELECT :day, plate, count(*), min(captured_at), max(captured_at), count(*) FILTER (WHERE hour < :end_hour),
        count(*) FILTER (WHERE hour < :end_hour AND {night}), count(*) FILTER (WHERE hour >= :end_hour AND {night})
 FROM (SELECT plate, captured_at, extract(hour FROM captured_at AT TIME ZONE :tz) AS hour
       FROM pass WHERE captured_at >= :low AND captured_at < :high) local

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.sites.models import Checkpoint
 from checkpoint.trajectory.analyses.clones import find_clones
-from checkpoint.trajectory.analyses.population import first_entries, frequent_passing, night_active
+from checkpoint.trajectory.analyses.first_entry import first_entries
+from checkpoint.trajectory.analyses.population import frequent_passing, night_active
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.summaries import (
     PLATE_INDEX,
@@ -244,3 +245,32 @@ def test_the_plate_day_index_is_rebuilt_compact(sessions: sessionmaker[Session])
             session.rollback()
             session.execute(sa_text("DELETE FROM trajectory_plate_day WHERE day < '2002-01-01'"))
             session.commit()
+
+
+def test_first_entry_reads_days_its_window_cuts(add_pass: AddPass, session: Session, checkpoints: list[Checkpoint],
+                                                local_midnight: datetime) -> None:
+    """Summarised days cut by the lookback's start, the window's start or its end give the raw answer."""
+    day = timedelta(days=1)
+    start, end = local_midnight + 3 * day + timedelta(hours=9), local_midnight + 4 * day + timedelta(hours=15)
+    lookback = start - 3 * day
+    cases = {  # plate: passes, as offsets from the instant named
+        "before_lookback_only": [lookback - timedelta(hours=2), start + timedelta(hours=1)],
+        "across_lookback": [lookback - timedelta(hours=2), lookback + timedelta(hours=3), start + timedelta(hours=2)],
+        "across_start": [start - timedelta(hours=1), start + timedelta(hours=3)],
+        "after_start": [start + timedelta(minutes=5), start + timedelta(hours=8)],
+        "before_start_and_later": [start - timedelta(hours=2), end - timedelta(hours=1)],
+        "end_day_before_end": [end - timedelta(hours=2), end + timedelta(hours=2)],
+        "end_day_after_end": [end + timedelta(hours=1)],
+    }
+    plates = {name: random_plate() for name in cases}
+    for name, times in cases.items():
+        for index, at in enumerate(times):
+            add_pass(plates[name], at, checkpoints[index].id)
+    raw = first_entries(session, start, end, lookback_days=3)
+    expected = {plates[n] for n in ("before_lookback_only", "after_start", "end_day_before_end")}
+    assert {item.plate for item in raw.items} == expected
+    summarise_days(session, [local_midnight.date() + timedelta(days=d) for d in range(1, 7)])
+    assert len(split_window(session, lookback, end, TZ).days) == 3  # and the cut days touch it
+    assert first_entries(session, start, end, lookback_days=3, timezone=TZ) == raw
+    assert first_entries(session, start + day, end, lookback_days=3, timezone=TZ) == first_entries(
+        session, start + day, end, lookback_days=3)

@@ -8,8 +8,7 @@ days (trajectory/summaries.py) are not scanned again: their suspect pairs are st
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -25,7 +24,7 @@ from checkpoint.trajectory.analyses.limits import (
 )
 from checkpoint.trajectory.analyses.results import CloneSuspect, Found, PassRef
 from checkpoint.trajectory.roads import road_network
-from checkpoint.trajectory.summaries import WindowSplit, day_bounds, roads_fingerprint, split_window
+from checkpoint.trajectory.summaries import WindowSplit, roads_fingerprint, touching_split
 
 SUMMARISED_PAIRS_SQL = """
 SELECT plate, prev_at, prev_cp, captured_at, checkpoint_id, needed_s, distance_m, duration_s, too_fast
@@ -54,7 +53,7 @@ def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_k
     limits = travel_limits(road_network(session), max_speed_kmh, min_distance_m, same_time_s)
     defaults = (max_speed_kmh, min_distance_m, same_time_s) == (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_M,
                                                                  DEFAULT_SAME_TIME_S)
-    split = (_summarised_split(session, start, end, timezone)
+    split = (touching_split(session, start, end, timezone, roads=roads_fingerprint(session))
              if defaults and timezone else WindowSplit([], [(start, end)]))
     use_analytic_memory(session)
     params: dict[str, object] = {"start": start, "end": end, "days": split.days, **limits.params(same_time_s)}
@@ -78,21 +77,6 @@ def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_k
                           needed_s=round(float(r.needed_s), 1) if r.needed_s else None)
              for r in shown]
     return Found[CloneSuspect](total=len(rows), items=items)
-
-
-def _summarised_split(session: Session, start: datetime, end: datetime, timezone: str) -> WindowSplit:
-    """The summarised days that touch [start, end), also those only partly inside, and what is left to scan.
-
-    A stored pair carries both its passes' times, so a day partly in the window still answers:
-    its pairs with both passes inside are kept. Only the days not summarised (today's, as a
-    rule) are scanned, where a partial first day used to cost a scan of half a day of passes.
-    """
-    zone = ZoneInfo(timezone)
-    first = day_bounds(start.astimezone(zone).date(), zone)[0]
-    last = day_bounds((end - timedelta(microseconds=1)).astimezone(zone).date(), zone)[1]
-    whole = split_window(session, first, last, timezone, roads=roads_fingerprint(session))
-    raw = [(max(low, start), min(high, end)) for low, high in whole.raw if max(low, start) < min(high, end)]
-    return WindowSplit(whole.days, raw)
 
 
 def _pass_refs(session: Session, keys: list[PassKey]) -> dict[PassKey, PassRef]:

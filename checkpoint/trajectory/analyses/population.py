@@ -1,10 +1,10 @@
-"""Analyses over everyone's passes in a window: 初次入城 first entry, 昼伏夜出 night-active,
-频繁过车 frequent passing. Each is one aggregate query on the pass table's indexes, or, for
+"""Analyses over everyone's passes in a window: 昼伏夜出 night-active, 频繁过车 frequent passing
+(初次入城 first entry: first_entry.py). Each is one aggregate query on the pass table's indexes, or, for
 the days already summarised (trajectory/summaries.py), on their summaries."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -19,7 +19,7 @@ from checkpoint.trajectory.analyses.common import (
     night_condition,
     use_analytic_memory,
 )
-from checkpoint.trajectory.analyses.results import FirstEntry, Found, FrequentPlate, NightActive
+from checkpoint.trajectory.analyses.results import Found, FrequentPlate, NightActive
 from checkpoint.trajectory.summaries import (
     EVERY_CHECKPOINT,
     NIGHT_END_HOUR,
@@ -29,66 +29,6 @@ from checkpoint.trajectory.summaries import (
     night_ranges,
     split_window,
 )
-
-FIRST_ENTRY_SQL = text("""
-WITH seen AS (
-  SELECT plate, min(captured_at) AS first_at, count(*) AS passes
-  FROM pass WHERE captured_at >= :start AND captured_at < :end GROUP BY plate
-), before AS (
-  SELECT DISTINCT plate FROM pass WHERE captured_at >= :lookback AND captured_at < :start
-)
-SELECT s.plate, s.first_at, s.passes, count(*) OVER () AS total
-FROM seen s WHERE NOT EXISTS (SELECT 1 FROM before b WHERE b.plate = s.plate)
-ORDER BY s.first_at, s.plate LIMIT :limit
-""")
-
-
-# Summarised days are read from trajectory_plate_day: the window's for the plates seen and their
-# first pass, the lookback's probed by (plate, day); the rest of both is read from `pass`.
-FIRST_ENTRY_SUMMARISED_SQL = """
-WITH seen AS (
-  SELECT plate, min(first_at) AS first_at, sum(passes) AS passes FROM (
-    SELECT plate, first_at, passes FROM trajectory_plate_day WHERE day = ANY(:seen_days)
-    UNION ALL
-    SELECT plate, min(captured_at), count(*) FROM ({seen_raw}) seen_rows GROUP BY plate
-  ) parts GROUP BY plate
-), before AS (
-  SELECT DISTINCT plate FROM ({before_raw}) before_rows
-)
-SELECT s.plate, s.first_at, s.passes, count(*) OVER () AS total
-FROM seen s
-WHERE NOT EXISTS (SELECT 1 FROM trajectory_plate_day d WHERE d.plate = s.plate AND d.day >= :first_day
-                  AND d.day <= :last_day AND d.day = ANY(:before_days))
-  AND NOT EXISTS (SELECT 1 FROM before b WHERE b.plate = s.plate)
-ORDER BY s.first_at, s.plate LIMIT :limit
-"""
-
-
-def first_entries(session: Session, start: datetime, end: datetime, *, lookback_days: int = 30,
-                  limit: int = DEFAULT_LIMIT, timezone: str | None = None) -> Found[FirstEntry]:
-    """Plates seen in [start, end) and not once in the `lookback_days` before `start`.
-
-    With the site's `timezone`, the lookback's summarised days are read from trajectory_plate_day.
-    """
-    if not 1 <= lookback_days <= 90:
-        raise InvalidInput("lookback_days must be 1 to 90")
-    use_analytic_memory(session)
-    lookback = start - timedelta(days=lookback_days)
-    params: dict[str, object] = {"start": start, "end": end, "limit": limit, "lookback": lookback}
-    before = split_window(session, lookback, start, timezone) if timezone else None
-    if timezone and before is not None and before.days:
-        seen = split_window(session, start, end, timezone)
-        seen_raw, seen_params = seen.raw_rows("plate, captured_at", EVERY_CHECKPOINT, prefix="seen")
-        before_raw, before_params = before.raw_rows("plate", EVERY_CHECKPOINT, prefix="before")
-        rows = session.execute(text(FIRST_ENTRY_SUMMARISED_SQL.format(seen_raw=seen_raw, before_raw=before_raw)),
-                               params | seen_params | before_params | {
-                                   "seen_days": seen.days, "before_days": before.days,
-                                   "first_day": before.days[0], "last_day": before.days[-1]}).all()
-    else:
-        rows = session.execute(FIRST_ENTRY_SQL, params).all()
-    return Found[FirstEntry](total=int(rows[0].total) if rows else 0,
-                             items=[FirstEntry(plate=r.plate, first_at=r.first_at, passes=r.passes) for r in rows])
-
 
 NIGHT_SELECT_SQL = """
 SELECT plate, sum(n) AS passes, sum(night_n) AS night_passes, count(*) FILTER (WHERE night_n > 0) AS night_days,
