@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.traffic_db import bench_engine
-from checkpoint.trajectory.analyses import clones, first_entry, population, targeted
+from checkpoint.trajectory.analyses import clones, first_entry, frequent, population, targeted
 from checkpoint.trajectory.analyses.results import CloneSuspect, Found, NightActive
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.service import build_trajectory
@@ -82,8 +82,8 @@ def raw_reference(session: Session, start: datetime, end: datetime, found_clones
     pairs: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
         ("first_entry", lambda: first_entry.first_entries(session, last_day, end, lookback_days=29, timezone=TIMEZONE),
          lambda: first_entry.first_entries(session, last_day, end, lookback_days=29)),
-        ("frequent_all", lambda: population.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
-         lambda: population.frequent_passing(session, start, end, min_passes=40))]
+        ("frequent_all", lambda: frequent.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
+         lambda: frequent.frequent_passing(session, start, end, min_passes=40))]
     for name, with_summaries, without in pairs:
         raw_found, seconds = timed(without)
         report[name] = {"s": round(seconds, 2), "same": raw_found == with_summaries()}
@@ -121,7 +121,7 @@ def partial_days(session: Session, start: datetime, end: datetime) -> dict[str, 
     runs: dict[str, Callable[[], object]] = {
         "clones": lambda: clones.find_clones(session, start, end, timezone=TIMEZONE),
         "night_active": lambda: population.night_active(session, start, end, timezone=TIMEZONE),
-        "frequent_all": lambda: population.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
+        "frequent_all": lambda: frequent.frequent_passing(session, start, end, min_passes=40, timezone=TIMEZONE),
         "first_entry_last_12h": lambda: first_entry.first_entries(session, end - timedelta(hours=12), end,
                                                                  lookback_days=29, timezone=TIMEZONE)}
     return {name: round(timed(run)[1], 2) for name, run in runs.items()}
@@ -193,13 +193,13 @@ def bench(session: Session, truth: dict[str, Any], samples: int, *, summarised: 
                                                             timezone=TIMEZONE))
     report["first_entry_last_day_lookback_29d"] = {"s": round(seconds, 2), "total": first.total}
     progress(report)
-    frequent, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=40,
-                                                                  timezone=TIMEZONE))
-    report["frequent_30d_all_checkpoints"] = {"s": round(seconds, 2), "total": frequent.total}
+    frequent_all, seconds = timed(lambda: frequent.frequent_passing(session, start, end, min_passes=40,
+                                                                    timezone=TIMEZONE))
+    report["frequent_30d_all_checkpoints"] = {"s": round(seconds, 2), "total": frequent_all.total}
     progress(report)
     one = session.scalar(text("SELECT code FROM checkpoint ORDER BY code LIMIT 1 OFFSET 3"))
-    frequent_one, seconds = timed(lambda: population.frequent_passing(session, start, end, min_passes=20,
-                                                                      checkpoints=[str(one)]))
+    frequent_one, seconds = timed(lambda: frequent.frequent_passing(session, start, end, min_passes=20,
+                                                                    checkpoints=[str(one)]))
     report["frequent_30d_one_checkpoint"] = {"s": round(seconds, 2), "total": frequent_one.total}
     progress(report)
 

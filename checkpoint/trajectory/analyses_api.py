@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from checkpoint.core import audit
 from checkpoint.core.deps import SessionDep, SettingsDep, client_ip, require_roles
 from checkpoint.core.models import Role, User
-from checkpoint.trajectory.analyses import clones, first_entry, population, targeted
+from checkpoint.trajectory.analyses import clones, first_entry, frequent, population, targeted
 from checkpoint.trajectory.analyses.results import (
     CloneSuspect,
     CollisionPlate,
@@ -132,7 +132,7 @@ def find_frequent(user: Investigator, request: Request, session: SessionDep, set
     """频繁过车: plates passing one checkpoint at least min_passes times in the window."""
     query = _window(start, end) | {"min_passes": min_passes, "checkpoints": checkpoint or []}
     check_reason(reason)
-    found = population.frequent_passing(session, start, end, min_passes=min_passes, checkpoints=checkpoint,
+    found = frequent.frequent_passing(session, start, end, min_passes=min_passes, checkpoints=checkpoint,
                                         limit=limit, timezone=settings.timezone)
     return _audited(session, user, request, "frequent", reason, query, found)
 

@@ -151,7 +151,7 @@ def split_window(session: Session, start: datetime, end: datetime, timezone: str
 
 
 def touching_split(session: Session, start: datetime, end: datetime, timezone: str, *,
-                   roads: str | None = None) -> WindowSplit:
+                   roads: str | None = None, frequent: bool = False) -> WindowSplit:
     """The summarised days that touch [start, end), also those only partly inside, and what is left to read.
 
     For summaries that still answer exactly for part of a day: a clone pair carries both its
@@ -160,7 +160,7 @@ def touching_split(session: Session, start: datetime, end: datetime, timezone: s
     zone = ZoneInfo(timezone)
     first = day_bounds(start.astimezone(zone).date(), zone)[0]
     last = day_bounds((end - timedelta(microseconds=1)).astimezone(zone).date(), zone)[1]
-    whole = split_window(session, first, last, timezone, roads=roads)
+    whole = split_window(session, first, last, timezone, roads=roads, frequent=frequent)
     raw = [(max(low, start), min(high, end)) for low, high in whole.raw if max(low, start) < min(high, end)]
     return WindowSplit(whole.days, raw, whole.partial)
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from checkpoint.sites.models import Checkpoint
 from checkpoint.trajectory.analyses.clones import find_clones
 from checkpoint.trajectory.analyses.first_entry import first_entries
-from checkpoint.trajectory.analyses.population import frequent_passing, night_active
+from checkpoint.trajectory.analyses.frequent import frequent_passing
+from checkpoint.trajectory.analyses.population import night_active
 from checkpoint.trajectory.roads import road_network
 from checkpoint.trajectory.summaries import (
     PLATE_INDEX,
@@ -107,6 +108,10 @@ def test_summarised_days_give_the_raw_answers(add_pass: AddPass, session: Sessio
     assert plates["night"] in {n["plate"] for n in raw[0]["night"][1]}
     assert raw[0]["first_entry"][0] > 0
     assert (plates["regular"], 15) in {(p, n) for p, _, n, _, _ in raw[0]["frequent"][5][1]}
+
+    summarise_days(session, [first + timedelta(days=d) for d in (1, 3)])  # a raw day between cut days
+    for (start, end), expected in zip(windows, raw, strict=True):
+        assert answers(session, start, end, TZ) == expected, (start, end)
 
     summarise_days(session, [first + timedelta(days=d) for d in (1, 2, 3)])  # days 0 and 4 stay raw
     split = split_window(session, *windows[0], TZ)
