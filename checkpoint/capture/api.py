@@ -71,10 +71,20 @@ def _authenticate(open_session: Callable[[], AbstractContextManager[Session]],
 CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]
 
 
+# Pushes whose images together are at most this many base64 characters (a plate crop is ~4,000) are
+# stored on the event loop: for them the trip through the thread pool costs more CPU than the work
+# (0.88 against 1.04 ms a push, docs/BENCHMARKS.md). A scene frame (~270,000) goes to a thread, where
+# its JPEG check (OpenCV releases the GIL) runs beside the loop instead of stalling every request.
+INLINE_IMAGE_CHARS = 64_000
+
+
 @router.post("/ingest/passes", response_model=PushAccepted, status_code=202, tags=["ingest"])
-def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings: SettingsDep) -> PushAccepted:
+async def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings: SettingsDep) -> PushAccepted:
     """Accept one pass record from a smart camera: validated, images stored, queued for the passes writer."""
-    captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
+    if sum(len(image.data) for image in body.images) <= INLINE_IMAGE_CHARS:
+        captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
+    else:
+        captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow())
     return PushAccepted(pass_id=captured.pass_id)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from redis import Redis
@@ -18,9 +18,28 @@ from checkpoint.core.security import read_token
 
 COOKIE_NAME = "checkpoint_session"
 
+T = TypeVar("T")
+
+
+def provided(request: Request, provider: Callable[[], T]) -> T:
+    """`provider()`, or its entry in app.dependency_overrides (tests set one): honoured by hand, see below."""
+    return request.app.dependency_overrides.get(provider, provider)()  # type: ignore[no-any-return]  # overrides are untyped
+
+
+async def settings_dep(request: Request) -> Settings:
+    """get_settings() without a thread-pool hop: FastAPI runs every sync dependency in a worker thread,
+    which the smart-camera push path pays on every request; a cached value needs no thread."""
+    return provided(request, get_settings)
+
+
+async def bus_dep(request: Request) -> Redis:
+    """get_bus() without a thread-pool hop (it returns the configured client), overridable as get_bus."""
+    return provided(request, get_bus)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-BusDep = Annotated[Redis, Depends(get_bus)]
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+BusDep = Annotated[Redis, Depends(bus_dep)]
 
 
 def _token_from(request: Request) -> str | None:

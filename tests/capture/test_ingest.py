@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.capture import service
+from checkpoint.capture.api import INLINE_IMAGE_CHARS
 from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import READS_STREAM
@@ -154,3 +156,25 @@ def test_admins_register_list_and_disable_devices(client: TestClient, bus: redis
     device_id = created.json()["id"]
     assert client.patch(f"/api/v1/devices/{device_id}", json={"active": False}, headers=admin).status_code == 200
     assert client.post(URL, json=push, headers={"X-Device-Key": key}).status_code == 401
+
+
+def test_a_push_with_a_large_scene_is_stored_from_a_worker_thread_and_refused_whole(
+        client: TestClient, bus: redis_lib.Redis, device: tuple[str, str, Checkpoint],
+        test_settings: Settings) -> None:
+    """Large pushes take the thread-pool path (small ones are stored on the event loop): same outcome."""
+    code, key, _ = device
+    scene = b64(jpeg(1280, 720, 3))
+    assert len(scene) > INLINE_IMAGE_CHARS
+    before = image_files(test_settings)
+    bad = push_body(code, images=False)
+    bad["images"] = [{"type": "scene", "data": scene}, {"type": "plate", "data": b64(png())}]
+    _refused(client, key, "not a JPEG", json=bad)
+    assert stream_length(bus) == 0 and image_files(test_settings) == before
+    good = push_body(code, images=False)
+    good["images"] = [{"type": "scene", "data": scene}]
+    response = client.post(URL, json=good, headers={"X-Device-Key": key})
+    assert response.status_code == 202, response.text
+    [(_msg_id, fields)] = entries(bus, READS_STREAM)
+    captured = CapturedPass.from_fields(fields)
+    assert str(captured.pass_id) == response.json()["pass_id"] and captured.image_path
+    assert (test_settings.data_dir / captured.image_path).read_bytes() == base64.b64decode(scene)
