@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=120)
     parser.add_argument("--images", choices=["full", "plate", "none"], default="full",
                         help="full: 1920x1080 scene + plate crop; plate: crop only; none")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes for the API")
     args = parser.parse_args()
 
     scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_ingest")
@@ -147,11 +148,15 @@ def main() -> None:
                "CHECKPOINT_DATA_DIR": str(work / "data"), "CHECKPOINT_SECRET_KEY": secrets.token_urlsafe(32)}
         procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bench_ingest:serving_app", "--factory",
                                        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                       "--no-access-log"], cwd=ROOT, env=env))
+                                       "--no-access-log", "--workers", str(args.api_workers)], cwd=ROOT, env=env))
         procs.append(subprocess.Popen([sys.executable, "-m", "checkpoint.passes.cli", "writer"], cwd=ROOT, env=env,
                                       stderr=subprocess.DEVNULL))
         _wait_for_http(port)
-        watched = [psutil.Process(proc.pid) for proc in procs] + [psutil.Process(redis_server.proc.pid)]
+        api = psutil.Process(procs[0].pid)
+        while len(api.children()) < (args.api_workers if args.api_workers > 1 else 0):
+            time.sleep(0.2)  # uvicorn's supervisor starts its workers one after another
+        watched = [[api, *api.children(recursive=True)], [psutil.Process(procs[1].pid)],
+                   [psutil.Process(redis_server.proc.pid)]]
         postgres = [p for p in psutil.process_iter(["cmdline"]) if scratch.name in " ".join(p.info["cmdline"] or [])]
         sent: dict[str, float] = {}
         seen: dict[str, float] = {}
@@ -160,7 +165,8 @@ def main() -> None:
         stop = threading.Event()
         listener = threading.Thread(target=listen, args=(bus, seen, stop), daemon=True)
         listener.start()
-        cpu_before = [cpu_s([proc]) for proc in watched] + [cpu_s(postgres)]
+        client = psutil.Process()  # the pushing devices and the listener: what the real devices would not cost us
+        cpu_before = [cpu_s(group) for group in watched] + [cpu_s(postgres), cpu_s([client])]
         started = time.monotonic()
         until = started + args.seconds
         images = images_json(args.images)
@@ -172,7 +178,7 @@ def main() -> None:
             pusher.join()
         elapsed = time.monotonic() - started
         postgres = [p for p in psutil.process_iter(["cmdline"]) if scratch.name in " ".join(p.info["cmdline"] or [])]
-        cpu_after = [cpu_s([proc]) for proc in watched] + [cpu_s(postgres)]
+        cpu_after = [cpu_s(group) for group in watched] + [cpu_s(postgres), cpu_s([client])]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not set(sent) <= set(seen):
             time.sleep(0.2)
@@ -181,14 +187,16 @@ def main() -> None:
         cpu = [round((after - before) / elapsed, 3) for before, after in zip(cpu_before, cpu_after, strict=True)]
         print(json.dumps({
             "bench": "ingest", "rate_target": args.rate, "devices": len(keys), "seconds": round(elapsed, 1),
-            "images": args.images, "accepted": len(sent), "errors": len(errors), "first_error": errors[:1],
+            "images": args.images, "api_workers": args.api_workers,
+            "accepted": len(sent), "errors": len(errors), "first_error": errors[:1],
             "rate_achieved": round(len(sent) / elapsed, 1), "stored": len(stored_s),
             "push_ms_p50": round(1000 * pct(push_s, 0.5), 1), "push_ms_p99": round(1000 * pct(push_s, 0.99), 1),
             "stored_ms_p50": round(1000 * pct(stored_s, 0.5), 1),
             "stored_ms_p99": round(1000 * pct(stored_s, 0.99), 1),
             "stored_ms_mean": round(1000 * statistics.fmean(stored_s), 1) if stored_s else None,
             "cpu_cores": {"api": cpu[0], "writer": cpu[1], "redis": cpu[2], "postgres": cpu[3],
-                          "total": round(sum(cpu), 3)},
+                          "total": round(sum(cpu[:4]), 3), "client": cpu[4]},
+            "api_cpu_ms_per_push": round(1000 * cpu[0] * elapsed / len(sent), 3) if sent else None,
             "machine_cores": os.cpu_count(),
         }))
     finally:
