@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.capture import service, snapshots
 from checkpoint.capture.feed_status import checkpoint_states, feed_health
+from checkpoint.capture.key_refresh import KeyRefresher
 from checkpoint.capture.schemas import (
     DeviceCreate,
     DevicePublic,
@@ -32,6 +34,7 @@ from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, cli
 from checkpoint.core.models import Role, User
 
 router = APIRouter()
+key_refresher = KeyRefresher()
 
 
 async def get_session_opener() -> Callable[[], AbstractContextManager[Session]]:
@@ -56,8 +59,10 @@ async def current_device(open_session: SessionOpener,
 
     Async, like get_session_opener: a sync dependency costs a trip through the thread pool on every
     push, and a cached key needs none; only a key not in the cache is looked up in a worker thread.
+    A cached key is looked up again in the background before it expires (key_refresh.py).
     """
-    if (cached := service.cached_device(x_device_key)) is not None:
+    if x_device_key and (cached := service.cached_device(x_device_key)) is not None:
+        key_refresher.cached_hit(x_device_key, partial(_authenticate, open_session, x_device_key))
         return cached
     return await run_in_threadpool(_authenticate, open_session, x_device_key)
 
