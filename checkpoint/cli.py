@@ -38,9 +38,11 @@ app.add_typer(capture_app, name="capture", help="Video capture: run the feed sup
 app.add_typer(trajectory_app, name="trajectory", help="Trajectories: summarise closed days for the analyses.")
 
 
-def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0) -> None:
+def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0,
+           api_processes: int = 1) -> None:
     from checkpoint.main import create_app
     from checkpoint.runtime import running_system
+    from checkpoint.serving import serve_api_processes
     from checkpoint.workers import start_workers
 
     setup_logging()
@@ -61,8 +63,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             demo_passwords = ensure_demo_users(sessions)
             workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
                                           settings.data_dir, video_feeds)
-        server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_config=None,
-                                               access_log=False))
+        server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
+            create_app(), host=host, port=port, log_config=None, access_log=False))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         typer.echo(f"Checkpoint console: http://{shown_host}:{port}/  (ready in {time.monotonic() - started:.1f} s)")
         if system.embedded.database_url:
@@ -76,7 +78,10 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             typer.echo(f"demo: generated traffic on the 120 checkpoints; a watch on {TAXI_PLATE} hits within about "
                        "a minute (log in as demo.dispatcher, page 预警 Alerts)")
         try:
-            server.run()
+            if server is None:
+                serve_api_processes(system, host, port, api_processes)
+            else:
+                server.run()
         finally:
             workers.stop()  # before the servers go: each worker commits and acks its batch
     logging.getLogger(__name__).info("core.stopped")
@@ -90,9 +95,11 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (default CHECKPOINT_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default CHECKPOINT_PORT)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="API processes (uvicorn workers) sharing the port; the "
+                                                     "stream workers run once, in this process")] = 1,
 ) -> None:
     """Run the API and console (embedded PostgreSQL and Redis unless URLs are configured)."""
-    _serve(host, port)
+    _serve(host, port, api_processes=workers)
 
 
 @app.command()
