@@ -124,10 +124,11 @@ def partial_days(session: Session, start: datetime, end: datetime) -> dict[str, 
 
 
 def live_window(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
-    """A live "last 30 days" late in the evening (23:20): the load's last day plays today. Timed three ways,
-    each in a savepoint rolled back after: today not summarised (the job's whole days only: 23 h raw),
-    today summarised up to 23:00 by the hourly job (20 min raw), and the same from the first local
-    midnight (a window of calendar days: only those 20 min raw). Seconds."""
+    """A live "last 30 days": the load's last day plays today, in a savepoint rolled back after. At 23:20,
+    from noon on the first day: today not summarised (the job's whole days only: 23 h raw), today
+    summarised up to 23:00 by the hourly job (20 min raw), and the same from the first local midnight
+    (a window of calendar days). Then at 00:20, from 00:20 on the first day: no hour of today closed
+    yet, and the first day cut 20 minutes in (the most a cut day holds). Seconds."""
     zone = ZoneInfo(TIMEZONE)
     today = (end - timedelta(seconds=1)).astimezone(zone).date()
     now, closed = end - timedelta(minutes=40), end - timedelta(hours=1)
@@ -140,6 +141,10 @@ def live_window(session: Session, start: datetime, end: datetime) -> dict[str, A
         report["today_summarised"] = partial_days(session, start, now)
         midnight = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
         report["calendar_days"] = partial_days(session, midnight, now)
+        session.execute(text("DELETE FROM trajectory_summary_day WHERE day = :day"), {"day": today})
+        today_start = end - timedelta(days=1)  # 00:20 today, no hour of it closed: its first day cut at 00:20
+        report["after_midnight"] = partial_days(session, midnight + timedelta(minutes=20),
+                                                today_start + timedelta(minutes=20))
     finally:
         nested.rollback()
     return report
