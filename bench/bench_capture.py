@@ -26,6 +26,7 @@ from typing import Any
 
 from redis import Redis
 
+from bench.capture_store import StoringWriter
 from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.synthetic.feed import FeedTruth, truth_path
 from checkpoint.capture.synthetic.plates import plate_samples
@@ -167,6 +168,7 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
         lpr = lpr.model_copy(update={"coarse_scale": args.coarse_scale})
     if args.paddle_when:  # otherwise the engine's default (docs/BENCHMARKS.md, LPR section)
         lpr = lpr.model_copy(update={"paddle_when": args.paddle_when})
+    storing = StoringWriter(args.redis).start() if args.store else None
     supervisor = Supervisor(feeds, args.redis, Path(tempfile.mkdtemp(prefix="bench-capture-")), lpr,
                             feeds_per_process=-(-args.feeds // args.processes)).start()
     load_before = os.getloadavg()[0]
@@ -177,6 +179,10 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
     cpu_used_s = capture_cpu_s(supervisor) - cpu_before
     statuses = [read_feed_status(bus, feed.feed_id) for feed in feeds]
     supervisor.run(_set_event())
+    stored = None
+    if storing is not None:
+        storing.finish()
+        stored = storing.latencies(since)
     passes = [(msg_id, p) for msg_id, p in appended(bus) if p.captured_at >= since]
     latencies = [int(msg_id.split("-")[0]) / 1000 - p.captured_at.timestamp() for msg_id, p in passes]
     expected = args.feeds * len(truth.vehicles) * args.seconds / (truth.frames / truth.fps)
@@ -196,6 +202,9 @@ def realtime(args: argparse.Namespace) -> dict[str, Any]:
             "wrong_plates": sum(p.plate not in plates for _id, p in passes),
             "latency_best_frame_to_stream_s": {"p50": round(percentile(latencies, 0.5), 2),
                                                "p99": round(percentile(latencies, 0.99), 2)},
+            "latency_best_frame_to_stored_s": None if stored is None else {
+                "passes": len(stored), "p50": round(percentile(stored, 0.5), 2),
+                "p99": round(percentile(stored, 0.99), 2)},
             "capture_cpu_s": round(cpu_used_s, 1), "capture_cores": round(cpu_used_s / args.seconds, 2),
             "cpu_s_per_pass": round(cpu_used_s / max(1, len(passes)), 2),
             "load_avg_before": round(load_before, 2), "load_avg_after": round(os.getloadavg()[0], 2)}
@@ -248,6 +257,8 @@ def main() -> None:
     parser.add_argument("--max-lag-s", type=float, default=0.5, help="realtime, pyav: skip to a keyframe when late")
     parser.add_argument("--no-lpr-throttle", dest="lpr_throttle", action="store_false",
                         help="realtime: LPR on every gated frame, even while tracks are well read")
+    parser.add_argument("--store", action="store_true",
+                        help="realtime: run a passes writer on the bench database too; latency to the stored pass")
     parser.add_argument("--search-every-s", type=float, default=None,
                         help="realtime: LPR interval while something moves and no plate is tracked")
     args = parser.parse_args()
