@@ -7,9 +7,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
@@ -126,24 +128,45 @@ def cached_device(api_key: str | None) -> AuthenticatedDevice | None:
     return found[1]
 
 
+_ACTIVE_DEVICES = (
+    select(Device.api_key_hash, Device.id, Device.code, Device.checkpoint_id, Checkpoint.code, Checkpoint.lanes,
+           Device.lanes, Device.direction, Device.kind)
+    .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
+    .where(Device.active.is_(True), Checkpoint.active.is_(True))
+)
+_first_load_lock = threading.Lock()
+
+
 def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedDevice:
-    """The active device holding this key; 401 for a missing, unknown or disabled key."""
+    """The active device holding this key; 401 for a missing, unknown or disabled key.
+
+    With nothing cached (a process's first push, or just after a device changed) every active
+    device's key is loaded at once: devices start together, and 120 lookups queued in front of
+    their first pushes made those take up to 2 s.
+    """
     if not api_key:
         raise NotAuthenticated("send the device's API key in the X-Device-Key header")
-    row = session.execute(
-        select(Device.id, Device.code, Device.checkpoint_id, Checkpoint.code, Checkpoint.lanes, Device.lanes,
-               Device.direction, Device.kind)
-        .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
-        .where(Device.api_key_hash == hash_key(api_key), Device.active.is_(True), Checkpoint.active.is_(True))
-    ).first()
-    if row is None:
+    digest = hash_key(api_key)
+    if not _key_cache:
+        with _first_load_lock:
+            if not _key_cache:
+                _cache_rows(session.execute(_ACTIVE_DEVICES).all())
+        if (found := cached_device(api_key)) is not None:
+            return found
+    rows = session.execute(_ACTIVE_DEVICES.where(Device.api_key_hash == digest)).all()
+    if not rows:
         raise NotAuthenticated("the device key is unknown or the device is disabled")
-    device = AuthenticatedDevice(id=row[0], code=row[1], checkpoint_id=row[2], checkpoint_code=row[3],
-                                 checkpoint_lanes=row[4], lanes=tuple(row[5] or ()), direction=row[6],
-                                 kind=row[7])
+    return _cache_rows(rows)[0]
+
+
+def _cache_rows(rows: Sequence[Any]) -> list[AuthenticatedDevice]:
+    devices = [AuthenticatedDevice(id=row[1], code=row[2], checkpoint_id=row[3], checkpoint_code=row[4],
+                                   checkpoint_lanes=row[5], lanes=tuple(row[6] or ()), direction=row[7], kind=row[8])
+               for row in rows]
+    now = time.monotonic()
     with _key_cache_lock:
-        _key_cache[hash_key(api_key)] = (time.monotonic(), device)
-    return device
+        _key_cache.update({row[0]: (now, device) for row, device in zip(rows, devices, strict=True)})
+    return devices
 
 
 def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> str:

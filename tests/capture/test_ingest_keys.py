@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,3 +86,20 @@ def test_pushes_served_from_the_cache_offer_their_key_for_a_refresh(client: Test
         assert recording.offered == [key, key]  # the first push looked the key up; the next two hit the cache
     finally:
         api.key_refresher = saved
+
+
+def test_a_first_lookup_loads_every_active_device_at_once(session: Session) -> None:
+    """Devices start together: the first push of a process loads all active keys, not one each."""
+    checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
+    assert checkpoint is not None
+    made = [service.register_device(session, DeviceCreate(code=f"BULK-{n}-{id(session)}", checkpoint=checkpoint.code))
+            for n in range(3)]
+    (_first, first_key), (_second, second_key), (third, third_key) = made
+    service.set_device_active(session, third.id, False)  # also empties the cache
+    assert service.cached_device(second_key) is None
+    assert service.authenticate_device(session, first_key).code == made[0][0].code
+    cached = service.cached_device(second_key)
+    assert cached is not None and cached.code == made[1][0].code  # loaded with the first, never asked for
+    assert service.cached_device(third_key) is None  # a disabled device is not loaded
+    with pytest.raises(NotAuthenticated):
+        service.authenticate_device(session, third_key)
