@@ -12,6 +12,7 @@ the window saw them often enough.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,13 +109,17 @@ def frequent_passing(session: Session, start: datetime, end: datetime, *, min_pa
     return _found(session, rows, start, end, checkpoint_infos(session))
 
 
+@dataclass(frozen=True)
 class _Parts:
     """A window as summarised whole days inside, cut days at its ends, and the rest."""
 
-    def __init__(self, split: WindowSplit, cut_days: list[date], cut: list[tuple[datetime, datetime]],
-                 first: date, zone: ZoneInfo, start: datetime, end: datetime) -> None:
-        self.split, self.cut_days, self.cut, self.first, self.zone = split, cut_days, cut, first, zone
-        self.start, self.end = start, end
+    split: WindowSplit
+    cut_days: list[date]
+    cut: list[tuple[datetime, datetime]]  # the window's part of each cut day
+    first: date  # the day of the cumulative counts' index 0
+    zone: ZoneInfo
+    start: datetime
+    end: datetime
 
     def query(self, params: dict[str, object]) -> tuple[TextClause, dict[str, object]]:
         whole, ext = self.split.whole, sorted(self.split.whole + self.cut_days)
