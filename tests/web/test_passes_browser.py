@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 
 from checkpoint.core.bus import READS_STREAM, Bus, ensure_group
 from checkpoint.core.models import User
+from checkpoint.core.redis_process import redis_server
 from checkpoint.passes.writer import GROUP, PassWriter
 from tests.browser import log_in, screenshot_dir
 from tests.capture.helpers import jpeg
-from tests.passes.redis_server import redis_server
 
 PLATES = [("粤L12345", "blue", "L12345"), ("粤LD68888", "green", "LD68888"), ("粤L9F321", "yellow", "L9F321"),
           ("粤A0K827", "blue", "A0K827"), ("湘B77412", "blue", "B77412"), ("粤L3X50学", "yellow", "L3X50")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -18,13 +17,7 @@ from checkpoint.capture.synthetic.plates import SHARED_CROPS
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.lpr import LprSettings, PlateEngine, make_plate_engine
 
-VIDEO_TEST_DB = 13  # not the shared db 15: other suites running at the same time flush that one
-
-
-def video_test_db() -> int:
-    """13, unless CHECKPOINT_TEST_REDIS_URL names a database of this run's own (parallel developers)."""
-    chosen = urlsplit(os.environ.get("CHECKPOINT_TEST_REDIS_URL", "")).path.strip("/")
-    return int(chosen) if chosen.isdigit() and chosen != "15" else VIDEO_TEST_DB
+VIDEO_TEST_DB = 13  # a database of its own on the run's Redis, apart from `bus`'s
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ def video_bus(servers: tuple[str, str]) -> Iterator[Redis]:
     """The same Redis server as `bus`, on a database of its own, flushed before and after."""
     url = urlsplit(servers[1])
     query = "&".join([part for part in url.query.split("&") if part and not part.startswith("db=")]
-                     + [f"db={video_test_db()}"])  # the query's db wins over the path's
+                     + [f"db={VIDEO_TEST_DB}"])  # the query's db wins over the path's
     client = Redis.from_url(urlunsplit(url._replace(query=query)), decode_responses=True)
     client.flushdb()
     yield client
