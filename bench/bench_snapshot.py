@@ -44,7 +44,7 @@ from checkpoint.capture.snapshot_worker import GROUP, SnapshotPool
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 

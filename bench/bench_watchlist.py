@@ -31,11 +31,10 @@ from typing import Any
 from redis import Redis
 from sqlalchemy.orm import sessionmaker
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.errors import InvalidInput
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.watchlist.index import ENTRIES_KEY, READY_KEY, VERSION_KEY, WatchSpec
 from checkpoint.watchlist.plates import CONFUSION_CLASSES, MatchMode, Strictness, fuzzy_explain, parse_pattern
 from checkpoint.watchlist.worker import GROUP, Matcher

@@ -15,7 +15,7 @@ from redis import Redis
 
 from bench.traffic_db import bench_engine
 from checkpoint.core.bus import PASSES_STREAM
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.passes.writer import PassWriter
 
 

@@ -21,11 +21,11 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core import audit, users
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.db import utcnow
 from checkpoint.core.security import generate_password
+from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 from checkpoint.sites.roadgraph import haversine_m
 

@@ -9,6 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from checkpoint.capture.api import router as capture_router
 from checkpoint.core.app import API_PREFIX, create_base_app
 from checkpoint.core.deps import CurrentUser
 from checkpoint.coverage.api import router as coverage_router
@@ -26,6 +27,7 @@ def create_app() -> FastAPI:
     app.include_router(sites_router, prefix=API_PREFIX)
     app.include_router(coverage_router, prefix=API_PREFIX)
     app.include_router(trajectory_router, prefix=API_PREFIX)
+    app.include_router(capture_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     app.include_router(watchlist_router, prefix=API_PREFIX)
     app.state.fuzzy_plate_search = plates_matching  # read by trajectory's fuzzy_plate_search dependency

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import sessionmaker
 
+from checkpoint.capture import feed_history
 from checkpoint.capture.snapshot_worker import SnapshotPool
 from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
@@ -59,6 +60,10 @@ def start_workers(system: System) -> BackgroundWorkers:
     workers.threads += start_background_workers(system.engine, system.bus, system.settings.data_dir,
                                                 workers.stop_event,
                                                 days_by_class=system.settings.retention_days_by_class())
+    history = threading.Thread(target=feed_history.run, args=(system.engine, system.bus, consumer, workers.stop_event),
+                               name="capture-feed-history", daemon=True)
+    history.start()
+    workers.threads.append(history)
     workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
     workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event))
     snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.snapshot_workers)

@@ -9,11 +9,13 @@ still read from the stream.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 from redis import Redis
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from checkpoint.capture.models import FeedStateChange
@@ -21,6 +23,8 @@ from checkpoint.capture.video.status import FEED_EVENTS_STREAM
 from checkpoint.core.bus import Message, ensure_group, read_batch
 
 GROUP = "feed-history"
+EVERY_S = 1.0
+log = logging.getLogger(__name__)
 StateChange = tuple[datetime, str]
 
 _INSERT = text(
@@ -44,6 +48,18 @@ def store_feed_changes(session: Session, bus: Redis, consumer: str, count: int =
     session.commit()
     bus.xack(FEED_EVENTS_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
     return len(messages)
+
+
+def run(engine: Engine, bus: Redis, consumer: str, stop: threading.Event, every_s: float = EVERY_S) -> None:
+    """Copy state changes once a second until `stop`; errors (a server restarting) are retried."""
+    while not stop.is_set():
+        try:
+            with Session(engine) as session:
+                while store_feed_changes(session, bus, consumer) > 0:
+                    pass
+        except Exception:
+            log.exception("capture.feed_history_error")
+        stop.wait(every_s)
 
 
 def _row(message: Message) -> dict[str, object] | None:

@@ -17,13 +17,13 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import images
 from checkpoint.capture.models import Device
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate, PassPush
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
+from checkpoint.passes import images
+from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 
 MAX_FUTURE = timedelta(minutes=5)  # camera clocks drift; more than this ahead is refused

@@ -27,8 +27,6 @@ import cv2
 import numpy as np
 from redis import Redis
 
-from checkpoint.capture import images
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
 from checkpoint.core.bus import READS_STREAM, Fields, dead_letter, ensure_group, read_batch
 from checkpoint.lpr import (
@@ -40,6 +38,8 @@ from checkpoint.lpr import (
     make_plate_engine,
     normalize_plate,
 )
+from checkpoint.passes import images
+from checkpoint.passes.record import CapturedPass
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from redis import Redis
 
-from checkpoint.capture import images
 from checkpoint.capture.service import AuthenticatedDevice, PassRefused, check_time_and_place
 from checkpoint.core.bus import Fields
+from checkpoint.passes import images
 
 SNAPSHOTS_STREAM = "checkpoint:snapshots"
 SNAPSHOT_NAMESPACE = uuid.UUID("0b7f3c1e-4f0a-4d55-8d2b-6a3c9e1f7b22")

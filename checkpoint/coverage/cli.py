@@ -163,11 +163,10 @@ def traffic(trips: Annotated[int, typer.Option(help="vehicles, each crossing one
     """Append generated pass events (source 'test') to the pass stream, to watch the verifier at work."""
     from sqlalchemy import select
 
-    from checkpoint.capture.records import CapturedPass
     from checkpoint.core.bus import PASSES_STREAM
     from checkpoint.coverage.service import model
     from checkpoint.coverage.traffic import generate
-    from checkpoint.passes.events import PassEvent
+    from checkpoint.passes.record import CapturedPass, PassEvent
     from checkpoint.sites.models import Checkpoint
 
     with _connected(redis=True) as (sessions, bus), sessions() as session:

@@ -10,7 +10,6 @@ from redis import Redis
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from checkpoint.capture.video.status import feed_key
 from checkpoint.core.errors import NotFound
 from checkpoint.coverage.analysis import analyze
 from checkpoint.coverage.build import (
@@ -28,6 +27,7 @@ from checkpoint.coverage.export import report_html
 from checkpoint.coverage.placement import as_checkpoints, place
 from checkpoint.coverage.report import placement_json, report_json
 from checkpoint.coverage.schemas import WhatIf
+from checkpoint.sites.feed_keys import feed_key
 from checkpoint.sites.models import Area, Checkpoint, Feed, RoadEdge
 from checkpoint.sites.roadgraph import RoadEdge as GraphEdge
 from checkpoint.sites.roadgraph import RoadGraph

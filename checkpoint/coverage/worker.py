@@ -23,7 +23,7 @@ from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_grou
 from checkpoint.coverage import service
 from checkpoint.coverage.build import CoverageInputError
 from checkpoint.coverage.verifier import DEFAULT_WINDOW_S, Crossing, CrossingVerifier, RingIndex, Sighting
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)

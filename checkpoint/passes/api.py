@@ -1,4 +1,4 @@
-"""Routes: recent passes and pass images for dispatchers, investigators and admins; capture's routes."""
+"""Routes: recent passes and pass images for dispatchers, investigators and admins."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
-from checkpoint.capture.api import router as capture_router
 from checkpoint.core.db import utcnow
 from checkpoint.core.deps import SessionDep, SettingsDep, require_roles
 from checkpoint.core.models import Role, User
@@ -16,7 +15,6 @@ from checkpoint.passes import service
 from checkpoint.passes.schemas import PassPublic
 
 router = APIRouter()
-router.include_router(capture_router)  # one mount in main.py for the whole pass path
 
 PassViewer = Annotated[User, Depends(require_roles(Role.dispatcher, Role.investigator, Role.admin))]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, select, text
 
-from checkpoint.capture.images import IMAGES_DIR
 from checkpoint.passes import partitions
+from checkpoint.passes.images import IMAGES_DIR
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)

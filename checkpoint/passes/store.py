@@ -16,7 +16,7 @@ from typing import Any
 import psycopg2
 import psycopg2.errors
 
-from checkpoint.capture.records import RECORD_FIELDS, STORED_VALUES, CapturedPass
+from checkpoint.passes.record import RECORD_FIELDS, STORED_VALUES, CapturedPass
 
 COLUMNS = (*(name if name != "pass_id" else "id" for name in RECORD_FIELDS[:STORED_VALUES]), "lat", "lon",
            "received_at")  # a packed record's stored values, then what the writer adds

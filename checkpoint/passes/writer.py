@@ -1,8 +1,6 @@
 """The passes writer: consumer group `passes` on `checkpoint:reads` -> PostgreSQL -> `checkpoint:passes`.
 
-(Once a second it also copies capture's feed state changes into PostgreSQL: see capture/feed_history.py.)
-
-Per batch: check each packed record (capture/records.py), park what cannot be stored (dead
+Per batch: check each packed record (passes/record.py), park what cannot be stored (dead
 letter), make sure the day partitions exist, store the batch (each COPY line is the record's stored
 values plus position and receive time, idempotent by pass id), commit, then append a PassEvent
 (the record plus lat and lon) for every pass of the batch (also those already
@@ -26,7 +24,6 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import hiredis
@@ -36,8 +33,6 @@ from redis.exceptions import NoScriptError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import feed_history
-from checkpoint.capture.records import CAPTURED_KEY, RECORD_TABS, CapturedPass, MalformedRecord
 from checkpoint.core.bus import (
     PASSES_STREAM,
     READS_STREAM,
@@ -49,7 +44,7 @@ from checkpoint.core.bus import (
     send_packed,
 )
 from checkpoint.passes import partitions, store
-from checkpoint.passes.events import EVENT_KEY
+from checkpoint.passes.record import CAPTURED_KEY, EVENT_KEY, checked
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -57,7 +52,6 @@ log = logging.getLogger(__name__)
 GROUP = "passes"
 STREAM_KEEP_S = 24 * 3600  # both streams are trimmed by age, never by length
 TRIM_EVERY_S = 60.0
-FEED_CHANGES_EVERY_S = 1.0
 STATS_EVERY_S = 10.0
 
 
@@ -75,44 +69,6 @@ return #ids
 PUBLISH_CHUNK = 1000  # passes per script call: Redis serves no one else while it runs (~ms)
 Row = tuple[str, Fields, str, int, date]  # message id, stream fields, packed record, checkpoint id, UTC day
 Stored = tuple[list[Row], list[tuple[Row, str]]]  # rows stored (or stored before), rows refused with the reason
-
-
-@lru_cache(maxsize=64)
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def utc_day(captured_at: str) -> date:
-    """The UTC day of a captured_at as CapturedPass.to_record writes it (UTC, so usually just its date)."""
-    if captured_at.endswith("+00:00"):
-        return _day(captured_at[:10])
-    parsed = datetime.fromisoformat(captured_at)
-    if parsed.tzinfo is None:
-        raise ValueError(f"captured_at {captured_at!r} has no UTC offset")
-    return parsed.astimezone(UTC).date()
-
-
-def packed_record(fields: Fields) -> str:
-    """The packed record of a reads entry; an entry of the old format (still pending after an upgrade) is
-    parsed and packed here."""
-    record = fields.get(CAPTURED_KEY)
-    return CapturedPass.from_legacy_fields(fields).to_record() if record is None else record
-
-
-def checked(record: str) -> tuple[int, date]:
-    """The checkpoint id and UTC day of a packed record, after the checks the COPY framing needs.
-
-    A record must have its 15 values and no raw newline (either would shift the COPY's columns or
-    rows), and a backslash only in the escapes to_record() writes; PostgreSQL checks the rest.
-    """
-    plate, pass_id, captured_at, checkpoint_id, _ = record.split("\t", 4)
-    if record.count("\t") != RECORD_TABS or "\n" in record or "\r" in record:
-        raise MalformedRecord(f"a {CAPTURED_KEY} record needs {RECORD_TABS + 1} values and no newline")
-    if not pass_id or not plate:
-        raise ValueError("pass_id and plate must not be empty")
-    if "\\" in record:
-        CapturedPass.from_record(record)  # refuses an escape it does not write: COPY would read it otherwise
-    return int(checkpoint_id), utc_day(captured_at)
 
 
 def default_consumer() -> str:
@@ -141,7 +97,6 @@ class PassWriter:
     _positions: dict[int, store.Position] = field(default_factory=dict)
     _days: set[date] = field(default_factory=set)
     _last_trim: float = 0.0
-    _last_feed_changes: float = 0.0
     _position_text: dict[int, tuple[str, str]] = field(default_factory=dict)  # repr(lat), repr(lon)
     _publish_sha: str = ""
     _in_flight: Future[Stored] | None = None  # the batch the copier thread is storing (step_overlapped)
@@ -158,8 +113,6 @@ class PassWriter:
             while not stop.is_set():
                 try:
                     self.step_overlapped(copier)
-                    if time.monotonic() - self._last_feed_changes > FEED_CHANGES_EVERY_S:
-                        self.store_feed_changes()
                     if time.monotonic() - self._last_trim > TRIM_EVERY_S:
                         self.trim_streams()
                 except Exception:
@@ -216,7 +169,7 @@ class PassWriter:
         rows: list[Row] = []
         for msg_id, fields in messages:
             try:
-                record = packed_record(fields)
+                record = fields[CAPTURED_KEY]
                 rows.append((msg_id, fields, record, *checked(record)))
             except (KeyError, ValueError, TypeError) as exc:
                 self._refuse(msg_id, fields, f"malformed captured pass: {exc!r}")
@@ -309,13 +262,6 @@ class PassWriter:
         except NoScriptError:  # the script's sha is its content's: load it and send the same bytes
             self.bus.script_load(_PUBLISH)
             send_packed(self.bus, packed)
-
-    def store_feed_changes(self) -> None:
-        """Capture's feed state changes into PostgreSQL too (the other stream this writer keeps)."""
-        self._last_feed_changes = time.monotonic()
-        with Session(self.engine) as session:
-            while feed_history.store_feed_changes(session, self.bus, self.consumer) > 0:
-                pass
 
     def _refuse(self, msg_id: str, fields: Fields, reason: str) -> None:
         self.stats.dead += 1

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from checkpoint.capture.images import IMAGES_DIR
+from checkpoint.passes.images import IMAGES_DIR
 
 log = logging.getLogger(__name__)
 ALERTS_DIR = "alerts"

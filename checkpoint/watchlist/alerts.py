@@ -23,7 +23,7 @@ from checkpoint.core import audit
 from checkpoint.core.db import utcnow
 from checkpoint.core.errors import Conflict, InvalidInput, NotFound
 from checkpoint.core.models import User
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats

@@ -1,9 +1,7 @@
 """The pass stream read without decoding: the matcher needs only the plate of most passes.
 
 Reading bytes and decoding the plate alone (`plate_of`), and the whole entry only for passes with
-candidates (`decoded`, then PassEvent.from_fields), keeps the matcher's per-pass work small. A
-packed event (`event.v1`, passes/events.py) starts with the plate; an event of the older format
-(one field per attribute, still in the stream after an upgrade) has a `plate` field.
+candidates (`decoded`, then PassEvent.from_fields), keeps the matcher's per-pass work small.
 """
 
 from __future__ import annotations
@@ -11,10 +9,9 @@ from __future__ import annotations
 from redis import ConnectionPool, Redis
 
 from checkpoint.core.bus import Fields
-from checkpoint.passes.events import EVENT_KEY, PassEvent
+from checkpoint.passes.record import plate_of_raw_event
 
 RawMessage = tuple[bytes, dict[bytes, bytes]]
-_EVENT_KEY = EVENT_KEY.encode()
 
 
 def raw_client(bus: Redis) -> Redis:
@@ -30,12 +27,5 @@ def decoded(fields: dict[bytes, bytes], errors: str = "strict") -> Fields:
 
 
 def plate_of(fields: dict[bytes, bytes]) -> str:
-    """The plate of a raw pass event, as PassEvent.from_fields would read it; KeyError or ValueError if
-    the entry has none."""
-    value = fields.get(_EVENT_KEY)
-    if value is None:
-        return fields[b"plate"].decode()
-    plate = value[:value.index(b"\t")]
-    if b"\\" in plate:  # an escaped value (never a normalized plate): parse it as the consumers do
-        return PassEvent.from_fields(decoded(fields)).captured.plate
-    return plate.decode()
+    """The plate of a raw pass event (passes/record.py decodes it); KeyError or ValueError if none."""
+    return plate_of_raw_event(fields)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
 from checkpoint.core.config import get_settings
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service, webhook
 from checkpoint.watchlist.alerts import Hit

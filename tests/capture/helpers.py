@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from checkpoint.capture.records import CapturedPass
+from checkpoint.passes.record import CapturedPass
 
 PROVINCES = "粤湘赣桂闽"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

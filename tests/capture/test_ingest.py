@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from checkpoint.capture import service
 from checkpoint.capture.api import INLINE_IMAGE_CHARS
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.config import Settings
+from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import b64, entries, jpeg, png, push_body
 

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 from checkpoint.capture import service
 from checkpoint.capture.models import Device as DeviceRow
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.capture.snapshot_worker import GROUP, SnapshotPool, SnapshotReader, snapshots_waiting
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
@@ -29,6 +28,7 @@ from checkpoint.core.bus import READS_STREAM, ensure_group
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.lpr import PlateEngine, make_plate_engine
 from checkpoint.passes.models import Pass
+from checkpoint.passes.record import CapturedPass
 from checkpoint.passes.writer import GROUP as WRITER_GROUP
 from checkpoint.passes.writer import PassWriter
 from checkpoint.sites.models import Checkpoint

@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from checkpoint.capture import service
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import PASSES_STREAM
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import push_body
 from tests.test_system_embedded import free_port

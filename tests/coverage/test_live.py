@@ -11,12 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import PASSES_STREAM, ensure_group, read_batch
 from checkpoint.coverage import service
 from checkpoint.coverage.traffic import generate
 from checkpoint.coverage.worker import GROUP, VERDICTS_KEY, LiveCoverage, live_shares, record, run
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.sites.models import Checkpoint
 from tests.waiting import wait_until
 

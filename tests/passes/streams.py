@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkpoint.capture.records import RECORD_FIELDS, CapturedPass
 from checkpoint.core.bus import PASSES_STREAM, Fields
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import RECORD_FIELDS, CapturedPass, PassEvent
 from tests.capture.helpers import entries
 
 
@@ -27,7 +26,7 @@ def with_value(item: CapturedPass, name: str, value: str) -> Fields:
 
 
 def legacy_fields(item: CapturedPass) -> Fields:
-    """The entry as producers wrote it before the packed format: one field per attribute, None left out."""
+    """One stream field per attribute, None left out: not the codec's format (a bad producer's entry)."""
     out: Fields = {}
     for key in ("checkpoint_id", "plate", "captured_at", "plate_colour", "plate_type", "confidence", "feed_id",
                 "device_id", "lane", "direction", "speed_kmh", "image_path", "plate_image_path", "source", "pass_id"):

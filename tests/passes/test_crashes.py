@@ -17,9 +17,9 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import Engine, text
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core.bus import READS_STREAM, ensure_group
 from checkpoint.core.redis_process import RedisServer, redis_server
+from checkpoint.passes.record import CapturedPass
 from checkpoint.passes.writer import GROUP, PassWriter
 from tests.capture.helpers import captured
 from tests.passes.streams import published_ids

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.capture import service
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.passes import partitions, store
+from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import entries, push_body
 

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.images import image_relpath
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core.config import Settings
 from checkpoint.passes import partitions, store
+from checkpoint.passes.images import image_relpath
+from checkpoint.passes.record import CapturedPass
 from checkpoint.passes.retention import run_retention
 from checkpoint.sites.models import Checkpoint
 from tests.capture.helpers import captured

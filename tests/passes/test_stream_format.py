@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from checkpoint.capture.records import CAPTURED_KEY, CapturedPass, MalformedRecord
-from checkpoint.passes.events import EVENT_KEY, PassEvent
+from checkpoint.passes.record import CAPTURED_KEY, EVENT_KEY, CapturedPass, MalformedRecord, PassEvent
 from checkpoint.watchlist.raw_stream import plate_of
-from tests.passes.streams import legacy_fields, with_value
+from tests.passes.streams import with_value
 
 FULL = CapturedPass(checkpoint_id=12, plate="粤L12345", captured_at=datetime(2026, 11, 25, 10, 0, 1, 250_000, UTC),
                     plate_colour="blue", plate_type="small", confidence=0.97, feed_id=3, device_id=4, lane=2,
@@ -42,13 +41,6 @@ def test_a_record_without_special_values_is_the_values_joined_by_tabs() -> None:
     assert BARE.to_record().split("\t")[7:13] == ["", "", "", "", "", ""]
 
 
-def test_entries_of_the_old_format_still_parse() -> None:
-    assert CapturedPass.from_fields(legacy_fields(FULL)) == FULL
-    assert CapturedPass.from_fields(legacy_fields(BARE)) == BARE
-    old_event = {**legacy_fields(FULL), "lat": "23.1", "lon": "114.4"}
-    assert PassEvent.from_fields(old_event) == PassEvent(FULL, lat=23.1, lon=114.4)
-
-
 @pytest.mark.parametrize("fields", [
     with_value(FULL, "lane", "1\t2"),  # a value too many
     {CAPTURED_KEY: "粤L12345\tnot-enough"},
@@ -66,13 +58,12 @@ def test_an_event_without_its_position_is_refused() -> None:
         PassEvent.from_fields({EVENT_KEY: "粤L12345"})
 
 
-def test_the_matcher_reads_the_plate_of_both_formats_without_parsing_the_rest() -> None:
+def test_the_matcher_reads_the_plate_without_parsing_the_rest() -> None:
     def raw(fields: dict[str, str]) -> dict[bytes, bytes]:
         return {key.encode(): value.encode() for key, value in fields.items()}
 
     assert plate_of(raw(PassEvent(FULL, 23.1, 114.4).to_fields())) == "粤L12345"
     assert plate_of(raw(PassEvent(ODD, 23.1, 114.4).to_fields())) == "粤\\L\t1"
-    assert plate_of(raw({**legacy_fields(FULL), "lat": "23.1", "lon": "114.4"})) == "粤L12345"
     with pytest.raises(KeyError):
         plate_of(raw({"something": "else"}))
     with pytest.raises(ValueError):

@@ -6,7 +6,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import Engine, func, select
@@ -130,23 +129,20 @@ def test_a_redis_that_forgot_the_publish_script_gets_it_again(engine: Engine, se
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
 
 
-def test_entries_of_the_old_format_still_pending_are_stored_and_published(
+def test_an_entry_that_is_not_a_packed_record_is_parked_with_its_reason(
         engine: Engine, sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:
-    """After an upgrade the reads stream may still hold entries of one field per attribute."""
+    """Only passes/record.py's codec writes reads: anything else is dead-lettered as it came, never stored."""
     checkpoint = first_checkpoint(sessions)
-    old, new = captured(checkpoint.id), captured(checkpoint.id)
-    old = replace(old, feed_id=7, device_id=None, image_path="images/x y/scene.jpg")
+    good = captured(checkpoint.id)
     ensure_group(bus, READS_STREAM, GROUP)
-    bus.xadd(READS_STREAM, legacy_fields(old))  # type: ignore[arg-type]  # redis stubs want a wider dict
-    bus.xadd(READS_STREAM, new.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
-    unreadable: dict[Any, Any] = {**legacy_fields(captured(checkpoint.id)), "confidence": "high"}
-    bus.xadd(READS_STREAM, unreadable)
+    bus.xadd(READS_STREAM, legacy_fields(captured(checkpoint.id)))  # type: ignore[arg-type]  # redis stubs
+    bus.xadd(READS_STREAM, good.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     writer = PassWriter(engine, bus, consumer="t6", block_ms=10)
-    assert writer.step() == 3
-    assert stored(sessions, [old.pass_id, new.pass_id]) == {old.pass_id: 1, new.pass_id: 1}
-    assert [event.captured for event in published(bus)] == [old, new]
+    assert writer.step() == 2
+    assert stored(sessions, [good.pass_id]) == {good.pass_id: 1}
+    assert [event.captured for event in published(bus)] == [good]
     [(_, dead)] = entries(bus, DEAD_STREAM)
-    assert "high" in dead["_reason"] and dead["confidence"] == "high"  # parked as it came
+    assert "captured.v1" in dead["_reason"] and "plate" in dead  # parked as it came
     assert bus.xpending(READS_STREAM, GROUP)["pending"] == 0
 
 

@@ -13,12 +13,11 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.core import users
 from checkpoint.core.bus import PASSES_STREAM, ensure_group
 from checkpoint.core.models import User
 from checkpoint.core.security import issue_token
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import index, service
 from checkpoint.watchlist.models import WatchEntry

@@ -12,9 +12,9 @@ from redis import Redis
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.images import image_relpath, write_image
 from checkpoint.core.config import Settings
 from checkpoint.core.models import User
+from checkpoint.passes.images import image_relpath, write_image
 from checkpoint.passes.models import Pass
 from checkpoint.passes.partitions import ensure_day_partitions
 from checkpoint.passes.retention import run_retention

@@ -20,10 +20,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.capture.images import image_relpath, write_image
 from checkpoint.core.config import Settings
 from checkpoint.core.models import User
-from checkpoint.passes.events import PassEvent
+from checkpoint.passes.images import image_relpath, write_image
+from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.models import DispatcherScope
 from checkpoint.watchlist.worker import start_matcher_thread

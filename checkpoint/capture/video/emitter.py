@@ -15,12 +15,12 @@ from pathlib import Path
 import cv2
 from redis import Redis
 
-from checkpoint.capture import images
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.video.config import FeedConfig
 from checkpoint.capture.video.tracker import Track
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.lpr import fuse_reads, is_valid_plate, normalize_plate
+from checkpoint.passes import images
+from checkpoint.passes.record import CapturedPass
 
 JPEG_QUALITY = 85
 

@@ -12,13 +12,10 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-FEED_KEY = "checkpoint:feed:{feed_id}"
-FEED_EVENTS_STREAM = "checkpoint:feed_events"
+from checkpoint.sites.feed_keys import FEED_EVENTS_STREAM, feed_key
+
 WRITE_EVERY_S = 1.0
-
-
-def feed_key(feed_id: int) -> str:
-    return FEED_KEY.format(feed_id=feed_id)
+__all__ = ["FEED_EVENTS_STREAM", "FeedHealth", "FeedStatusWriter", "feed_key", "read_feed_status"]
 
 
 @dataclass

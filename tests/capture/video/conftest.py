@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from redis import Redis
 
-from checkpoint.capture.records import CapturedPass
 from checkpoint.capture.synthetic.feed import FeedTruth, generate_feed
 from checkpoint.capture.synthetic.plates import SHARED_CROPS
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.lpr import LprSettings, PlateEngine, make_plate_engine
+from checkpoint.passes.record import CapturedPass
 
 VIDEO_TEST_DB = 13  # a database of its own on the run's Redis, apart from `bus`'s
 

@@ -1,25 +1,32 @@
-"""CapturedPass: what capture appends to `checkpoint:reads` for one vehicle at one checkpoint.
+"""The pass record and its one stream codec: every producer and consumer of a pass goes through here.
 
-The pass id is made where the vehicle is seen, so every later step is idempotent on it.
+CapturedPass is what capture appends to `checkpoint:reads` for one vehicle at one checkpoint;
+PassEvent is what the passes writer appends to `checkpoint:passes` once the pass is stored. The
+pass id is made where the vehicle is seen, so every later step is idempotent on it. passes/ owns
+this format: capture builds records through it, the writer checks and stores them, and the
+consumers (watchlist, trajectory, coverage) decode events with it.
 
 On the streams a pass travels as ONE field, `captured.v1`, whose value is a record: the values in
 RECORD_FIELDS order joined by tabs, None as an empty string, and a backslash, tab, newline or
 carriage return inside a value written as PostgreSQL's COPY text format writes it (`\\\\`, `\\t`,
 `\\n`, `\\r`). Any value travels, unchanged; and the record's first 14 values are the pass row in
 COPY text format (`NULL ''`), so the writer stores it by adding the position and receive time to
-each line (passes/store.py) instead of parsing ~20 fields a pass. Entries written as one field
-per attribute (before 2026-11-26) are still read: `from_fields` tells them by the missing key.
+each line (passes/store.py) instead of parsing ~20 fields a pass. A PassEvent is one field,
+`event.v1`: the record with the checkpoint's latitude and longitude appended, tab-separated.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from checkpoint.core.bus import Fields
 
 CAPTURED_KEY = "captured.v1"  # the one stream field of a packed CapturedPass; the key names the format
+EVENT_KEY = "event.v1"  # the one stream field of a packed PassEvent
+_EVENT_KEY_BYTES = EVENT_KEY.encode()
 RECORD_FIELDS = ("plate", "pass_id", "captured_at", "checkpoint_id", "plate_colour", "plate_type", "confidence",
                  "feed_id", "device_id", "lane", "direction", "speed_kmh", "image_path", "plate_image_path",
                  "source")
@@ -90,38 +97,8 @@ class CapturedPass:
 
     @classmethod
     def from_fields(cls, fields: Fields) -> CapturedPass:
-        """The pass of a `checkpoint:reads` entry, packed or (written before the packed format) one field each."""
-        record = fields.get(CAPTURED_KEY)
-        if record is not None:
-            return cls.from_record(record)
-        return cls.from_legacy_fields(fields)
-
-    @classmethod
-    def from_legacy_fields(cls, fields: Fields) -> CapturedPass:
-        """An entry of the old format: one stream field per attribute, None values left out."""
-        def opt_int(key: str) -> int | None:
-            return int(fields[key]) if fields.get(key) not in (None, "") else None
-
-        def opt_float(key: str) -> float | None:
-            return float(fields[key]) if fields.get(key) not in (None, "") else None
-
-        return cls(
-            pass_id=uuid.UUID(fields["pass_id"]),
-            checkpoint_id=int(fields["checkpoint_id"]),
-            plate=fields["plate"],
-            captured_at=datetime.fromisoformat(fields["captured_at"]),
-            plate_colour=fields.get("plate_colour", "unknown"),
-            plate_type=fields.get("plate_type", "unknown"),
-            confidence=float(fields.get("confidence", 0.0)),
-            feed_id=opt_int("feed_id"),
-            device_id=opt_int("device_id"),
-            lane=opt_int("lane"),
-            direction=fields.get("direction") or None,
-            speed_kmh=opt_float("speed_kmh"),
-            image_path=fields.get("image_path") or None,
-            plate_image_path=fields.get("plate_image_path") or None,
-            source=fields.get("source", "camera"),
-        )
+        """The pass of a `checkpoint:reads` entry; KeyError if it is not one."""
+        return cls.from_record(fields[CAPTURED_KEY])
 
 
 def _opt(value: float | int | None) -> str:
@@ -142,3 +119,85 @@ def unescape(value: str) -> str:
         at = slash + 2
     out.append(value[at:])
     return "".join(out)
+
+
+# --- checks the writer needs before COPY -----------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def utc_day(captured_at: str) -> date:
+    """The UTC day of a captured_at as to_record writes it (UTC, so usually just its date)."""
+    if captured_at.endswith("+00:00"):
+        return _day(captured_at[:10])
+    parsed = datetime.fromisoformat(captured_at)
+    if parsed.tzinfo is None:
+        raise ValueError(f"captured_at {captured_at!r} has no UTC offset")
+    return parsed.astimezone(UTC).date()
+
+
+def checked(record: str) -> tuple[int, date]:
+    """The checkpoint id and UTC day of a packed record, after the checks the COPY framing needs.
+
+    A record must have its 15 values and no raw newline (either would shift the COPY's columns or
+    rows), and a backslash only in the escapes to_record() writes; PostgreSQL checks the rest.
+    """
+    plate, pass_id, captured_at, checkpoint_id, _ = record.split("\t", 4)
+    if record.count("\t") != RECORD_TABS or "\n" in record or "\r" in record:
+        raise MalformedRecord(f"a {CAPTURED_KEY} record needs {RECORD_TABS + 1} values and no newline")
+    if not pass_id or not plate:
+        raise ValueError("pass_id and plate must not be empty")
+    if "\\" in record:
+        CapturedPass.from_record(record)  # refuses an escape it does not write: COPY would read it otherwise
+    return int(checkpoint_id), utc_day(captured_at)
+
+
+# --- PassEvent: a stored pass on `checkpoint:passes` ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassEvent:
+    """The captured pass plus where it was (the checkpoint's position at the time)."""
+
+    captured: CapturedPass
+    lat: float
+    lon: float
+
+    @property
+    def pass_id(self) -> str:
+        return str(self.captured.pass_id)
+
+    def to_fields(self) -> Fields:
+        return {EVENT_KEY: event_record(self.captured.to_record(), repr(self.lat), repr(self.lon))}
+
+    @classmethod
+    def from_fields(cls, fields: Fields) -> PassEvent:
+        """The event of a `checkpoint:passes` entry; KeyError if it is not one."""
+        record, lat, lon = split_event(fields[EVENT_KEY])
+        return cls(captured=CapturedPass.from_record(record), lat=float(lat), lon=float(lon))
+
+
+def event_record(captured_record: str, lat: str, lon: str) -> str:
+    """The `event.v1` value: what the writer appends for each stored pass."""
+    return f"{captured_record}\t{lat}\t{lon}"
+
+
+def split_event(value: str) -> tuple[str, str, str]:
+    """The captured record, latitude and longitude of an `event.v1` value."""
+    parts = value.rsplit("\t", 2)
+    if len(parts) != 3:
+        raise MalformedRecord(f"an {EVENT_KEY} value without its position")
+    return parts[0], parts[1], parts[2]
+
+
+def plate_of_raw_event(fields: dict[bytes, bytes]) -> str:
+    """The plate of a `checkpoint:passes` entry read as bytes, without decoding the rest (the matcher
+    needs only the plate of most passes); KeyError or ValueError if the entry is not an event."""
+    value = fields[_EVENT_KEY_BYTES]
+    plate = value[:value.index(b"\t")]
+    if b"\\" in plate:  # an escaped value (never a normalized plate): parse it the full way
+        return CapturedPass.from_record(split_event(value.decode())[0]).plate
+    return plate.decode()
