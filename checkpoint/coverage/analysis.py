@@ -11,8 +11,7 @@ where E_A are the arcs touching the area. Each crossing arc is one candidate lea
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ from checkpoint.coverage.model import (
     RingCheckpoint,
     RoadNetwork,
 )
+from checkpoint.sites.routing import Step, dijkstra
 
 Ring = dict[int, list[str]]  # arc -> codes of the ring checkpoints capturing it
 
@@ -100,27 +100,23 @@ def _routes_to_core(network: RoadNetwork, area: ProtectedArea, ring: Ring, enter
 
 def _inside_search(network: RoadNetwork, inside: frozenset[int], core: frozenset[int], ring: Ring,
                    reverse: bool) -> tuple[dict[int, int], dict[int, int]]:
-    """Dijkstra inside the area from the core (over reversed arcs if `reverse`): distances, arcs used."""
+    """Least captures inside the area from the core (over reversed arcs if `reverse`): distances, arcs used."""
     leaving, arriving = network.adjacency()
-    step = arriving if reverse else leaving
-    dist = {node: 0 for node in core}
+    by_node = arriving if reverse else leaving
+    end = 0 if reverse else 1
+
+    def steps(node: int) -> Iterator[Step]:
+        for arc in by_node.get(node, ()):
+            other = network.arc_ends(arc)[end]
+            if other in inside:
+                yield other, arc, len(ring.get(arc, ()))
+
+    dist: dict[int, int] = {}
     via: dict[int, int] = {}
-    heap = [(0, node) for node in core]
-    heapq.heapify(heap)
-    while heap:
-        d, node = heapq.heappop(heap)
-        if d > dist[node]:
-            continue
-        for arc in step.get(node, ()):
-            tail, head = network.arc_ends(arc)
-            other = tail if reverse else head
-            if other not in inside:
-                continue
-            nd = d + len(ring.get(arc, ()))
-            if nd < dist.get(other, nd + 1):
-                dist[other] = nd
-                via[other] = arc
-                heapq.heappush(heap, (nd, other))
+    for node, captures, reached in dijkstra(((node, 0) for node in core), steps):
+        dist[node] = int(captures)
+        if reached is not None:
+            via[node] = reached[1]
     return dist, via
 
 

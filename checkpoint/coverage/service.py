@@ -28,38 +28,24 @@ from checkpoint.coverage.placement import as_checkpoints, place
 from checkpoint.coverage.report import placement_json, report_json
 from checkpoint.coverage.schemas import WhatIf
 from checkpoint.sites.feed_keys import feed_key
-from checkpoint.sites.models import Area, Checkpoint, Feed, RoadEdge
-from checkpoint.sites.roadgraph import RoadEdge as GraphEdge
-from checkpoint.sites.roadgraph import RoadGraph
+from checkpoint.sites.models import Area, Checkpoint, Feed
+from checkpoint.sites.routing import RoadRouter, road_router
 
 
 class UnknownRingCheckpoint(NotFound):
     reason = "unknown-checkpoint"
 
 
-def road_graph(session: Session) -> RoadGraph:
-    graph = RoadGraph()
-    for row in session.scalars(select(RoadEdge).order_by(RoadEdge.id)):
-        graph.add_edge(GraphEdge(id=row.id, source=row.source, target=row.target,
-                                 coords=tuple((float(c[0]), float(c[1])) for c in row.coords),
-                                 highway=row.highway, name=row.name or None, oneway=row.oneway,
-                                 length_m=row.length_m))
-    return graph
-
-
-_ROAD_BASES: dict[tuple[object, ...], RoadBase] = {}  # one entry: the graph last read, by its fingerprint
+_ROAD_BASE: dict[int, tuple[RoadRouter, RoadBase]] = {}  # one entry: the base of the graph last routed
 
 
 def road_base_of(session: Session) -> RoadBase:
-    """The road graph, re-read from PostgreSQL only when its rows changed (an import replaces them)."""
-    key = tuple(session.execute(select(func.count(), func.min(RoadEdge.id), func.max(RoadEdge.id),
-                                       func.sum(RoadEdge.source), func.sum(RoadEdge.length_m))).one())
-    base = _ROAD_BASES.get(key)
-    if base is None:
-        base = road_base(road_graph(session))
-        _ROAD_BASES.clear()
-        _ROAD_BASES[key] = base
-    return base
+    """The road graph of the routing service, fingerprinted on every call (an import replaces its rows)."""
+    router = road_router(session, max_age_s=0.0)
+    cached = _ROAD_BASE.get(0)
+    if cached is None or cached[0] is not router:
+        cached = _ROAD_BASE[0] = (router, road_base(router.graph))
+    return cached[1]
 
 
 _AREA_SHAPES: dict[tuple[str, str, str, str], AreaShape] = {}  # by code, name, kind, md5 of the polygon

@@ -1,13 +1,13 @@
-"""Shortest road paths between checkpoints, on the road graph held in memory.
+"""Shortest road paths between checkpoints, on the road graph of `sites.routing`.
 
 A trajectory draws each leg along the road, and clone detection needs the shortest road
-distance between any two checkpoints. Both come from Dijkstra on `length_m`, run once per
-origin checkpoint and kept, so a request only reconstructs paths from cached trees.
+distance between any two checkpoints. Both come from the routing service's Dijkstra on
+`length_m`, run once per origin checkpoint and kept, so a request only reconstructs paths
+from cached trees. The checkpoints' places on their edges are this module's own.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections.abc import Sequence
@@ -18,19 +18,8 @@ from shapely.ops import substring
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from checkpoint.sites.roadgraph import LocalProjection, LonLat, haversine_m
-
-
-@dataclass(frozen=True)
-class EdgeRow:
-    """The parts of a road edge that routing needs."""
-
-    id: int
-    source: int
-    target: int
-    oneway: bool
-    length_m: float
-    coords: tuple[LonLat, ...]
+from checkpoint.sites.roadgraph import LocalProjection, LonLat, RoadEdge, haversine_m
+from checkpoint.sites.routing import RoadRouter, SearchTree, road_router
 
 
 @dataclass(frozen=True)
@@ -54,32 +43,27 @@ class Route:
 
 @dataclass(frozen=True)
 class _Anchor:
-    edge: EdgeRow
+    edge: RoadEdge
     offset_m: float  # along the edge from its source
-
-
-# Dijkstra tree: node -> (distance, (previous node, edge used to arrive) or None at the start)
-_Tree = dict[int, tuple[float, tuple[int, int] | None]]
 
 
 @dataclass
 class RoadNetwork:
-    """Edges, checkpoints on them, and per-checkpoint shortest-path trees computed on demand."""
+    """Checkpoints on the routed road graph, and per-checkpoint shortest-path trees computed on demand."""
 
-    edges: dict[int, EdgeRow]
+    router: RoadRouter
     checkpoints: dict[int, CheckpointSite]
-    _adjacent: dict[int, list[tuple[int, int, float]]] = field(default_factory=dict)
     _anchors: dict[int, _Anchor] = field(default_factory=dict)
-    _trees: dict[int, _Tree] = field(default_factory=dict)
+    _trees: dict[int, SearchTree] = field(default_factory=dict)
     _routes: dict[tuple[int, int], Route] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _projection: LocalProjection = field(init=False)
 
+    @property
+    def edges(self) -> dict[int, RoadEdge]:
+        return self.router.graph.edges
+
     def __post_init__(self) -> None:
-        for edge in self.edges.values():
-            self._adjacent.setdefault(edge.source, []).append((edge.target, edge.id, edge.length_m))
-            if not edge.oneway:
-                self._adjacent.setdefault(edge.target, []).append((edge.source, edge.id, edge.length_m))
         lons = [c[0] for e in self.edges.values() for c in e.coords] or [0.0]
         lats = [c[1] for e in self.edges.values() for c in e.coords] or [0.0]
         self._projection = LocalProjection((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
@@ -124,61 +108,36 @@ class RoadNetwork:
         for node, into_b in ((b.edge.source, b.offset_m), (b.edge.target, b.edge.length_m - b.offset_m)):
             if node == b.edge.target and b.edge.oneway:
                 continue
-            if node in tree and (best is None or tree[node][0] + into_b < best[0]):
-                best = (tree[node][0] + into_b, self._path_coords(tree, node, a, b))
+            if node in tree.cost and (best is None or tree.cost[node] + into_b < best[0]):
+                best = (tree.cost[node] + into_b, self._path_coords(tree, node, a, b))
         if best is None:
             return straight
         return Route(best[0], tuple(best[1]), True)
 
-    def _tree(self, from_id: int) -> _Tree:
+    def _tree(self, from_id: int) -> SearchTree:
         """Dijkstra from a checkpoint (leaving its edge at either end) to every reachable node."""
         if (tree := self._trees.get(from_id)) is not None:
             return tree
         anchor = self._anchors[from_id]
-        best: dict[int, float] = {}
-        previous: dict[int, tuple[int, int]] = {}
-        queue: list[tuple[float, int]] = []
-
-        def push(node: int, dist: float, via: tuple[int, int] | None) -> None:
-            if dist < best.get(node, float("inf")):
-                best[node] = dist
-                if via is None:
-                    previous.pop(node, None)
-                else:
-                    previous[node] = via
-                heapq.heappush(queue, (dist, node))
-
-        push(anchor.edge.target, anchor.edge.length_m - anchor.offset_m, None)
+        starts = [(anchor.edge.target, anchor.edge.length_m - anchor.offset_m)]
         if not anchor.edge.oneway:
-            push(anchor.edge.source, anchor.offset_m, None)
-        tree = {}
-        while queue:
-            dist, node = heapq.heappop(queue)
-            if node in tree:
-                continue
-            tree[node] = (dist, previous.get(node))
-            for neighbour, edge_id, length in self._adjacent.get(node, ()):
-                if neighbour not in tree:
-                    push(neighbour, dist + length, (node, edge_id))
-        self._trees[from_id] = tree
+            starts.append((anchor.edge.source, anchor.offset_m))
+        tree = self._trees[from_id] = self.router.tree(starts)
         return tree
 
-    def _path_coords(self, tree: _Tree, last_node: int, a: _Anchor, b: _Anchor) -> list[LonLat]:
+    def _path_coords(self, tree: SearchTree, last_node: int, a: _Anchor, b: _Anchor) -> list[LonLat]:
         """Coordinates from checkpoint a, along the tree's edges to `last_node`, then into b."""
-        edges: list[tuple[EdgeRow, int]] = []  # (edge, node it leads to)
-        node = last_node
-        while (step := tree[node][1]) is not None:
-            edges.append((self.edges[step[1]], node))
-            node = step[0]
-        first_node = node
+        chain = tree.steps_to(last_node)
+        first_node = chain[0][0] if chain else last_node
         coords = self._partial(a.edge, a.offset_m, 0.0 if first_node == a.edge.source else a.edge.length_m)
-        for edge, to_node in reversed(edges):
-            part = list(edge.coords) if to_node == edge.target else list(reversed(edge.coords))
+        for from_node, edge_id in chain:
+            edge = self.edges[edge_id]
+            part = list(edge.coords) if from_node == edge.source else list(reversed(edge.coords))
             coords.extend(part[1:])
         coords.extend(self._partial(b.edge, 0.0 if last_node == b.edge.source else b.edge.length_m, b.offset_m)[1:])
         return coords
 
-    def _partial(self, edge: EdgeRow, from_m: float, to_m: float) -> list[LonLat]:
+    def _partial(self, edge: RoadEdge, from_m: float, to_m: float) -> list[LonLat]:
         """The stretch of an edge between two offsets (in either order), as (lon, lat) points."""
         line = self._projection.line(edge.coords)
         scale = line.length / max(edge.length_m, 1e-9)
@@ -191,7 +150,15 @@ def _rounded(point: LonLat) -> LonLat:
     return (round(point[0], 6), round(point[1], 6))
 
 
-_cache: dict[str, tuple[tuple[object, ...], RoadNetwork, float]] = {}  # url -> (fingerprint, network, checked)
+@dataclass
+class _Cached:
+    router: RoadRouter
+    fingerprint: tuple[object, ...]
+    network: RoadNetwork
+    checked_at: float
+
+
+_cache: dict[str, _Cached] = {}  # database url -> the network last built for it
 _cache_lock = threading.Lock()
 RECHECK_S = 10.0  # how long a network is trusted before the roads are fingerprinted again
 
@@ -208,26 +175,28 @@ def road_network(session: Session) -> RoadNetwork:
     key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
     cached = _cache.get(key)
     now = time.monotonic()
-    if cached is not None and now - cached[2] < RECHECK_S:
-        return cached[1]
+    if cached is not None and now - cached.checked_at < RECHECK_S:
+        return cached.network
+    router = road_router(session, max_age_s=0.0)
     fingerprint = tuple(session.execute(FINGERPRINT_SQL).one())
-    if cached is not None and cached[0] == fingerprint:
-        _cache[key] = (fingerprint, cached[1], now)
-        return cached[1]
+    if cached is not None and cached.router is router and cached.fingerprint == fingerprint:
+        cached.checked_at = now
+        return cached.network
     with _cache_lock:
-        network = load_network(session)
+        network = RoadNetwork(router, load_sites(session))
         network.warm()
-        _cache[key] = (fingerprint, network, now)
+        _cache[key] = _Cached(router, fingerprint, network, now)
     return network
 
 
+def load_sites(session: Session) -> dict[int, CheckpointSite]:
+    return {row.id: CheckpointSite(row.id, row.lon, row.lat, row.edge_id)
+            for row in session.execute(text("SELECT id, lon, lat, edge_id FROM checkpoint"))}
+
+
 def load_network(session: Session) -> RoadNetwork:
-    edges = {row.id: EdgeRow(row.id, row.source, row.target, row.oneway, row.length_m,
-                             tuple((float(c[0]), float(c[1])) for c in row.coords))
-             for row in session.execute(text("SELECT id, source, target, oneway, length_m, coords FROM road_edge"))}
-    sites = {row.id: CheckpointSite(row.id, row.lon, row.lat, row.edge_id)
-             for row in session.execute(text("SELECT id, lon, lat, edge_id FROM checkpoint"))}
-    return RoadNetwork(edges, sites)
+    """A network built now (not cached), on the routing service's graph."""
+    return RoadNetwork(road_router(session), load_sites(session))
 
 
 def distance_table(network: RoadNetwork, checkpoint_ids: Sequence[int]) -> list[tuple[int, int, float]]:

@@ -1,27 +1,26 @@
 """Where a hit vehicle is heading: the next checkpoints along the road graph, with arrival times.
 
-Shortest paths (Dijkstra on edge length) from the hit checkpoint's road edge reach the nearest other
-checkpoints; each arrival time is the median observed travel time between the two checkpoints (pairs
-of passes of one plate within 2 h over the last 7 days), else the path length at a speed by road class.
+Shortest paths (the routing service's Dijkstra on edge length) from the hit checkpoint's road edge
+reach the nearest other checkpoints; each arrival time is the median observed travel time between
+the two checkpoints (pairs of passes of one plate within 2 h over the last 7 days), else the path's
+travel time at the routing service's speed by road class.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.sites.models import Checkpoint, RoadEdge
+from checkpoint.sites.models import Checkpoint
+from checkpoint.sites.roadgraph import RoadEdge
+from checkpoint.sites.routing import RECHECK_S, RoadRouter, Step, Via, dijkstra, road_router
 
-SPEED_KMH = {"motorway": 90.0, "trunk": 70.0, "primary": 50.0, "secondary": 40.0}
-DEFAULT_SPEED_KMH = 30.0
 MAX_DISTANCE_M = 30_000.0
 OBSERVED_TTL_S = 600.0
 OBSERVED_SQL = text("""
@@ -35,58 +34,49 @@ GROUP BY b.checkpoint_id
 """)
 
 
-@dataclass(frozen=True)
-class _Edge:
-    id: int
-    source: int
-    target: int
-    length_m: float
-    speed_ms: float
-    oneway: bool
-    coords: list[list[float]]
+Reached = tuple[Checkpoint, float, float, list[list[float]]]  # checkpoint, metres, seconds, path
 
 
 class Predictor:
     def __init__(self, sessions: sessionmaker[Session], count: int = 3) -> None:
         self.sessions, self.count = sessions, count
         self._lock = threading.Lock()
-        self._loaded = False
-        self._edges: dict[int, _Edge] = {}
-        self._out: dict[int, list[tuple[int, _Edge]]] = {}
+        self._router: RoadRouter | None = None
+        self._checked_at = 0.0
         self._on_edge: dict[int, list[Checkpoint]] = {}
         self._checkpoints: dict[int, Checkpoint] = {}
         self._observed: dict[int, tuple[float, dict[int, float]]] = {}
-        self._routes: dict[int, list[tuple[Checkpoint, float, float, list[list[float]]]]] = {}
+        self._routes: dict[int, list[Reached]] = {}
         self._refreshing: set[int] = set()
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchlist-observed")
 
-    def _load(self) -> None:
+    def _load(self) -> RoadRouter:
+        """The routing service's graph; the active checkpoints are read again when the roads change."""
+        if self._router is not None and time.monotonic() - self._checked_at < RECHECK_S:
+            return self._router  # no session on a hit's path while the graph is trusted
         with self._lock, self.sessions() as session:
-            if self._loaded:
-                return
-            for row in session.scalars(select(RoadEdge)):
-                speed = SPEED_KMH.get(row.highway.split("_")[0], DEFAULT_SPEED_KMH) / 3.6
-                edge = _Edge(row.id, row.source, row.target, row.length_m, speed, row.oneway, row.coords)
-                self._edges[edge.id] = edge
-                self._out.setdefault(edge.source, []).append((edge.target, edge))
-                if not edge.oneway:
-                    self._out.setdefault(edge.target, []).append((edge.source, edge))
+            self._checked_at = time.monotonic()
+            router = road_router(session)
+            if router is self._router:
+                return router
+            self._on_edge, self._checkpoints, self._routes = {}, {}, {}
             for checkpoint in session.scalars(select(Checkpoint).where(Checkpoint.active.is_(True))):
                 session.expunge(checkpoint)
                 self._checkpoints[checkpoint.id] = checkpoint
                 if checkpoint.edge_id is not None:
                     self._on_edge.setdefault(checkpoint.edge_id, []).append(checkpoint)
-            self._loaded = True
+            self._router = router
+            return router
 
     def predict(self, checkpoint_id: int, at: datetime) -> list[dict[str, Any]]:
         """Up to `count` next checkpoints: id, code, name, distance_m, eta_s, eta_at, basis, path."""
-        self._load()
+        router = self._load()
         origin = self._checkpoints.get(checkpoint_id)
-        if origin is None or origin.edge_id is None or origin.edge_id not in self._edges:
+        if origin is None or origin.edge_id is None or origin.edge_id not in router.graph.edges:
             return []
         reached = self._routes.get(origin.id)
-        if reached is None:  # the road graph does not change while the matcher runs
-            reached = self._routes[origin.id] = self._nearest(origin)
+        if reached is None:  # kept until the road graph changes
+            reached = self._routes[origin.id] = self._nearest(router, origin)
         observed = self._observed_times(checkpoint_id, [cp.id for cp, _, _, _ in reached])
         out: list[dict[str, Any]] = []
         for checkpoint, distance_m, road_s, path in reached:
@@ -97,49 +87,51 @@ class Predictor:
                         "basis": "observed" if checkpoint.id in observed else "road speed", "path": path})
         return out
 
-    def _nearest(self, origin: Checkpoint) -> list[tuple[Checkpoint, float, float, list[list[float]]]]:
-        start = self._edges[origin.edge_id or 0]
-        half_s = start.length_m / 2 / start.speed_ms
-        # (metres, seconds, node, previous node, edge taken); -1: no previous node
-        queue: list[tuple[float, float, int, int, int]] = [(start.length_m / 2, half_s, start.target, -1, -1)]
-        if not start.oneway:
-            queue.append((start.length_m / 2, half_s, start.source, -1, -1))
-        heapq.heapify(queue)
-        came_by: dict[int, tuple[int, int]] = {}
-        found: list[tuple[Checkpoint, float, float, list[list[float]]]] = []
+    def _nearest(self, router: RoadRouter, origin: Checkpoint) -> list[Reached]:
+        """Junctions in road-length order from the middle of the origin's edge; checkpoints on the edges met."""
+        edges = router.graph.edges
+        start = edges[origin.edge_id or 0]
+        half_s = router.travel_time_s(start.id) / 2
+        starts = [(start.target, start.length_m / 2)] + ([] if start.oneway else [(start.source, start.length_m / 2)])
+        along = router.steps("length")
+
+        def steps(node: int) -> list[Step]:  # never back over the origin's own edge
+            leaving = along(node)
+            return leaving if node not in (start.source, start.target) else [s for s in leaving if s[1] != start.id]
+
+        came_by: dict[int, Via | None] = {}
+        seconds_at: dict[int, float] = {}
+        found: list[Reached] = []
         seen_checkpoints = {origin.id}
-        while queue and len(found) < 2 * self.count:  # edges are scanned out of distance order: sort below
-            metres, seconds, node, previous, via = heapq.heappop(queue)
-            if node in came_by or metres > MAX_DISTANCE_M:
-                continue
-            came_by[node] = (previous, via)
-            for neighbour, edge in self._out.get(node, []):
-                if edge.id == start.id:
+        for node, metres, via in dijkstra(starts, steps):
+            if len(found) >= 2 * self.count or metres > MAX_DISTANCE_M:  # edges are met out of order: sorted below
+                break
+            came_by[node] = via
+            seconds = seconds_at[node] = half_s if via is None else seconds_at[via[0]] + router.travel_time_s(via[1])
+            for _onward, edge_id, _metres in along(node):
+                if edge_id == start.id:
                     continue
-                for checkpoint in self._on_edge.get(edge.id, []):
+                edge = edges[edge_id]
+                for checkpoint in self._on_edge.get(edge_id, []):
                     if checkpoint.id not in seen_checkpoints:
                         seen_checkpoints.add(checkpoint.id)
-                        onward = edge.coords if edge.source == node else edge.coords[::-1]
-                        path = [[origin.lon, origin.lat], *self._path(came_by, node),
+                        onward = _points(edge) if edge.source == node else _points(edge)[::-1]
+                        path = [[origin.lon, origin.lat], *self._path(router, came_by, node),
                                 *onward[: len(onward) // 2 + 1], [checkpoint.lon, checkpoint.lat]]
                         found.append((checkpoint, metres + edge.length_m / 2,
-                                      seconds + edge.length_m / 2 / edge.speed_ms, path))
-                if neighbour not in came_by:
-                    heapq.heappush(queue, (metres + edge.length_m, seconds + edge.length_m / edge.speed_ms,
-                                           neighbour, node, edge.id))
+                                      seconds + router.travel_time_s(edge_id) / 2, path))
         return sorted(found, key=lambda item: item[1])[: self.count]
 
-    def _path(self, came_by: dict[int, tuple[int, int]], node: int) -> list[list[float]]:
+    def _path(self, router: RoadRouter, came_by: dict[int, Via | None], node: int) -> list[list[float]]:
         """The road from the hit checkpoint to `node`, as [lon, lat] points (thinned to ~200)."""
         points: list[list[float]] = []
-        chain: list[tuple[int, int]] = []
-        while node in came_by and came_by[node][1] >= 0 and len(chain) < 1000:
-            previous, edge_id = came_by[node]
-            chain.append((previous, edge_id))
-            node = previous
+        chain: list[Via] = []
+        while (step := came_by.get(node)) is not None and len(chain) < 1000:
+            chain.append(step)
+            node = step[0]
         for previous, edge_id in reversed(chain):
-            edge = self._edges[edge_id]
-            points += edge.coords if edge.source == previous else edge.coords[::-1]
+            edge = router.graph.edges[edge_id]
+            points += _points(edge) if edge.source == previous else _points(edge)[::-1]
         return points[:: max(1, len(points) // 200)]
 
     def _observed_times(self, origin_id: int, targets: list[int]) -> dict[int, float]:
@@ -161,3 +153,7 @@ class Predictor:
             self._observed[origin_id] = (time.monotonic(), result)
         finally:
             self._refreshing.discard(origin_id)
+
+
+def _points(edge: RoadEdge) -> list[list[float]]:
+    return [[lon, lat] for lon, lat in edge.coords]
