@@ -25,6 +25,7 @@ from checkpoint.core.errors import Conflict, InvalidInput, NotFound
 from checkpoint.core.models import User
 from checkpoint.passes.record import PassEvent
 from checkpoint.watchlist.alert_images import keep_image
+from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
 from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
 from checkpoint.watchlist.settings import WatchlistSettings
@@ -32,15 +33,7 @@ from checkpoint.watchlist.settings import WatchlistSettings
 ALERTS_STREAM = "checkpoint:alerts"
 ALERTS_STREAM_MAXLEN = 100_000
 
-# action -> (states it may follow, state it leads to)
-TRANSITIONS: dict[str, tuple[set[AlertStatus], AlertStatus]] = {
-    "sign": ({AlertStatus.new}, AlertStatus.signed),
-    "valid": ({AlertStatus.signed}, AlertStatus.valid),
-    "false_read": ({AlertStatus.signed}, AlertStatus.false_read),
-    "instruct": ({AlertStatus.valid}, AlertStatus.instructed),
-    "feedback": ({AlertStatus.instructed}, AlertStatus.feedback),
-    "close": ({AlertStatus.feedback, AlertStatus.false_read}, AlertStatus.closed),
-}
+# the lifecycle's steps (states each follows, the state it leads to) live in lifecycle.STEPS
 
 
 class AlertNotFound(NotFound):
@@ -189,13 +182,12 @@ def get_alert(session: Session, scope: DispatcherScope, alert_id: int) -> HitAle
 def act(session: Session, dispatcher: User, alert: HitAlert, action: str, note: str,
         settings: WatchlistSettings, now: datetime | None = None) -> HitAlert:
     """Move an alert one step along its lifecycle; the step and its note go to the audit log."""
-    if action not in TRANSITIONS:
-        raise InvalidInput(f"unknown action {action}; actions are {', '.join(TRANSITIONS)}")
-    allowed, target = TRANSITIONS[action]
-    if AlertStatus(alert.status) not in allowed:
+    if (step := STEP_BY_ACTION.get(action)) is None:
+        raise InvalidInput(f"unknown action {action}; actions are {', '.join(STEP_BY_ACTION)}")
+    if AlertStatus(alert.status) not in step.follows:
         raise WrongAlertState(f"alert {alert.id} is {alert.status}; '{action}' follows "
-                              f"{' or '.join(sorted(state.value for state in allowed))}")
-    if action in ("instruct", "feedback") and not note.strip():
+                              f"{' or '.join(sorted(state.value for state in step.follows))}")
+    if step.note_required and not note.strip():
         raise InvalidInput(f"'{action}' needs a text: the instruction or the outcome")
     moment = now or utcnow()
     if action == "sign":
@@ -209,7 +201,7 @@ def act(session: Session, dispatcher: User, alert: HitAlert, action: str, note: 
         alert.feedback_at, alert.feedback = moment, note.strip()
     else:
         alert.closed_at = moment
-    alert.status = target.value
+    alert.status = step.leads_to.value
     audit.record(session, dispatcher, f"alert.{action}", target=f"alert:{alert.id}", reason=note or None)
     session.flush()
     return alert

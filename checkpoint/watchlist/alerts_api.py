@@ -20,6 +20,7 @@ from checkpoint.core.models import Role, User
 from checkpoint.core.users import get as get_user
 from checkpoint.watchlist import alerts, webhook
 from checkpoint.watchlist.alert_images import alert_image_file
+from checkpoint.watchlist.lifecycle import LifecyclePublic, lifecycle
 from checkpoint.watchlist.models import DispatcherScope, HitAlert, WebhookDelivery
 from checkpoint.watchlist.schemas import (
     AlertAction,
@@ -135,3 +136,9 @@ def _scope_public(scope: DispatcherScope) -> ScopePublic:
     return ScopePublic(user_id=scope.user_id, whole_network=scope.whole_network, districts=list(scope.districts),
                        checkpoint_ids=list(scope.checkpoint_ids))
 
+
+
+@router.get("/alerts/lifecycle", response_model=LifecyclePublic)
+def alert_lifecycle(_dispatcher: Dispatcher) -> LifecyclePublic:
+    """The lifecycle's states and steps (labels, order, notes, deadlines): the console draws its buttons from it."""
+    return lifecycle(get_watchlist_settings())

@@ -97,3 +97,7 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-alerts.png"))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.step-sign").click()
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{card}.signed"))
+    # the buttons of the next state, drawn from the lifecycle the API serves (watchlist/lifecycle.py)
+    wait.until(lambda b: b.find_element(By.CSS_SELECTOR, f"{card} button.step-valid").text == "研判有效 Valid")
+    assert browser.find_element(By.CSS_SELECTOR, f"{card} button.step-false_read").text == "误识 False read"
+    assert "已签收 signed" in browser.find_element(By.CSS_SELECTOR, f"{card} .status").text

@@ -21,16 +21,13 @@ const STYLE = `
 #alert-connection, #alert-forwarding { font-size: 12px; color: #5a6b85; }
 `;
 
-const STEPS = {
-  new: [["sign", "签收 Sign for"]],
-  signed: [["valid", "研判有效 Valid"], ["false_read", "误识 False read"]],
-  valid: [["instruct", "下达拦截 Instruct intercept"]],
-  instructed: [["feedback", "处置反馈 Feedback"]],
-  feedback: [["close", "结案 Close"]],
-  false_read: [["close", "结案 Close"]],
+// The lifecycle's states and steps (labels, which state each follows, notes, deadlines) come from
+// GET /watchlist/alerts/lifecycle: the one table is watchlist/lifecycle.py.
+const stepsAfter = (lifecycle, status) => lifecycle.steps.filter((step) => step.follows.includes(status));
+const stateLabel = (lifecycle, status) => {
+  const state = lifecycle.states.find((s) => s.state === status);
+  return state ? `${state.label_zh} ${state.label_en}` : status;
 };
-const STATUS = { new: "新 new", signed: "已签收 signed", valid: "有效 valid", false_read: "误识 false read",
-  instructed: "已指令 instructed", feedback: "已反馈 feedback", closed: "已结案 closed" };
 
 function beep() {
   try {
@@ -61,7 +58,8 @@ export async function render(root, { config }) {
     el("aside", { class: "al-list" }, el("h2", {}, "实时预警 Live alerts ", status), forwarding, listDiv)));
   const map = L.map(mapDiv).setView([23.1, 114.4], 9);
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
-  const [areas, checkpoints] = await Promise.all([api("/areas?kind=district"), api("/checkpoints")]);
+  const [areas, checkpoints, lifecycle] = await Promise.all([api("/areas?kind=district"), api("/checkpoints"),
+    api("/watchlist/alerts/lifecycle")]);
   L.geoJSON(areas, { style: { color: "#5a6b85", weight: 1.5, dashArray: "6 4", fillOpacity: 0.03 } }).addTo(map);
   L.geoJSON(checkpoints, { pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, weight: 1, color: "#fff",
     fillColor: "#1d7dd8", fillOpacity: 0.8 }).bindTooltip(`${f.properties.code} ${f.properties.name}`) }).addTo(map);
@@ -87,7 +85,9 @@ export async function render(root, { config }) {
   const card = (a, fresh) => {
     const note = el("input", { placeholder: "指令/反馈/备注 instruction, outcome, note" });
     const timer = el("span", { class: "timer" });
-    const due = a.status === "new" ? a.sign_due_at : a.status === "instructed" ? a.feedback_due_at : null;
+    const steps = stepsAfter(lifecycle, a.status);
+    const timed = steps.find((step) => step.due);
+    const due = timed ? a[timed.due] : null;
     const tick = () => { const [text, late] = countdown(due); timer.textContent = text; timer.classList.toggle("overdue", late); };
     tick();
     const node = el("div", { class: `al-card ${a.status}${fresh ? " fresh" : ""}`, "data-alert": a.id, "data-plate": a.plate },
@@ -95,7 +95,7 @@ export async function render(root, { config }) {
       el("div", { class: "why" }, `${a.why} · 布控 watch #${a.entry_id}`),
       el("div", { class: "meta" }, `卡口 checkpoint ${a.checkpoint_id} · ${formatTime(a.captured_at, config.timezone)}`,
         a.hit_count > 1 ? ` · 最近 last ${formatTime(a.last_seen_at, config.timezone)}` : ""),
-      el("div", {}, el("span", { class: "status" }, STATUS[a.status] || a.status), " ", timer),
+      el("div", {}, el("span", { class: "status" }, stateLabel(lifecycle, a.status)), " ", timer),
       el("div", {}, [["scene", a.image_path], ["plate", a.plate_image_path]].filter(([, kept]) => kept).map(([kind]) =>
         el("img", { src: `/api/v1/watchlist/alerts/${a.id}/images/${kind}`, alt: kind,
           onerror: (event) => event.target.remove() }))),
@@ -103,11 +103,11 @@ export async function render(root, { config }) {
         `${n.code} ${n.name} · ${(n.distance_m / 1000).toFixed(1)} km · ${formatTime(n.eta_at, config.timezone).slice(11)} (${n.basis})`))) : null,
       a.instruction ? el("div", { class: "meta" }, `指令 ${a.instruction}`) : null,
       a.feedback ? el("div", { class: "meta" }, `反馈 ${a.feedback}`) : null,
-      el("div", { class: "steps" }, (STEPS[a.status] || []).map(([action, label]) => el("button", {
-        class: `step-${action}`, onclick: async () => {
-          try { upsert(await api(`/watchlist/alerts/${a.id}/action`, { json: { action, note: note.value } }), false); }
+      el("div", { class: "steps" }, steps.map((step) => el("button", {
+        class: `step-${step.action}`, title: step.note_required ? "需填写 needs the note" : "", onclick: async () => {
+          try { upsert(await api(`/watchlist/alerts/${a.id}/action`, { json: { action: step.action, note: note.value } }), false); }
           catch (err) { note.value = ""; note.placeholder = err.message; }
-        } }, label)), (STEPS[a.status] || []).length ? note : null));
+        } }, `${step.label_zh} ${step.label_en}`)), steps.length ? note : null));
     node.tick = tick;
     return node;
   };
