@@ -141,6 +141,8 @@ class RoadRouter:
 
     def shortest_path(self, from_node: int, to_node: int, cost: Cost = "length") -> RoadPath | None:
         """The least-metres (or least-seconds) path between two junctions; None when none exists."""
+        if from_node not in self.graph.nodes:
+            return None
         tree = SearchTree({}, {})
         for node, least, via in self.search([(from_node, 0.0)], cost):
             tree.cost[node], tree.via[node] = least, via

@@ -117,6 +117,7 @@ def test_one_way_roads_are_driven_one_way_only() -> None:
     there = router.shortest_path(0, 2)
     assert there is not None and there.length_m == pytest.approx(200.0)
     assert router.shortest_path(2, 0) is None
+    assert router.shortest_path(99, 0) is None and router.shortest_path(0, 99) is None  # not junctions of the graph
 
 
 def test_the_graph_is_loaded_once_and_again_when_road_rows_change(session: Session) -> None:
