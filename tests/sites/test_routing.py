@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from checkpoint.coverage.service import road_base_of
 from checkpoint.sites.models import RoadEdge as RoadEdgeRow
 from checkpoint.sites.roadgraph import RoadEdge, RoadGraph
 from checkpoint.sites.routing import (
@@ -131,3 +132,9 @@ def test_the_graph_is_loaded_once_and_again_when_road_rows_change(session: Sessi
     changed = road_router(session, max_age_s=0.0)
     assert changed is not router and row.id not in changed.graph.edges
     assert len(changed.graph.edges) == len(router.graph.edges) - 1
+
+
+def test_coverage_analyses_the_graph_the_router_loaded(session: Session) -> None:
+    base = road_base_of(session)
+    assert base.roads is road_router(session, max_age_s=0.0).graph  # one load, shared
+    assert road_base_of(session) is base
