@@ -70,7 +70,7 @@ def start_workers(system: System) -> BackgroundWorkers:
     workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event,
                                                 days_back=system.settings.retention.summary_days()))
     snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.capture.snapshot_workers,
-                                 system.settings.lpr)
+                                 system.settings.lpr, repeat_window_s=system.settings.capture.repeat_window_s)
     snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",
                                  daemon=True)  # LPR processes start once a snapshot camera pushes
     snapshots.start()

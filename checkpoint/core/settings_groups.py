@@ -84,13 +84,13 @@ class WatchlistSettings(BaseModel):
 
 
 class CaptureSettings(BaseModel):
-    """CHECKPOINT_CAPTURE__*: the LPR processes for pushed snapshots, and how video feeds are decoded.
-
-    The feed values are the defaults of every video feed (capture/video/config.py FeedConfig).
-    """
+    """CHECKPOINT_CAPTURE__*: the LPR processes for pushed snapshots, one pass per vehicle, and how video
+    feeds are decoded. The feed values are the defaults of every video feed (capture/video/config.py)."""
 
     snapshot_workers: int = Field(default=0, ge=0,
                                   description="LPR processes for pushed snapshots; 0: one per CPU core")
+    repeat_window_s: float = Field(default=60.0, gt=0, description="the same plate at the same checkpoint "
+                                   "within this is one pass (video feeds and snapshots)")
     rtsp_transport: Literal["tcp", "udp"] = Field(default="tcp", description="tcp (interleaved) or udp")
     decoder: Literal["pyav", "opencv"] = Field(
         default="pyav", description="pyav: YUV frames, BGR only for LPR; opencv: the former reader")

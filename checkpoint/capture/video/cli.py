@@ -127,7 +127,8 @@ def snapshots(
     processes: Annotated[int, typer.Option(help="LPR processes (0: CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS, "
                                                 "else one per core)")]
     = 0,
-    repeat_window_s: Annotated[float, typer.Option(help="same plate, same checkpoint within this: one pass")] = 60.0,
+    repeat_window_s: Annotated[float | None, typer.Option(help="same plate, same checkpoint within this: one pass "
+                                                           "(default CHECKPOINT_CAPTURE__REPEAT_WINDOW_S)")] = None,
 ) -> None:
     """Read the plates of pushed snapshots (checkpoint:snapshots -> checkpoint:reads) until Ctrl-C."""
     from checkpoint.capture.snapshot_worker import SnapshotPool
@@ -143,6 +144,6 @@ def snapshots(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     pool = SnapshotPool(settings.redis_url, settings.data_dir, processes or settings.capture.snapshot_workers,
-                        settings.lpr, repeat_window_s=repeat_window_s, lazy=False)
+                        settings.lpr, repeat_window_s=repeat_window_s or settings.capture.repeat_window_s, lazy=False)
     typer.echo(f"reading snapshots in {pool.size} processes; Ctrl-C stops")
     pool.run(stop)

@@ -25,7 +25,7 @@ class FeedConfig:
     lane: int | None = None
     direction: str | None = None
     roi_share: RoiShare = (0.25, 0.0, 0.75, 1.0)  # the lane: the middle half of the picture
-    repeat_window_s: float = 60.0  # same plate at the same checkpoint within this: one pass
+    repeat_window_s: float = SITE_DEFAULTS.repeat_window_s  # same plate at the same checkpoint within this: one pass
     replay: bool = False  # a file read as fast as it decodes, no frame dropped (tests, benchmarks)
     detect_every: int = 1  # with replay: run LPR on every n-th frame (a live feed drops instead)
     queue_size: int = 3

@@ -25,7 +25,8 @@ def video_feed_configs(session: Session, capture: CaptureSettings = SITE_DEFAULT
     ).all()
     return [FeedConfig(feed_id=feed.id, checkpoint_id=feed.checkpoint_id, checkpoint_code=code, source=feed.source,
                        kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file",
-                       rtsp_transport=capture.rtsp_transport, decoder=capture.decoder,
+                       repeat_window_s=capture.repeat_window_s, rtsp_transport=capture.rtsp_transport,
+                       decoder=capture.decoder,
                        decode_threads=capture.decode_threads, max_lag_s=capture.max_lag_s,
                        decoder_nice=capture.decoder_nice)
             for feed, code in rows]
