@@ -99,6 +99,16 @@ def test_former_flat_names_are_still_read(monkeypatch: pytest.MonkeyPatch, clean
     assert set(FORMER_NAMES) >= {"CHECKPOINT_RETENTION_DAYS_CLASS1", "CHECKPOINT_WATCHLIST_WEBHOOK_URL"}
 
 
+def test_settings_are_read_only_where_a_process_starts() -> None:
+    """Workers, services and routes get their settings as arguments (or SettingsDep), never read them."""
+    package = Path(__file__).resolve().parents[2] / "checkpoint"
+    entry_points = {"core/config.py", "core/deps.py", "runtime.py", "serving.py", "cli.py", "user_cli.py"}
+    readers = {str(path.relative_to(package)) for path in package.rglob("*.py")
+               if re.search(r"\bget_settings\b|\bSettings\(\)", path.read_text(encoding="utf-8"))}
+    assert readers, "the search finds nothing: it is broken"
+    assert {path for path in readers if path not in entry_points and not path.endswith("/cli.py")} == set()
+
+
 def test_a_bad_group_value_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, clean_environment: None) -> None:
     monkeypatch.setenv("CHECKPOINT_LPR__DETECT_THRESHOLD", "1.5")
     with pytest.raises(ValueError, match="detect_threshold"):
