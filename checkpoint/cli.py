@@ -62,7 +62,7 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
             demo_passwords = ensure_demo_users(sessions)
             workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
-                                          settings.data_dir, video_feeds)
+                                          settings, video_feeds)
         server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
             create_app(), host=host, port=port, log_config=None, access_log=False))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

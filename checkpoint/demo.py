@@ -15,7 +15,6 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from redis import Redis
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core import audit, users
 from checkpoint.core.bus import READS_STREAM
+from checkpoint.core.config import Settings
 from checkpoint.core.db import utcnow
 from checkpoint.core.security import generate_password
 from checkpoint.passes.record import CapturedPass
@@ -149,22 +149,22 @@ def ensure_demo_users(sessions: sessionmaker[Session]) -> dict[str, str]:
     return created
 
 
-def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, data_dir: Path, count: int,
+def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, settings: Settings, count: int,
                     stop: threading.Event) -> None:
     """Generated videos (made once, about a minute each) read by the real capture pipeline with LPR."""
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
     from checkpoint.capture.video.supervisor import Supervisor
 
     with sessions() as session:
-        ensure_demo_feeds(session, data_dir, count=count)
+        ensure_demo_feeds(session, settings.data_dir, count=count)
         session.commit()
-        configs = video_feed_configs(session)
+        configs = video_feed_configs(session, settings.capture)
     if not stop.is_set():
-        Supervisor(configs, redis_url, data_dir).start().run(stop)
+        Supervisor(configs, redis_url, settings.data_dir, settings.lpr).start().run(stop)
 
 
-def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, redis_url: str = "",
-               data_dir: Path = Path("var"), video_feeds: int = 0) -> list[threading.Thread]:
+def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, redis_url: str,
+               settings: Settings, video_feeds: int = 0) -> list[threading.Thread]:
     """Traffic, the demo watch on the taxi's plate (in force before its first pass), and video feeds if asked."""
     from checkpoint.watchlist.demo import start_demo_planter
 
@@ -172,7 +172,7 @@ def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Even
     traffic.start()
     threads = [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE)]
     if video_feeds > 0:
-        video = threading.Thread(target=run_video_feeds, args=(sessions, redis_url, data_dir, video_feeds, stop),
+        video = threading.Thread(target=run_video_feeds, args=(sessions, redis_url, settings, video_feeds, stop),
                                  name="demo-video-feeds", daemon=True)
         video.start()
         threads.append(video)

@@ -65,8 +65,8 @@ def prepare_database(settings: Settings, engine: Engine) -> str | None:
     Returns the first admin's password when it was created now (to be shown once), else None.
     """
     upgrade(engine)
-    with engine.begin() as conn:
-        ensure_current_partitions(conn)
+    with engine.begin() as conn:  # back as far as retention keeps (the writer adds any other on demand)
+        ensure_current_partitions(conn, days_back=settings.retention.longest_days() + 1)
     assert Database.sessions is not None
     with Database.sessions() as session:
         if is_empty(session):

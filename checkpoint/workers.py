@@ -59,14 +59,18 @@ def start_workers(system: System) -> BackgroundWorkers:
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
     workers.threads += start_background_workers(system.engine, system.bus, system.settings.data_dir,
                                                 workers.stop_event,
-                                                days_by_class=system.settings.retention_days_by_class())
+                                                days_by_class=system.settings.retention.days_by_class())
     history = threading.Thread(target=feed_history.run, args=(system.engine, system.bus, consumer, workers.stop_event),
                                name="capture-feed-history", daemon=True)
     history.start()
     workers.threads.append(history)
-    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
-    workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event))
-    snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.snapshot_workers)
+    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event,
+                                                data_dir=system.settings.data_dir,
+                                                settings=system.settings.watchlist))
+    workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event,
+                                                days_back=system.settings.retention.summary_days()))
+    snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.capture.snapshot_workers,
+                                 system.settings.lpr, repeat_window_s=system.settings.capture.repeat_window_s)
     snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",
                                  daemon=True)  # LPR processes start once a snapshot camera pushes
     snapshots.start()

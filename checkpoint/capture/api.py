@@ -87,9 +87,10 @@ INLINE_IMAGE_CHARS = 64_000
 async def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings: SettingsDep) -> PushAccepted:
     """Accept one pass record from a smart camera: validated, images stored, queued for the passes writer."""
     if sum(len(image.data) for image in body.images) <= INLINE_IMAGE_CHARS:
-        captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
+        captured = service.accept_push(bus, device, body, settings.data_dir, utcnow(), retention=settings.retention)
     else:
-        captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow())
+        captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow(),
+                                           retention=settings.retention)
     return PushAccepted(pass_id=captured.pass_id)
 
 
@@ -106,7 +107,8 @@ def push_snapshot(
 ) -> SnapshotQueued:
     """Accept one JPEG from a snapshot camera: checked, stored, queued for the LPR workers (never read here)."""
     queued = snapshots.accept_snapshot(bus, device, image, lane=lane, direction=direction, taken_at=taken_at,
-                                       snapshot_ref=snapshot_ref, data_dir=settings.data_dir, now=utcnow())
+                                       snapshot_ref=snapshot_ref, data_dir=settings.data_dir, now=utcnow(),
+                                       retention=settings.retention)
     return SnapshotQueued(snapshot_id=queued.snapshot_id)
 
 

@@ -21,13 +21,13 @@ from checkpoint.capture.models import Device
 from checkpoint.capture.schemas import DeviceCreate, PassPush
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.passes import images
 from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 
 MAX_FUTURE = timedelta(minutes=5)  # camera clocks drift; more than this ahead is refused
-MAX_AGE = timedelta(days=29)  # older records would land in partitions that retention drops
 RECORD_NAMESPACE = uuid.UUID("6f1d2a52-51a4-4c1e-9a55-3c1f0e1d5a01")
 
 
@@ -63,6 +63,7 @@ class AuthenticatedDevice:
     lanes: tuple[int, ...]
     direction: str | None
     kind: str = "smart"
+    retention_class: int = 1  # its checkpoint's: how old a pass it may push (RetentionSettings.ingest_age_limit)
 
     def require_kind(self, kind: str, endpoint: str) -> None:
         """403 when a device pushes to the other kind's endpoint."""
@@ -130,7 +131,7 @@ def cached_device(api_key: str | None) -> AuthenticatedDevice | None:
 
 _ACTIVE_DEVICES = (
     select(Device.api_key_hash, Device.id, Device.code, Device.checkpoint_id, Checkpoint.code, Checkpoint.lanes,
-           Device.lanes, Device.direction, Device.kind)
+           Device.lanes, Device.direction, Device.kind, Checkpoint.retention_class)
     .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
     .where(Device.active.is_(True), Checkpoint.active.is_(True))
 )
@@ -161,7 +162,8 @@ def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedD
 
 def _cache_rows(rows: Sequence[Any]) -> list[AuthenticatedDevice]:
     devices = [AuthenticatedDevice(id=row[1], code=row[2], checkpoint_id=row[3], checkpoint_code=row[4],
-                                   checkpoint_lanes=row[5], lanes=tuple(row[6] or ()), direction=row[7], kind=row[8])
+                                   checkpoint_lanes=row[5], lanes=tuple(row[6] or ()), direction=row[7], kind=row[8],
+                                   retention_class=row[9])
                for row in rows]
     now = time.monotonic()
     with _key_cache_lock:
@@ -169,12 +171,12 @@ def _cache_rows(rows: Sequence[Any]) -> list[AuthenticatedDevice]:
     return devices
 
 
-def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> str:
+def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime, *, retention: RetentionSettings) -> str:
     """Refuse a record that cannot be right; returns the normalized plate."""
     device.require_kind("smart", "/ingest/passes")
     if push.device_id != device.code:
         raise PassRefused(f"device_id {push.device_id!r} does not match the key's device {device.code!r}")
-    check_time_and_place(device, "pass_time", push.pass_time, push.lane_no, push.direction, now)
+    check_time_and_place(device, "pass_time", push.pass_time, push.lane_no, push.direction, now, retention=retention)
     kinds = [image.type for image in push.images]
     if len(set(kinds)) != len(kinds):
         raise PassRefused(f"images: at most one of each type, got {kinds}")
@@ -185,13 +187,19 @@ def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime) -> st
 
 
 def check_time_and_place(device: AuthenticatedDevice, time_name: str, at: datetime, lane: int,
-                         direction: str, now: datetime) -> None:
-    """Refuse a time the clock cannot be right about, and a lane or direction the device does not watch."""
+                         direction: str, now: datetime, *, retention: RetentionSettings) -> None:
+    """Refuse a time the clock cannot be right about or retention would soon remove (the site's days for
+    the checkpoint's class, less a margin: settings_groups.INGEST_MARGIN), and a lane or direction the
+    device does not watch."""
     if at > now + MAX_FUTURE:
         raise PassRefused(f"{time_name} {at.isoformat()} is more than {MAX_FUTURE} in the future "
                           f"(server time {now.isoformat()}): check the camera's clock")
-    if at < now - MAX_AGE:
-        raise PassRefused(f"{time_name} {at.isoformat()} is older than {MAX_AGE.days} days")
+    oldest = retention.ingest_age_limit(device.retention_class)
+    if at < now - oldest:
+        kept = retention.days_by_class()[device.retention_class]
+        raise PassRefused(f"{time_name} {at.isoformat()} 超过接收时限：本卡口为{device.retention_class}类卡口，"
+                          f"过车只保留 {kept} 天，只接收 {oldest.days} 天内的记录 (older than the {oldest.days} days "
+                          f"accepted where passes are kept {kept} days)")
     if lane not in device.allowed_lanes():
         raise PassRefused(f"lane {lane}: this device covers lanes {list(device.allowed_lanes())}")
     if device.direction is not None and direction != device.direction:
@@ -199,13 +207,13 @@ def check_time_and_place(device: AuthenticatedDevice, time_name: str, at: dateti
 
 
 def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,
-                now: datetime) -> CapturedPass:
+                now: datetime, *, retention: RetentionSettings) -> CapturedPass:
     """Validate everything, then store the images and append the pass to the reads stream.
 
     Nothing is written when anything is wrong. A record the device numbers (`record_id`) gets a
     pass id derived from it, so a retried push is stored once.
     """
-    plate = check_push(device, push, now)
+    plate = check_push(device, push, now, retention=retention)
     jpegs = {image.type: images.decode_jpeg(image.type, image.data) for image in push.images}
     pass_id = (uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}") if push.record_id
                else uuid.uuid4())

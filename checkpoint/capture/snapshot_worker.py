@@ -29,6 +29,7 @@ from redis import Redis
 
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
 from checkpoint.core.bus import READS_STREAM, Fields, dead_letter, ensure_group, read_batch
+from checkpoint.core.settings_groups import CaptureSettings
 from checkpoint.lpr import (
     ImageError,
     LprSettings,
@@ -44,7 +45,7 @@ from checkpoint.passes.record import CapturedPass
 log = logging.getLogger(__name__)
 
 GROUP = "capture-lpr"
-REPEAT_WINDOW_S = 60.0
+REPEAT_WINDOW_S = CaptureSettings().repeat_window_s  # a site's own: CHECKPOINT_CAPTURE__REPEAT_WINDOW_S, passed in
 STREAM_KEEP_S = 24 * 3600
 TRIM_EVERY_S = 60.0
 JPEG_QUALITY = 90

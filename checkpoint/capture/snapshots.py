@@ -17,6 +17,7 @@ from redis import Redis
 
 from checkpoint.capture.service import AuthenticatedDevice, PassRefused, check_time_and_place
 from checkpoint.core.bus import Fields
+from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.passes import images
 
 SNAPSHOTS_STREAM = "checkpoint:snapshots"
@@ -53,7 +54,7 @@ _FIELD_NAMES = tuple(item.name for item in fields(QueuedSnapshot))
 
 def accept_snapshot(bus: Redis, device: AuthenticatedDevice, jpeg: bytes, *, lane: int, direction: str | None,
                     taken_at: datetime | None, snapshot_ref: str | None, data_dir: Path,
-                    now: datetime) -> QueuedSnapshot:
+                    now: datetime, retention: RetentionSettings) -> QueuedSnapshot:
     """Validate everything, store the JPEG, queue it for the LPR workers; nothing is written when refused.
 
     A snapshot the device numbers (`snapshot_ref`) gets an id derived from it, so a retried push
@@ -64,7 +65,7 @@ def accept_snapshot(bus: Redis, device: AuthenticatedDevice, jpeg: bytes, *, lan
     if direction is None:
         raise PassRefused("direction: say 'in' or 'out' (this device is registered without one)")
     taken_at = (taken_at or now).astimezone(UTC)
-    check_time_and_place(device, "taken_at", taken_at, lane, direction, now)
+    check_time_and_place(device, "taken_at", taken_at, lane, direction, now, retention=retention)
     images.check_jpeg("the snapshot", jpeg)
     snapshot_id = (uuid.uuid5(SNAPSHOT_NAMESPACE, f"{device.code}/{snapshot_ref}") if snapshot_ref
                    else uuid.uuid4())

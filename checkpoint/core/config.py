@@ -1,17 +1,50 @@
 """Settings read once from the environment (`CHECKPOINT_*`), with the embedded default.
 
+One tree: the top-level values here, and the groups of settings_groups.py nested under their
+names (CHECKPOINT_LPR__*, CHECKPOINT_WATCHLIST__*, CHECKPOINT_CAPTURE__*, CHECKPOINT_RETENTION__*).
+It is read in the entry points (CLI commands, `runtime.worker_process`, the `SettingsDep`
+dependency); workers and services receive the values or the group they need as arguments.
+
 With no database or Redis URL, the program starts its own servers under `data_dir`.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from checkpoint.core.settings_groups import CaptureSettings, LprSettings, RetentionSettings, WatchlistSettings
+
+# Names documented before the groups existed, still read (a nested name, when set too, wins).
+FORMER_NAMES: dict[str, tuple[str, str]] = {
+    "CHECKPOINT_RETENTION_DAYS_CLASS1": ("retention", "days_class1"),
+    "CHECKPOINT_RETENTION_DAYS_CLASS2": ("retention", "days_class2"),
+    "CHECKPOINT_SNAPSHOT_WORKERS": ("capture", "snapshot_workers"),
+    **{f"CHECKPOINT_WATCHLIST_{name.upper()}": ("watchlist", name) for name in WatchlistSettings.model_fields},
+}
+
+
+class FormerNamesSource(PydanticBaseSettingsSource):
+    """The FORMER_NAMES found in the environment, as the nested values they now are."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ gives the whole tree at once
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        for name, (group, field) in FORMER_NAMES.items():
+            if name in environ:
+                found.setdefault(group, {})[field] = environ[name]
+        return found
 
 
 class Settings(BaseSettings):
@@ -31,9 +64,19 @@ class Settings(BaseSettings):
     tile_url: str | None = None  # a site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png
     geodata_dir: Path = Path(__file__).resolve().parents[2] / "geodata"
     cookie_secure: bool = False  # set true behind TLS
-    retention_days_class1: int = 30  # CHECKPOINT_RETENTION_DAYS_CLASS1: passes and images kept (city line)
-    retention_days_class2: int = 15  # CHECKPOINT_RETENTION_DAYS_CLASS2: the same for class-2 checkpoints
-    snapshot_workers: int = 0  # CHECKPOINT_SNAPSHOT_WORKERS: LPR processes for pushed snapshots; 0: one per core
+    lpr: LprSettings = Field(default_factory=LprSettings)  # CHECKPOINT_LPR__USE_PADDLE=false ...
+    watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)  # CHECKPOINT_WATCHLIST__WEBHOOK_URL ...
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)  # CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS ...
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)  # CHECKPOINT_RETENTION__DAYS_CLASS1 ...
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, and after the environment's nested names the former flat ones."""
+        return (init_settings, env_settings, FormerNamesSource(settings_cls), dotenv_settings, file_secret_settings)
 
     @field_validator("timezone")
     @classmethod
@@ -47,17 +90,6 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("token_ttl_s must be positive")
         return value
-
-    @field_validator("retention_days_class1", "retention_days_class2")
-    @classmethod
-    def _at_least_a_day(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("retention must keep at least 1 day")
-        return value
-
-    def retention_days_by_class(self) -> dict[int, int]:
-        """Days kept per checkpoint retention class, for the retention job."""
-        return {1: self.retention_days_class1, 2: self.retention_days_class2}
 
     def resolved_secret_key(self) -> str:
         """The token signing key: configured, or generated once and kept in the data directory."""

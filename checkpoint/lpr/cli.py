@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from checkpoint.core.settings_groups import LprSettings
 from checkpoint.lpr.engines import make_plate_engine
 from checkpoint.lpr.errors import ImageError, ModelError
 from checkpoint.lpr.images import load_image
-from checkpoint.lpr.settings import LprSettings
 from checkpoint.lpr.variants import VARIANTS
 
 app = typer.Typer(no_args_is_help=True)

@@ -38,9 +38,9 @@ def writer(
 @app.command()
 def retention(
     class1_days: Annotated[int | None, typer.Option(help="days kept for retention class 1 "
-                                                         "(default CHECKPOINT_RETENTION_DAYS_CLASS1, 30)")] = None,
+                                                         "(default CHECKPOINT_RETENTION__DAYS_CLASS1, 30)")] = None,
     class2_days: Annotated[int | None, typer.Option(help="days kept for retention class 2 "
-                                                         "(default CHECKPOINT_RETENTION_DAYS_CLASS2, 15)")] = None,
+                                                         "(default CHECKPOINT_RETENTION__DAYS_CLASS2, 15)")] = None,
 ) -> None:
     """Remove passes and images older than their checkpoint's retention class, once."""
     from checkpoint.passes.retention import run_retention
@@ -48,7 +48,7 @@ def retention(
 
     setup_logging()
     settings = get_settings()
-    days_by_class = settings.retention_days_by_class()
+    days_by_class = settings.retention.days_by_class()
     if class1_days is not None:
         days_by_class[1] = class1_days
     if class2_days is not None:

@@ -1,6 +1,6 @@
 """Retention: passes and their images older than their checkpoint's class are removed.
 
-Class 1 keeps 30 days, class 2 keeps 15 (both configurable). Whole UTC days expire: a day is
+Class 1 keeps 30 days, class 2 keeps 15 (CHECKPOINT_RETENTION__DAYS_CLASS1/2). Whole UTC days expire: a day is
 removed once all of it is older than the retention. Partitions older than the longest retention
 are dropped whole; rows of shorter-retention checkpoints in the days between are deleted in a
 transaction that sets `checkpoint.retention = 'on'`, the only way past the pass table's
@@ -21,13 +21,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, select, text
 
+from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.passes import partitions
 from checkpoint.passes.images import IMAGES_DIR
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DAYS = {1: 30, 2: 15}
+DEFAULT_DAYS = RetentionSettings().days_by_class()  # a site's own: CHECKPOINT_RETENTION__*, passed in
 
 
 @dataclass

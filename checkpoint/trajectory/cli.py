@@ -16,7 +16,8 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def summarize(
-    days: Annotated[int, typer.Option(help="how many closed days back to look at")] = 31,
+    days: Annotated[int | None, typer.Option(help="how many closed days back to look at (default: the longest "
+                                                  "retention + 1, every day a pass may still be kept in)")] = None,
     until: Annotated[str | None, typer.Option(help="last day to summarise, YYYY-MM-DD (default yesterday)")] = None,
     force: Annotated[bool, typer.Option(help="recompute every day, not only missing or changed ones")] = False,
 ) -> None:
@@ -35,7 +36,8 @@ def summarize(
         last = date.fromisoformat(until)
         now = datetime.combine(last + timedelta(days=1), time(1), tzinfo=ZoneInfo(settings.timezone)).astimezone(UTC)
     with running_system(settings, prepare=False, redis=False) as system, Session(system.engine) as session:
-        done = summarise(session, settings.timezone, days_back=days, now=now, force=force)
+        done = summarise(session, settings.timezone, days_back=days or settings.retention.summary_days(), now=now,
+                         force=force)
         today = summarise_today(session, settings.timezone) if until is None else None
     typer.echo(f"summarised {len(done)} days" + (f": {done[0]} to {done[-1]}" if done else "")
                + (f"; today up to {today.astimezone(ZoneInfo(settings.timezone)):%H:%M}" if today else ""))

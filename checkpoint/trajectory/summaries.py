@@ -305,9 +305,13 @@ def _passes_by_day(session: Session, days: list[date], zone: ZoneInfo) -> dict[d
     return {row.day: int(row.n) for row in rows}
 
 
-def summarise(session: Session, timezone: str, *, days_back: int = 31, now: datetime | None = None,
+def summarise(session: Session, timezone: str, *, days_back: int, now: datetime | None = None,
               force: bool = False) -> list[date]:
-    """Summarise the closed days that need it (all of the last `days_back` with `force`); commits per day."""
+    """Summarise the closed days that need it (all of the last `days_back` with `force`); commits per day.
+
+    `days_back` is the site's RetentionSettings.summary_days(): summaries of older days are deleted, as
+    retention has removed their passes.
+    """
     now = now or datetime.now(UTC)
     zone = ZoneInfo(timezone)
     if force:

@@ -20,21 +20,21 @@ SUMMARY_EVERY_S = 3600.0
 
 
 def summary_loop(bind: Engine | Connection, timezone: str, stop: threading.Event,
-                 every_s: float = SUMMARY_EVERY_S) -> None:
-    """Every `every_s`: summarise the closed days that are missing or changed, then today's closed hours;
-    first run at once."""
+                 every_s: float = SUMMARY_EVERY_S, *, days_back: int) -> None:
+    """Every `every_s`: summarise the closed days of the last `days_back` (RetentionSettings.summary_days)
+    that are missing or changed, then today's closed hours; first run at once."""
     while not stop.is_set():
         try:
             with Session(bind) as session:
-                summarise(session, timezone)
+                summarise(session, timezone, days_back=days_back)
                 summarise_today(session, timezone)
         except Exception:  # PostgreSQL restarting: try again next round
             log.exception("trajectory.summary_error")
         stop.wait(every_s)
 
 
-def start_summary_thread(engine: Engine, timezone: str, stop: threading.Event) -> threading.Thread:
-    thread = threading.Thread(target=summary_loop, args=(engine, timezone, stop), name="trajectory-summaries",
-                              daemon=True)
+def start_summary_thread(engine: Engine, timezone: str, stop: threading.Event, *, days_back: int) -> threading.Thread:
+    thread = threading.Thread(target=summary_loop, args=(engine, timezone, stop), kwargs={"days_back": days_back},
+                              name="trajectory-summaries", daemon=True)
     thread.start()
     return thread

@@ -23,12 +23,12 @@ from checkpoint.core import audit
 from checkpoint.core.db import utcnow
 from checkpoint.core.errors import Conflict, InvalidInput, NotFound
 from checkpoint.core.models import User
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import PassEvent
 from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
 from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
-from checkpoint.watchlist.settings import WatchlistSettings
 
 ALERTS_STREAM = "checkpoint:alerts"
 ALERTS_STREAM_MAXLEN = 100_000

@@ -30,7 +30,6 @@ from checkpoint.watchlist.schemas import (
     UnitStats,
     WebhookDeliveryPublic,
 )
-from checkpoint.watchlist.settings import get_watchlist_settings
 
 router = APIRouter()
 Dispatcher = Annotated[User, Depends(require_roles(Role.dispatcher))]
@@ -86,10 +85,10 @@ def _last_id(bus: Redis) -> str:
 
 @router.post("/alerts/{alert_id}/action", response_model=AlertPublic)
 def act_on_alert(alert_id: int, body: AlertAction, dispatcher: Dispatcher, session: SessionDep,
-                 bus: BusDep) -> HitAlert:
+                 bus: BusDep, settings: SettingsDep) -> HitAlert:
     """One lifecycle step (sign, valid, false_read, instruct, feedback, close); others' consoles update."""
     alert = alerts.get_alert(session, alerts.scope_of(session, dispatcher.id), alert_id)
-    alerts.act(session, dispatcher, alert, body.action, body.note, get_watchlist_settings())
+    alerts.act(session, dispatcher, alert, body.action, body.note, settings.watchlist)
     session.commit()
     alerts.publish(bus, alert, "update")
     return alert

@@ -25,7 +25,8 @@ def matcher(
     try:
         with worker_process("matcher") as (system, stop):
             assert Database.sessions is not None
-            Matcher(system.bus, Database.sessions, consumer, batch=batch).run(stop)
+            Matcher(system.bus, Database.sessions, consumer, system.settings.watchlist, batch=batch,
+                    data_dir=system.settings.data_dir).run(stop)
     except WorkerNeedsServers as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
-from checkpoint.core.config import get_settings
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service, webhook
@@ -41,7 +41,6 @@ from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.raw_stream import RawMessage, decoded, plate_of, raw_client
 from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
-from checkpoint.watchlist.settings import WatchlistSettings, get_watchlist_settings
 from checkpoint.watchlist.webhook import WebhookOutbox
 
 log = logging.getLogger(__name__)
@@ -61,9 +60,9 @@ class Matcher:
                  settings: WatchlistSettings | None = None, batch: int = 500, data_dir: Path | None = None) -> None:
         self.bus, self.sessions = bus, sessions
         self.raw = raw_client(bus)  # the pass stream, read as bytes (raw_stream.py)
-        self.data_dir = data_dir or get_settings().data_dir  # where pass images are, and alerts keep theirs
+        self.data_dir = data_dir  # where pass images are, and alerts keep theirs (None: alerts keep no images)
         self.consumer = consumer or default_consumer()
-        self.settings = settings or get_watchlist_settings()
+        self.settings = settings or WatchlistSettings()  # the defaults; the site's come from the caller
         self.batch = batch
         self.index = IndexCopy()
         self.districts: dict[int, str] = {}
@@ -342,9 +341,10 @@ class Matcher:
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
-                         consumer: str | None = None, data_dir: Path | None = None) -> threading.Thread:
+                         consumer: str | None = None, data_dir: Path | None = None,
+                         settings: WatchlistSettings | None = None) -> threading.Thread:
     """Run a matcher inside another process (`checkpoint serve`); it stops when `stop` is set."""
-    matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"), data_dir=data_dir)
+    matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"), settings, data_dir=data_dir)
     thread = threading.Thread(target=matcher.run, args=(stop,), name="watchlist-matcher", daemon=True)
     thread.start()
     return thread

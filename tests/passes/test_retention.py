@@ -81,12 +81,12 @@ def test_retention_days_are_configurable(engine: Engine, sessions: sessionmaker[
 
 
 def test_retention_days_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS1", "45")
-    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS2", "20")
-    assert Settings().retention_days_by_class() == {1: 45, 2: 20}
-    monkeypatch.delenv("CHECKPOINT_RETENTION_DAYS_CLASS1")
-    monkeypatch.delenv("CHECKPOINT_RETENTION_DAYS_CLASS2")
-    assert Settings().retention_days_by_class() == {1: 30, 2: 15}
-    monkeypatch.setenv("CHECKPOINT_RETENTION_DAYS_CLASS2", "0")
-    with pytest.raises(ValidationError, match="at least 1 day"):
+    monkeypatch.setenv("CHECKPOINT_RETENTION__DAYS_CLASS1", "45")
+    monkeypatch.setenv("CHECKPOINT_RETENTION__DAYS_CLASS2", "20")
+    assert Settings().retention.days_by_class() == {1: 45, 2: 20}
+    monkeypatch.delenv("CHECKPOINT_RETENTION__DAYS_CLASS1")
+    monkeypatch.delenv("CHECKPOINT_RETENTION__DAYS_CLASS2")
+    assert Settings().retention.days_by_class() == {1: 30, 2: 15}
+    monkeypatch.setenv("CHECKPOINT_RETENTION__DAYS_CLASS2", "1")  # less than the one-day ingest margin
+    with pytest.raises(ValidationError, match="greater than or equal to 2"):
         Settings()

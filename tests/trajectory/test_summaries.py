@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session, sessionmaker
 
+from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.sites.models import Checkpoint
 from checkpoint.trajectory.analyses.clones import find_clones
 from checkpoint.trajectory.analyses.first_entry import first_entries
@@ -208,7 +209,7 @@ def test_the_worker_summarises_yesterday(add_pass: AddPass, session: Session, ch
     for minutes in (0, 7, 30):
         add_pass(plate, noon + timedelta(minutes=minutes), checkpoints[minutes % 5].id)
     before = datetime.now(UTC)
-    summary_loop(session.connection(), TZ, OneRound())
+    summary_loop(session.connection(), TZ, OneRound(), days_back=RetentionSettings().summary_days())
     after = datetime.now(UTC)
     row = session.execute(sa_text("SELECT passes FROM trajectory_plate_day WHERE day = :day AND plate = :plate"),
                           {"day": yesterday, "plate": plate}).one()

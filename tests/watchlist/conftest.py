@@ -17,12 +17,12 @@ from checkpoint.core import users
 from checkpoint.core.bus import PASSES_STREAM, ensure_group
 from checkpoint.core.models import User
 from checkpoint.core.security import issue_token
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import index, service
 from checkpoint.watchlist.models import WatchEntry
 from checkpoint.watchlist.schemas import WatchCreate
-from checkpoint.watchlist.settings import WatchlistSettings
 from checkpoint.watchlist.worker import GROUP, Matcher
 from tests.conftest import PASSWORD, TEST_SECRET
 

@@ -11,12 +11,12 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import User
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts
 from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.alerts_api import _events
 from checkpoint.watchlist.models import DispatcherScope
-from checkpoint.watchlist.settings import WatchlistSettings
 from tests.watchlist.conftest import WatchMaker, headers_for, pass_event, random_plate
 
 ALERTS = "/api/v1/watchlist/alerts"

@@ -168,7 +168,7 @@ def test_a_pass_that_keeps_failing_is_dead_lettered_and_the_others_go_on(
     from sqlalchemy.exc import IntegrityError
 
     from checkpoint.core.bus import DEAD_STREAM
-    from checkpoint.watchlist.settings import WatchlistSettings
+    from checkpoint.core.settings_groups import WatchlistSettings
     from checkpoint.watchlist.worker import Matcher
 
     poison_plate, good_plate = random_plate(), random_plate()

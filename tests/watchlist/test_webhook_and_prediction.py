@@ -66,7 +66,7 @@ def test_an_alert_reaches_a_platform_that_fails_first_across_a_matcher_restart(
         committed_watch: Callable[..., WatchEntry], client: TestClient, make_user: Callable[..., User]) -> None:
     platform = Platform()
     env = {**os.environ, "CHECKPOINT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "CHECKPOINT_REDIS_URL": servers[1], "CHECKPOINT_WATCHLIST_WEBHOOK_URL": platform.url}
+           "CHECKPOINT_REDIS_URL": servers[1], "CHECKPOINT_WATCHLIST__WEBHOOK_URL": platform.url}
     plate = random_plate()
     committed_watch(plate)
     with sessions() as db:

@@ -36,9 +36,10 @@ def generate(
 def run(
     feeds_per_process: Annotated[int, typer.Option(help="feeds sharing one process and plate engine")] = 2,
     demo: Annotated[bool, typer.Option(help="first register generated feeds on three checkpoints")] = False,
-    decoder: Annotated[str, typer.Option(help="pyav (YUV frames, BGR only for LPR) or opencv (the former reader)")]
-    = "pyav",
-    decoder_nice: Annotated[int, typer.Option(help="nice added to decoder threads, so LPR goes first")] = 10,
+    decoder: Annotated[str | None, typer.Option(help="pyav (YUV frames, BGR only for LPR) or opencv (the former "
+                                                "reader); default CHECKPOINT_CAPTURE__DECODER")] = None,
+    decoder_nice: Annotated[int | None, typer.Option(help="nice added to decoder threads, so LPR goes first; "
+                                                     "default CHECKPOINT_CAPTURE__DECODER_NICE")] = None,
 ) -> None:
     """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C."""
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
@@ -58,19 +59,21 @@ def run(
         if demo:
             ensure_demo_feeds(session, settings.data_dir)
             session.commit()
-        configs = video_feed_configs(session)
+        configs = video_feed_configs(session, settings.capture)
     Database.dispose()
-    if decoder not in ("pyav", "opencv"):
+    if decoder not in (None, "pyav", "opencv"):
         typer.echo(f"error: --decoder must be pyav or opencv, not {decoder!r}", err=True)
         raise typer.Exit(code=2)
-    configs = [replace(config, decoder=decoder, decoder_nice=decoder_nice) for config in configs]  # type: ignore[arg-type]  # checked above
+    configs = [replace(config, decoder=decoder or config.decoder,  # type: ignore[arg-type]  # checked above
+                       decoder_nice=config.decoder_nice if decoder_nice is None else decoder_nice)
+               for config in configs]
     if not configs:
         typer.echo("no enabled rtsp/http/file feeds")
         raise typer.Exit(code=1)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    supervisor = Supervisor(configs, settings.redis_url, settings.data_dir,
+    supervisor = Supervisor(configs, settings.redis_url, settings.data_dir, settings.lpr,
                             feeds_per_process=feeds_per_process).start()
     typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes; Ctrl-C stops")
     supervisor.run(stop)
@@ -121,9 +124,11 @@ def add_device(
 
 @app.command("snapshots")
 def snapshots(
-    processes: Annotated[int, typer.Option(help="LPR processes (0: CHECKPOINT_SNAPSHOT_WORKERS, else one per core)")]
+    processes: Annotated[int, typer.Option(help="LPR processes (0: CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS, "
+                                                "else one per core)")]
     = 0,
-    repeat_window_s: Annotated[float, typer.Option(help="same plate, same checkpoint within this: one pass")] = 60.0,
+    repeat_window_s: Annotated[float | None, typer.Option(help="same plate, same checkpoint within this: one pass "
+                                                           "(default CHECKPOINT_CAPTURE__REPEAT_WINDOW_S)")] = None,
 ) -> None:
     """Read the plates of pushed snapshots (checkpoint:snapshots -> checkpoint:reads) until Ctrl-C."""
     from checkpoint.capture.snapshot_worker import SnapshotPool
@@ -138,7 +143,7 @@ def snapshots(
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    pool = SnapshotPool(settings.redis_url, settings.data_dir, processes or settings.snapshot_workers,
-                        repeat_window_s=repeat_window_s, lazy=False)
+    pool = SnapshotPool(settings.redis_url, settings.data_dir, processes or settings.capture.snapshot_workers,
+                        settings.lpr, repeat_window_s=repeat_window_s or settings.capture.repeat_window_s, lazy=False)
     typer.echo(f"reading snapshots in {pool.size} processes; Ctrl-C stops")
     pool.run(stop)

@@ -8,21 +8,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.capture.synthetic.feed import generate_feed
-from checkpoint.capture.video.config import FeedConfig
+from checkpoint.capture.video.config import SITE_DEFAULTS, FeedConfig
+from checkpoint.core.settings_groups import CaptureSettings
 from checkpoint.sites.models import Checkpoint, Feed
 
 VIDEO_KINDS = ("rtsp", "http", "file")
 DEMO_DIR = "demo-feeds"
 
 
-def video_feed_configs(session: Session) -> list[FeedConfig]:
-    """Enabled rtsp/http/file feeds of active checkpoints; files are played live, in a loop."""
+def video_feed_configs(session: Session, capture: CaptureSettings = SITE_DEFAULTS) -> list[FeedConfig]:
+    """Enabled rtsp/http/file feeds of active checkpoints, decoded as the site's `capture` settings say;
+    files are played live, in a loop."""
     rows = session.execute(
         select(Feed, Checkpoint.code).join(Checkpoint, Checkpoint.id == Feed.checkpoint_id)
         .where(Feed.enabled, Checkpoint.active, Feed.kind.in_(VIDEO_KINDS)).order_by(Feed.id)
     ).all()
     return [FeedConfig(feed_id=feed.id, checkpoint_id=feed.checkpoint_id, checkpoint_code=code, source=feed.source,
-                       kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file")
+                       kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file",
+                       repeat_window_s=capture.repeat_window_s, rtsp_transport=capture.rtsp_transport,
+                       decoder=capture.decoder,
+                       decode_threads=capture.decode_threads, max_lag_s=capture.max_lag_s,
+                       decoder_nice=capture.decoder_nice)
             for feed, code in rows]
 
 

@@ -8,9 +8,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from checkpoint.core.settings_groups import LprSettings
 from checkpoint.lpr.engines.onnx import OnnxPlateEngine
 from checkpoint.lpr.models import Corners, Detection, PlateRead
-from checkpoint.lpr.settings import LprSettings
 
 Roi = tuple[int, int, int, int]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from checkpoint.core.settings_groups import LprSettings
 from checkpoint.lpr.colour import plate_colour
 from checkpoint.lpr.decode import forced_guesses
 from checkpoint.lpr.detect import PlateDetector, shift_detection
@@ -23,7 +24,6 @@ from checkpoint.lpr.resources import (
     open_session,
     package_file,
 )
-from checkpoint.lpr.settings import LprSettings
 
 Image = npt.NDArray[np.uint8]
 Roi = tuple[int, int, int, int]
