@@ -136,8 +136,7 @@ def _scope_public(scope: DispatcherScope) -> ScopePublic:
                        checkpoint_ids=list(scope.checkpoint_ids))
 
 
-
 @router.get("/alerts/lifecycle", response_model=LifecyclePublic)
-def alert_lifecycle(_dispatcher: Dispatcher) -> LifecyclePublic:
+def alert_lifecycle(_dispatcher: Dispatcher, settings: SettingsDep) -> LifecyclePublic:
     """The lifecycle's states and steps (labels, order, notes, deadlines): the console draws its buttons from it."""
-    return lifecycle(get_watchlist_settings())
+    return lifecycle(settings.watchlist)

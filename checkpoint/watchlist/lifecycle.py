@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.watchlist.models import AlertStatus
-from checkpoint.watchlist.settings import WatchlistSettings
 
 DueField = Literal["sign_due_at", "feedback_due_at"]
 

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy.orm import Session
 
+from checkpoint.core.config import Settings
 from checkpoint.core.models import User
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.lifecycle import STEPS
 from checkpoint.watchlist.models import AlertStatus, DispatcherScope
-from checkpoint.watchlist.settings import get_watchlist_settings
 from tests.watchlist.conftest import WatchMaker, headers_for, random_plate
 from tests.watchlist.test_alerts import raise_alert
 
@@ -21,11 +21,12 @@ LIFECYCLE = "/api/v1/watchlist/alerts/lifecycle"
 ALERTS_JS = Path(__file__).resolve().parents[2] / "checkpoint/web/static/js/pages/alerts.js"
 
 
-def test_the_route_serves_the_steps_labels_and_deadlines(client: TestClient, make_user: Callable[..., User]) -> None:
+def test_the_route_serves_the_steps_labels_and_deadlines(client: TestClient, make_user: Callable[..., User],
+                                                         test_settings: Settings) -> None:
     served = client.get(LIFECYCLE, headers=headers_for(make_user("dispatcher")))
     assert served.status_code == 200
     body = served.json()
-    settings = get_watchlist_settings()
+    settings = test_settings.watchlist
     assert [s["action"] for s in body["steps"]] == ["sign", "valid", "false_read", "instruct", "feedback", "close"]
     by_action = {s["action"]: s for s in body["steps"]}
     assert by_action["sign"] == {"action": "sign", "label_zh": "签收", "label_en": "Sign for", "follows": ["new"],
