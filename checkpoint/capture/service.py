@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -198,19 +198,37 @@ def check_time_and_place(device: AuthenticatedDevice, time_name: str, at: dateti
         raise PassRefused(f"direction {direction!r}: this device watches {device.direction!r}")
 
 
+def pass_id_of(device: AuthenticatedDevice, push: PassPush, plate: str) -> uuid.UUID:
+    """The pass id: derived from what identifies the record when the device numbers it, else random.
+
+    A camera's record id alone does not identify a pass: a camera whose counter restarts (reboot,
+    firmware update) numbers new passes with old ids. So the id is derived from the device, the
+    record id, the UTC instant and the normalized plate: an exact retry gets the same id (and is
+    stored once), a reused record id with another time or plate gets its own. The pass table's key
+    is (id, captured_at) and it is partitioned by day, so PostgreSQL cannot refuse one id at two
+    times; an id that fixes the time makes (id, captured_at) as unique as the id.
+    """
+    if push.record_id is None:
+        return uuid.uuid4()
+    instant = push.pass_time.astimezone(UTC).isoformat()
+    return uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}/{instant}/{plate}")
+
+
 def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,
                 now: datetime) -> CapturedPass:
     """Validate everything, then store the images and append the pass to the reads stream.
 
-    Nothing is written when anything is wrong. A record the device numbers (`record_id`) gets a
-    pass id derived from it, so a retried push is stored once.
+    Nothing is written when anything is wrong. An exact retry of a numbered record gets the same
+    pass id (pass_id_of), so it is stored once. Images go to paths named by the pass id and a hash
+    of their bytes, written only where nothing is (a stored image is never overwritten); on a
+    failure the files of an unnumbered record are removed (nothing else can refer to them).
     """
     plate = check_push(device, push, now)
     jpegs = {image.type: images.decode_jpeg(image.type, image.data) for image in push.images}
-    pass_id = (uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}") if push.record_id
-               else uuid.uuid4())
-    captured_at = push.pass_time.astimezone(now.tzinfo)
-    paths = {kind: images.image_relpath(captured_at, device.checkpoint_code, pass_id, kind) for kind in jpegs}
+    pass_id = pass_id_of(device, push, plate)
+    captured_at = push.pass_time.astimezone(UTC)
+    paths = {kind: images.content_relpath(captured_at, device.checkpoint_code, pass_id, kind, raw)
+             for kind, raw in jpegs.items()}
     captured = CapturedPass(
         pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
         plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
@@ -218,12 +236,14 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
         lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
         plate_image_path=paths.get("plate"), source="smart",
     )
+    created: list[str] = []
     try:
         for kind, raw in jpegs.items():
-            images.write_image(data_dir, paths[kind], raw)
+            if images.write_image(data_dir, paths[kind], raw):
+                created.append(paths[kind])
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     except BaseException:
-        if push.record_id is None:  # a retry of a numbered record may be overwriting a stored pass's images
-            images.remove_images(data_dir, list(paths.values()))
+        if push.record_id is None:  # a numbered record's files are kept for its retry (a concurrent
+            images.remove_images(data_dir, created)  # exact retry may already refer to them)
         raise
     return captured
