@@ -57,6 +57,9 @@ async def current_device(open_session: SessionOpener,
                          ) -> service.AuthenticatedDevice:
     """The pushing device, by its key (cached briefly); 401 without a valid one (checked before the body).
 
+    While PostgreSQL is down a key it vouched for is served from the last good cache (pushes go on
+    into the reads stream); a key never seen gets 503 with Retry-After.
+
     Async, like get_session_opener: a sync dependency costs a trip through the thread pool on every
     push, and a cached key needs none; only a key not in the cache is looked up in a worker thread.
     A cached key is looked up again in the background before it expires (key_refresh.py).
@@ -69,8 +72,8 @@ async def current_device(open_session: SessionOpener,
 
 def _authenticate(open_session: Callable[[], AbstractContextManager[Session]],
                   api_key: str | None) -> service.AuthenticatedDevice:
-    with open_session() as session:
-        return service.authenticate_device(session, api_key)
+    """The database's answer, or while it cannot be asked the last good one (503 for a key never seen)."""
+    return service.authenticate_or_last_good(open_session, api_key)
 
 
 CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]
