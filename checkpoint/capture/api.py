@@ -105,7 +105,8 @@ def push_snapshot(
     taken_at: Annotated[AwareDatetime | None, Query(description="when it was taken, with its UTC offset; "
                                                                "default: when received")] = None,
     snapshot_ref: Annotated[str | None, Query(min_length=1, max_length=64, description="the device's own id "
-                                              "of this snapshot; a retried push with it is read once")] = None,
+                                              "of this snapshot; a retried push of the same JPEG with it is read "
+                                              "once (another JPEG or taken_at under it is another pass)")] = None,
 ) -> SnapshotQueued:
     """Accept one JPEG from a snapshot camera: checked, stored, queued for the LPR workers (never read here)."""
     queued = snapshots.accept_snapshot(bus, device, image, lane=lane, direction=direction, taken_at=taken_at,

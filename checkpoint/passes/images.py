@@ -73,15 +73,13 @@ def write_image(data_dir: Path, relpath: str, raw: bytes) -> bool:
     image is never replaced.
     """
     path = data_dir / relpath
-    if path.exists():
-        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(raw)
     try:
         os.link(tmp, path)
     except FileExistsError:
-        return False  # another request stored it meanwhile
+        return False  # stored before (a retry) or meanwhile (a concurrent one)
     finally:
         tmp.unlink(missing_ok=True)
     return True

@@ -78,6 +78,8 @@ def test_ingest_accepts_pushes_while_postgresql_is_down(
         checkpoint = db.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
         assert checkpoint is not None
         known, known_key = service.register_device(db, DeviceCreate(code="OUTAGE-KNOWN", checkpoint=checkpoint.code))
+        _camera, snapshot_key = service.register_device(db, DeviceCreate(code="OUTAGE-SNAP", checkpoint=checkpoint.code,
+                                                                         kind="snapshot"))
         db.commit()
     service.forget_cached_keys()
 
@@ -116,6 +118,9 @@ def test_ingest_accepts_pushes_while_postgresql_is_down(
             service.forget_cached_keys()  # as if the key cache had run out: each push must ask the database
             for n in range(1, 21):
                 push(n, images=n % 2 == 0)
+            snapshot = client.post(SNAPSHOTS, content=jpeg(), params={"lane": 1, "direction": "in"},
+                                   headers={"X-Device-Key": snapshot_key, "Content-Type": "image/jpeg"})
+            assert snapshot.status_code == 202, snapshot.text  # snapshot ingest goes on too
             assert_unavailable(client.post(PASSES, json=push_body("OUTAGE-UNSEEN"),
                                            headers={"X-Device-Key": unseen_key}), "device-keys-unavailable")
             # any other route that needs the database: a 503 problem from the app-wide handler, not a 500
