@@ -32,6 +32,8 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
 REDIS_OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,  # refused, reset, or still loading its data (BusyLoadingError)
     redis.exceptions.TimeoutError,
+    redis.exceptions.OutOfMemoryError,  # at maxmemory: it refuses writes until the streams are trimmed
+    redis.exceptions.ReadOnlyError,  # a replica, after a failover, until clients find the new primary
 )
 
 

@@ -177,7 +177,10 @@ def test_pushes_get_503_with_retry_after_while_redis_is_down(
     assert set((test_settings.data_dir / "images").rglob("*.jpg")) == images_before  # none left behind
     own_redis.start()
     own_redis.wait_up()
-    after_pass, after_snapshot = push_pass(), push_snapshot()  # redis-py connects again by itself
+    own.config_set("maxmemory", 1)  # back (redis-py reconnects by itself), but full: writes refused (OOM)
+    assert_unavailable(push_pass(), "redis-unavailable")
+    own.config_set("maxmemory", 0)
+    after_pass, after_snapshot = push_pass(), push_snapshot()  # accepted again
     assert after_pass.status_code == 202 and after_snapshot.status_code == 202
     last_read: Any = own.xrevrange(READS_STREAM, count=1)
     assert str(CapturedPass.from_fields(last_read[0][1]).pass_id) == after_pass.json()["pass_id"]
