@@ -93,7 +93,8 @@ async def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings
         captured = service.accept_push(bus, device, body, settings.data_dir, utcnow())
     else:
         captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow())
-    return PushAccepted(pass_id=captured.pass_id)
+    stored = (captured.image_path is not None) + (captured.plate_image_path is not None)
+    return PushAccepted(pass_id=captured.pass_id, images_stored=stored == len(body.images))
 
 
 @router.post("/ingest/snapshots", response_model=SnapshotQueued, status_code=202, tags=["ingest"])

@@ -46,6 +46,8 @@ class PassPush(BaseModel):
 class PushAccepted(BaseModel):
     pass_id: uuid.UUID
     status: Literal["accepted"] = "accepted"
+    images_stored: bool = Field(default=True, description="false when the server could not store every image "
+                                                          "(its disk); the pass itself is accepted")
 
 
 class DeviceCreate(BaseModel):

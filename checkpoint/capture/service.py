@@ -311,6 +311,8 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
     pass id (pass_id_of), so it is stored once. Images go to paths named by the pass id and a hash
     of their bytes, written only where nothing is (a stored image is never overwritten); on a
     failure the files of an unnumbered record are removed (nothing else can refer to them).
+    The pass comes first: an image the data directory cannot take (disk full, read-only) is left
+    out (its path None) rather than the pass refused, and /health reports the directory.
     """
     plate = check_push(device, push, now)
     jpegs = {image.type: images.decode_jpeg(image.type, image.data) for image in push.images}
@@ -318,21 +320,39 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
     captured_at = push.pass_time.astimezone(UTC)
     paths = {kind: images.content_relpath(captured_at, device.checkpoint_code, pass_id, kind, raw)
              for kind, raw in jpegs.items()}
-    captured = CapturedPass(
-        pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
-        plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
-        confidence=push.plate_confidence or 0.0, device_id=device.id,
-        lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
-        plate_image_path=paths.get("plate"), source="smart",
-    )
     created: list[str] = []
     try:
         for kind, raw in jpegs.items():
-            if images.write_image(data_dir, paths[kind], raw):
-                created.append(paths[kind])
+            try:
+                if images.write_image(data_dir, paths[kind], raw):
+                    created.append(paths[kind])
+            except OSError as exc:
+                del paths[kind]
+                _image_not_stored(device, exc)
+        captured = CapturedPass(
+            pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
+            plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
+            confidence=push.plate_confidence or 0.0, device_id=device.id,
+            lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
+            plate_image_path=paths.get("plate"), source="smart",
+        )
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     except BaseException:
         if push.record_id is None:  # a numbered record's files are kept for its retry (a concurrent
             images.remove_images(data_dir, created)  # exact retry may already refer to them)
         raise
     return captured
+
+
+IMAGE_FAILURE_LOG_EVERY_S = 10.0
+_image_failures = [0.0, 0]  # when last logged (monotonic), images left out since
+
+
+def _image_not_stored(device: AuthenticatedDevice, exc: OSError) -> None:
+    """One warning every IMAGE_FAILURE_LOG_EVERY_S with the count, not one per image."""
+    now = time.monotonic()
+    _image_failures[1] += 1
+    if now - _image_failures[0] >= IMAGE_FAILURE_LOG_EVERY_S:
+        log.warning("capture.image_not_stored", extra={"device": device.code, "errno": exc.errno,
+                                                       "images_left_out": _image_failures[1]})
+        _image_failures[:] = [now, 0]

@@ -18,12 +18,17 @@ from redis import Redis
 
 from checkpoint.capture.service import AuthenticatedDevice, PassRefused, check_time_and_place
 from checkpoint.core.bus import Fields
+from checkpoint.core.errors import ServiceUnavailable
 from checkpoint.passes import images
 
 SNAPSHOTS_STREAM = "checkpoint:snapshots"
 SNAPSHOT_NAMESPACE = uuid.UUID("0b7f3c1e-4f0a-4d55-8d2b-6a3c9e1f7b22")
 FIRST_SEEN_KEY = "checkpoint:snapshot:first:{ref_id}"  # when a numbered snapshot without taken_at came first
 FIRST_SEEN_TTL_S = 24 * 3600
+
+
+class ImageStorageUnavailable(ServiceUnavailable):
+    reason = "image-storage-unavailable"
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,11 @@ def accept_snapshot(bus: Redis, device: AuthenticatedDevice, jpeg: bytes, *, lan
                             image_path=images.content_relpath(taken_at, device.checkpoint_code, snapshot_id,
                                                               "scene", jpeg))
     try:
-        images.write_image(data_dir, queued.image_path, jpeg)
+        try:
+            images.write_image(data_dir, queued.image_path, jpeg)
+        except OSError as exc:  # the photo is the pass here: without it there is nothing to read
+            raise ImageStorageUnavailable("图片存储暂时不可写，请稍后重试 (the server cannot store the snapshot "
+                                          "now: its disk is full or read-only; retry later)") from exc
         bus.xadd(SNAPSHOTS_STREAM, queued.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     except BaseException:
         if snapshot_ref is None:  # a random id's file is this call's own; a numbered one's is kept for its retry

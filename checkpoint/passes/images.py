@@ -75,8 +75,8 @@ def write_image(data_dir: Path, relpath: str, raw: bytes) -> bool:
     path = data_dir / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(raw)
     try:
+        tmp.write_bytes(raw)  # a full disk fails here: the finally below removes the partial file
         os.link(tmp, path)
     except FileExistsError:
         return False  # stored before (a retry) or meanwhile (a concurrent one)
@@ -86,5 +86,9 @@ def write_image(data_dir: Path, relpath: str, raw: bytes) -> bool:
 
 
 def remove_images(data_dir: Path, relpaths: list[str]) -> None:
+    """Remove these images where they are; one that is not there (nor its folder) is already gone."""
     for relpath in relpaths:
-        (data_dir / relpath).unlink(missing_ok=True)
+        try:
+            (data_dir / relpath).unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass

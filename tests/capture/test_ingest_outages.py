@@ -1,4 +1,8 @@
-"""Ingest through outages: pushes go on while PostgreSQL is down; 503 with Retry-After while Redis is."""
+"""Ingest through outages: pushes go on while PostgreSQL is down; 503 with Retry-After while Redis is.
+
+An unwritable data directory costs a pass its images, never the pass (a snapshot, whose photo is the
+pass, gets 503).
+"""
 
 from __future__ import annotations
 
@@ -182,7 +186,35 @@ def test_pushes_get_503_with_retry_after_while_redis_is_down(
     own.config_set("maxmemory", 0)
     after_pass, after_snapshot = push_pass(), push_snapshot()  # accepted again
     assert after_pass.status_code == 202 and after_snapshot.status_code == 202
+    assert after_pass.json()["images_stored"] is True
     last_read: Any = own.xrevrange(READS_STREAM, count=1)
     assert str(CapturedPass.from_fields(last_read[0][1]).pass_id) == after_pass.json()["pass_id"]
     last_snapshot: Any = own.xrevrange(SNAPSHOTS_STREAM, count=1)
     assert last_snapshot[0][1]["snapshot_id"] == after_snapshot.json()["snapshot_id"]
+
+
+def test_a_push_is_accepted_without_its_images_while_the_data_dir_is_unwritable(
+        client: TestClient, session: Session, bus: redis_lib.Redis, tmp_path: Path, test_settings: Settings) -> None:
+    """The pass comes first (a watch must still hit); a snapshot, whose photo is the pass, gets 503."""
+    checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
+    assert checkpoint is not None
+    smart, smart_key = service.register_device(session, DeviceCreate(code=f"D-SMART-{uuid.uuid4().hex[:8]}",
+                                                                     checkpoint=checkpoint.code))
+    _snap, snap_key = service.register_device(session, DeviceCreate(code=f"D-SNAP-{uuid.uuid4().hex[:8]}",
+                                                                    checkpoint=checkpoint.code, kind="snapshot"))
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("nothing can be created under a regular file, not even by root")
+    unwritable = test_settings.model_copy(update={"data_dir": a_file / "data"})
+    client.app.dependency_overrides[get_settings] = lambda: unwritable  # type: ignore[attr-defined]  # the app
+
+    response = client.post(PASSES, json=push_body(smart.code), headers={"X-Device-Key": smart_key})
+    assert response.status_code == 202, response.text
+    assert response.json()["images_stored"] is False
+    last: Any = bus.xrevrange(READS_STREAM, count=1)
+    captured = CapturedPass.from_fields(last[0][1])
+    assert str(captured.pass_id) == response.json()["pass_id"]
+    assert captured.image_path is None and captured.plate_image_path is None  # no path to a file that is not there
+    snapshot = client.post(SNAPSHOTS, content=jpeg(), params={"lane": 1, "direction": "in"},
+                           headers={"X-Device-Key": snap_key, "Content-Type": "image/jpeg"})
+    assert_unavailable(snapshot, "image-storage-unavailable")
+    assert not bus.exists(SNAPSHOTS_STREAM)
