@@ -57,6 +57,9 @@ async def current_device(open_session: SessionOpener,
                          ) -> service.AuthenticatedDevice:
     """The pushing device, by its key (cached briefly); 401 without a valid one (checked before the body).
 
+    While PostgreSQL is down a key it vouched for is served from the last good cache (pushes go on
+    into the reads stream); a key never seen gets 503 with Retry-After.
+
     Async, like get_session_opener: a sync dependency costs a trip through the thread pool on every
     push, and a cached key needs none; only a key not in the cache is looked up in a worker thread.
     A cached key is looked up again in the background before it expires (key_refresh.py).
@@ -69,8 +72,8 @@ async def current_device(open_session: SessionOpener,
 
 def _authenticate(open_session: Callable[[], AbstractContextManager[Session]],
                   api_key: str | None) -> service.AuthenticatedDevice:
-    with open_session() as session:
-        return service.authenticate_device(session, api_key)
+    """The database's answer, or while it cannot be asked the last good one (503 for a key never seen)."""
+    return service.authenticate_or_last_good(open_session, api_key)
 
 
 CurrentDevice = Annotated[service.AuthenticatedDevice, Depends(current_device)]
@@ -91,7 +94,8 @@ async def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings
     else:
         captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow(),
                                            retention=settings.retention)
-    return PushAccepted(pass_id=captured.pass_id)
+    stored = (captured.image_path is not None) + (captured.plate_image_path is not None)
+    return PushAccepted(pass_id=captured.pass_id, images_stored=stored == len(body.images))
 
 
 @router.post("/ingest/snapshots", response_model=SnapshotQueued, status_code=202, tags=["ingest"])
@@ -103,7 +107,8 @@ def push_snapshot(
     taken_at: Annotated[AwareDatetime | None, Query(description="when it was taken, with its UTC offset; "
                                                                "default: when received")] = None,
     snapshot_ref: Annotated[str | None, Query(min_length=1, max_length=64, description="the device's own id "
-                                              "of this snapshot; a retried push with it is read once")] = None,
+                                              "of this snapshot; a retried push of the same JPEG with it is read "
+                                              "once (another JPEG or taken_at under it is another pass)")] = None,
 ) -> SnapshotQueued:
     """Accept one JPEG from a snapshot camera: checked, stored, queued for the LPR workers (never read here)."""
     queued = snapshots.accept_snapshot(bus, device, image, lane=lane, direction=direction, taken_at=taken_at,

@@ -6,6 +6,8 @@ the same second, all missed the cache at once every 10 s, and 120 lookups in the
 front of their pushes (pushes in those seconds took up to 240-310 ms, half of them over 60 ms). Looking a key up
 again once it is 70-90 % of KEY_CACHE_S old (a random share each time) takes the lookups out of the
 pushes' path and spreads them out; a device disabled meanwhile is refused when its entry expires, as before.
+While PostgreSQL cannot be asked, a refresh gets the last good answer (service.authenticate_or_last_good)
+and leaves the entry's age alone, so the key is asked again as soon as the database is back.
 """
 
 from __future__ import annotations

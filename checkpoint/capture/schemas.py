@@ -30,8 +30,9 @@ class PassPush(BaseModel):
 
     device_id: str = Field(min_length=1, max_length=48, description="the device's registered code (SBBH)")
     record_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                  description="the device's own id of this record; a retried push with "
-                                              "the same id is stored once")
+                                  description="the device's own id of this record: a retried push with "
+                                              "the same id, pass_time and plate is stored once; an id reused "
+                                              "with another time or plate (a reset counter) is another pass")
     plate_no: str = Field(min_length=1, max_length=16, description="号牌号码 plate number, as read")
     plate_colour: PlateColourName = "unknown"
     plate_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -45,6 +46,8 @@ class PassPush(BaseModel):
 class PushAccepted(BaseModel):
     pass_id: uuid.UUID
     status: Literal["accepted"] = "accepted"
+    images_stored: bool = Field(default=True, description="false when the server could not store every image "
+                                                          "(its disk); the pass itself is accepted")
 
 
 class DeviceCreate(BaseModel):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,15 @@ from sqlalchemy.orm import Session
 from checkpoint.capture.models import Device
 from checkpoint.capture.schemas import DeviceCreate, PassPush
 from checkpoint.core.bus import READS_STREAM
-from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from checkpoint.core.errors import (
+    DATABASE_OUTAGES,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    ServiceUnavailable,
+)
 from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.passes import images
@@ -29,6 +39,8 @@ from checkpoint.sites.models import Checkpoint
 
 MAX_FUTURE = timedelta(minutes=5)  # camera clocks drift; more than this ahead is refused
 RECORD_NAMESPACE = uuid.UUID("6f1d2a52-51a4-4c1e-9a55-3c1f0e1d5a01")
+
+log = logging.getLogger(__name__)
 
 
 class UnknownCheckpoint(NotFound):
@@ -76,8 +88,18 @@ class AuthenticatedDevice:
 
 
 KEY_CACHE_S = 10.0  # a disabled device is refused within this time (at once by this process)
+DATABASE_RETRY_S = 2.0  # after a failed key lookup, keys come from the last good cache this long, unasked
+# sha256 of a key -> (when the database last vouched for it, monotonic; the device). An entry older
+# than KEY_CACHE_S is asked again; while the database cannot be asked it is the last good answer.
 _key_cache: dict[str, tuple[float, AuthenticatedDevice]] = {}
 _key_cache_lock = threading.Lock()
+_full_load_needed = True  # at start and after a device changed: the next lookup loads every active key
+_database_down_until = 0.0  # monotonic; until then key lookups do not ask the database
+_serving_last_good = False  # for logging the change of state once, not per push
+
+
+class DeviceKeysUnavailable(ServiceUnavailable):
+    reason = "device-keys-unavailable"
 
 
 def hash_key(api_key: str) -> str:
@@ -114,9 +136,24 @@ def set_device_active(session: Session, device_id: int, active: bool) -> Device:
         raise DeviceNotFound(f"device {device_id} does not exist")
     device.active = active
     session.flush()
-    with _key_cache_lock:
-        _key_cache.clear()
+    forget_cached_keys(device.api_key_hash)
     return device
+
+
+def forget_cached_keys(changed_key_hash: str | None = None) -> None:
+    """After a device change: drop the changed device's key, and have every other one asked again.
+
+    The others stay as last good answers for an outage; the next lookup reloads all active keys at
+    once, asking the database at once too (a device change has just been committed there).
+    """
+    global _full_load_needed, _database_down_until
+    _database_down_until = 0.0
+    with _key_cache_lock:
+        if changed_key_hash is not None:
+            _key_cache.pop(changed_key_hash, None)
+        for digest, (_at, device) in list(_key_cache.items()):
+            _key_cache[digest] = (-KEY_CACHE_S, device)
+        _full_load_needed = True
 
 
 def cached_device(api_key: str | None) -> AuthenticatedDevice | None:
@@ -143,21 +180,73 @@ def authenticate_device(session: Session, api_key: str | None) -> AuthenticatedD
 
     With nothing cached (a process's first push, or just after a device changed) every active
     device's key is loaded at once: devices start together, and 120 lookups queued in front of
-    their first pushes made those take up to 2 s.
+    their first pushes made those take up to 2 s. Raises the database's error when it cannot be
+    asked (see authenticate_or_last_good).
     """
+    global _full_load_needed
     if not api_key:
         raise NotAuthenticated("send the device's API key in the X-Device-Key header")
     digest = hash_key(api_key)
-    if not _key_cache:
+    if _full_load_needed:
         with _first_load_lock:
-            if not _key_cache:
-                _cache_rows(session.execute(_ACTIVE_DEVICES).all())
+            if _full_load_needed:
+                _replace_cache(session.execute(_ACTIVE_DEVICES).all())
+                _full_load_needed = False
         if (found := cached_device(api_key)) is not None:
             return found
     rows = session.execute(_ACTIVE_DEVICES.where(Device.api_key_hash == digest)).all()
     if not rows:
+        with _key_cache_lock:
+            _key_cache.pop(digest, None)  # no longer a last good answer either
         raise NotAuthenticated("the device key is unknown or the device is disabled")
     return _cache_rows(rows)[0]
+
+
+def authenticate_or_last_good(open_session: Callable[[], AbstractContextManager[Session]],
+                              api_key: str | None) -> AuthenticatedDevice:
+    """authenticate_device, or while PostgreSQL cannot be asked the last good answer for the key.
+
+    Ingest must keep accepting pushes through a database outage (passes wait in the reads stream):
+    a key the database vouched for stays valid until it can be asked again; a key never seen gets
+    503 (DeviceKeysUnavailable), not 401, since it may be valid. After a failed lookup the
+    database is left alone for DATABASE_RETRY_S, so pushes do not each wait for a refused connection.
+    """
+    global _database_down_until, _serving_last_good
+    if time.monotonic() >= _database_down_until:
+        try:
+            with open_session() as session:
+                device = authenticate_device(session, api_key)
+        except DATABASE_OUTAGES as exc:
+            _database_down_until = time.monotonic() + DATABASE_RETRY_S
+            if not _serving_last_good:
+                _serving_last_good = True
+                log.warning("capture.device_keys_from_last_good_cache", extra={"error": type(exc).__name__})
+        else:
+            if _serving_last_good:
+                _serving_last_good = False
+                log.info("capture.device_keys_from_database_again")
+            return device
+    return last_good_device(api_key)
+
+
+def last_good_device(api_key: str | None) -> AuthenticatedDevice:
+    """The device the database last vouched for with this key, however long ago; 503 for a key never seen."""
+    if not api_key:
+        raise NotAuthenticated("send the device's API key in the X-Device-Key header")
+    found = _key_cache.get(hash_key(api_key))
+    if found is None:
+        raise DeviceKeysUnavailable("数据库暂时无法访问，无法验证此设备密钥，请稍后重试 (PostgreSQL is unavailable "
+                                    "and this key has not been checked before; retry later)")
+    return found[1]
+
+
+def _replace_cache(rows: Sequence[Any]) -> None:
+    """Every active device's key: cached, and any other key dropped (disabled meanwhile)."""
+    _cache_rows(rows)
+    active = {row[0] for row in rows}
+    with _key_cache_lock:
+        for digest in [digest for digest in _key_cache if digest not in active]:
+            del _key_cache[digest]
 
 
 def _cache_rows(rows: Sequence[Any]) -> list[AuthenticatedDevice]:
@@ -206,32 +295,72 @@ def check_time_and_place(device: AuthenticatedDevice, time_name: str, at: dateti
         raise PassRefused(f"direction {direction!r}: this device watches {device.direction!r}")
 
 
+def pass_id_of(device: AuthenticatedDevice, push: PassPush, plate: str) -> uuid.UUID:
+    """The pass id: derived from what identifies the record when the device numbers it, else random.
+
+    A camera's record id alone does not identify a pass: a camera whose counter restarts (reboot,
+    firmware update) numbers new passes with old ids. So the id is derived from the device, the
+    record id, the UTC instant and the normalized plate: an exact retry gets the same id (and is
+    stored once), a reused record id with another time or plate gets its own. The pass table's key
+    is (id, captured_at) and it is partitioned by day, so PostgreSQL cannot refuse one id at two
+    times; an id that fixes the time makes (id, captured_at) as unique as the id.
+    """
+    if push.record_id is None:
+        return uuid.uuid4()
+    instant = push.pass_time.astimezone(UTC).isoformat()
+    return uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}/{instant}/{plate}")
+
+
 def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,
                 now: datetime, *, retention: RetentionSettings) -> CapturedPass:
     """Validate everything, then store the images and append the pass to the reads stream.
 
-    Nothing is written when anything is wrong. A record the device numbers (`record_id`) gets a
-    pass id derived from it, so a retried push is stored once.
+    Nothing is written when anything is wrong. An exact retry of a numbered record gets the same
+    pass id (pass_id_of), so it is stored once. Images go to paths named by the pass id and a hash
+    of their bytes, written only where nothing is (a stored image is never overwritten); on a
+    failure the files of an unnumbered record are removed (nothing else can refer to them).
+    The pass comes first: an image the data directory cannot take (disk full, read-only) is left
+    out (its path None) rather than the pass refused, and /health reports the directory.
     """
     plate = check_push(device, push, now, retention=retention)
     jpegs = {image.type: images.decode_jpeg(image.type, image.data) for image in push.images}
-    pass_id = (uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}") if push.record_id
-               else uuid.uuid4())
-    captured_at = push.pass_time.astimezone(now.tzinfo)
-    paths = {kind: images.image_relpath(captured_at, device.checkpoint_code, pass_id, kind) for kind in jpegs}
-    captured = CapturedPass(
-        pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
-        plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
-        confidence=push.plate_confidence or 0.0, device_id=device.id,
-        lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
-        plate_image_path=paths.get("plate"), source="smart",
-    )
+    pass_id = pass_id_of(device, push, plate)
+    captured_at = push.pass_time.astimezone(UTC)
+    paths = {kind: images.content_relpath(captured_at, device.checkpoint_code, pass_id, kind, raw)
+             for kind, raw in jpegs.items()}
+    created: list[str] = []
     try:
         for kind, raw in jpegs.items():
-            images.write_image(data_dir, paths[kind], raw)
+            try:
+                if images.write_image(data_dir, paths[kind], raw):
+                    created.append(paths[kind])
+            except OSError as exc:
+                del paths[kind]
+                _image_not_stored(device, exc)
+        captured = CapturedPass(
+            pass_id=pass_id, checkpoint_id=device.checkpoint_id, plate=plate, captured_at=captured_at,
+            plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
+            confidence=push.plate_confidence or 0.0, device_id=device.id,
+            lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
+            plate_image_path=paths.get("plate"), source="smart",
+        )
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     except BaseException:
-        if push.record_id is None:  # a retry of a numbered record may be overwriting a stored pass's images
-            images.remove_images(data_dir, list(paths.values()))
+        if push.record_id is None:  # a numbered record's files are kept for its retry (a concurrent
+            images.remove_images(data_dir, created)  # exact retry may already refer to them)
         raise
     return captured
+
+
+IMAGE_FAILURE_LOG_EVERY_S = 10.0
+_image_failures = [0.0, 0]  # when last logged (monotonic), images left out since
+
+
+def _image_not_stored(device: AuthenticatedDevice, exc: OSError) -> None:
+    """One warning every IMAGE_FAILURE_LOG_EVERY_S with the count, not one per image."""
+    now = time.monotonic()
+    _image_failures[1] += 1
+    if now - _image_failures[0] >= IMAGE_FAILURE_LOG_EVERY_S:
+        log.warning("capture.image_not_stored", extra={"device": device.code, "errno": exc.errno,
+                                                       "images_left_out": _image_failures[1]})
+        _image_failures[:] = [now, 0]

@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +28,15 @@ def _bin_dir() -> Path:
 
 
 class PostgresServer:
-    """initdb in `data_dir`, then `start()`; `url` is a SQLAlchemy URL to its `postgres` database."""
+    """initdb in `data_dir`, then `start()`; `url` is a SQLAlchemy URL to its `postgres` database.
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        self.data_dir = data_dir.resolve()
+    Without `data_dir` a fresh folder under the system's temp dir is used: pytest's own temp root
+    is reset to mode 0700 by every run that starts, which would lock the server's user out of a
+    folder beneath it while another suite runs.
+    """
+
+    def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
+        self.data_dir = (data_dir or Path(tempfile.mkdtemp(prefix="checkpoint-pg-"))).resolve()
         self.pgdata = self.data_dir / "pgdata"
         self.port = port or free_port()
         self.user: str | None = None

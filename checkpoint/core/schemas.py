@@ -60,13 +60,6 @@ class AuditEntryPublic(BaseModel):
     client_ip: str | None
 
 
-class Health(BaseModel):
-    status: str
-    postgres: str
-    redis: str
-    version: str
-
-
 class ConsoleConfig(BaseModel):
     site_name: str
     timezone: str

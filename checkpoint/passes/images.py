@@ -1,10 +1,18 @@
-"""Pass images on disk: data_dir/images/YYYYMMDD/<checkpoint code>/<pass id>_<kind>.jpg (UTC day)."""
+"""Pass images on disk: data_dir/images/YYYYMMDD/<checkpoint code>/<pass id>_<kind>[_<content hash>].jpg.
+
+The day is the pass's UTC day (its partition's, so retention drops both together). A stored image
+is never overwritten: write_image links a finished temp file into place only if the name is free,
+and pushed images carry a short hash of their bytes in the name (content_relpath), so two
+different images can never share a path, even under one pass id.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
+import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +25,7 @@ from checkpoint.core.errors import InvalidInput
 IMAGES_DIR = "images"
 JPEG_MAGIC = b"\xff\xd8\xff"
 MAX_IMAGE_BYTES = 3_000_000
+CONTENT_HASH_CHARS = 12  # 48 bits of sha256: a pass has at most a few images
 
 
 class NotAJpeg(InvalidInput):
@@ -50,15 +59,36 @@ def image_relpath(captured_at: datetime, checkpoint_code: str, pass_id: uuid.UUI
     return f"{IMAGES_DIR}/{captured_at:%Y%m%d}/{checkpoint_code}/{pass_id}_{kind}.jpg"
 
 
-def write_image(data_dir: Path, relpath: str, raw: bytes) -> None:
-    """Write atomically (temp file, rename), so a reader never sees half an image."""
+def content_relpath(captured_at: datetime, checkpoint_code: str, pass_id: uuid.UUID, kind: str, raw: bytes) -> str:
+    """image_relpath with a short hash of the bytes: id- and content-addressed, for images devices push."""
+    digest = hashlib.sha256(raw).hexdigest()[:CONTENT_HASH_CHARS]
+    return f"{IMAGES_DIR}/{captured_at:%Y%m%d}/{checkpoint_code}/{pass_id}_{kind}_{digest}.jpg"
+
+
+def write_image(data_dir: Path, relpath: str, raw: bytes) -> bool:
+    """Store the image unless one is already at `relpath`; True when this call created it.
+
+    Atomic and never overwriting: the bytes go to a temp file first, which is then hard-linked to
+    its name (link fails if the name exists), so a reader never sees half an image and a stored
+    image is never replaced.
+    """
     path = data_dir / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(raw)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(raw)  # a full disk fails here: the finally below removes the partial file
+        os.link(tmp, path)
+    except FileExistsError:
+        return False  # stored before (a retry) or meanwhile (a concurrent one)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def remove_images(data_dir: Path, relpaths: list[str]) -> None:
+    """Remove these images where they are; one that is not there (nor its folder) is already gone."""
     for relpath in relpaths:
-        (data_dir / relpath).unlink(missing_ok=True)
+        try:
+            (data_dir / relpath).unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass

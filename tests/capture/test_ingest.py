@@ -59,7 +59,7 @@ def test_a_valid_push_is_accepted_queued_and_its_images_stored(
     assert captured.image_path and captured.plate_image_path
     scene = test_settings.data_dir / captured.image_path
     assert scene.read_bytes()[:3] == b"\xff\xd8\xff"
-    assert f"/{checkpoint.code}/{pass_id}_scene.jpg" in captured.image_path
+    assert f"/{checkpoint.code}/{pass_id}_scene_" in captured.image_path  # id- and content-addressed
 
 
 def test_a_retried_record_keeps_its_pass_id(client: TestClient, device: tuple[str, str, Checkpoint]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 
@@ -47,17 +48,25 @@ def test_a_key_not_due_yet_is_not_looked_up() -> None:
     assert calls == []
 
 
-def test_a_refused_refresh_is_quiet_and_leaves_the_push_alone() -> None:
+def test_a_refused_refresh_is_quiet_and_leaves_the_push_alone(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
     def refused() -> None:
+        calls.append("looked up")
         raise NotAuthenticated("the device key is unknown or the device is disabled")
 
-    async def pushes() -> None:
+    async def pushes() -> list[object]:
         refresher = KeyRefresher(after_s=(0.0, 0.0))
-        refresher.cached_hit("ck_c", refused)
-        refresher.cached_hit("ck_c", refused)
-        await asyncio.sleep(0.05)
+        refresher.cached_hit("ck_c", refused)  # first seen: due from now
+        refresher.cached_hit("ck_c", refused)  # due: looked up in the background, and refused
+        running = list(refresher._running)
+        return await asyncio.gather(*running, return_exceptions=True)
 
-    asyncio.run(pushes())  # no exception escapes the background task
+    with caplog.at_level(logging.WARNING, logger="checkpoint.capture.key_refresh"):
+        outcomes = asyncio.run(pushes())
+    assert calls == ["looked up"]
+    assert outcomes == [None]  # nothing escaped the background task
+    assert caplog.records == []  # a refusal is expected news, not a warning
 
 
 class RecordingRefresher(KeyRefresher):

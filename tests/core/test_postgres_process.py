@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg2
 import pytest
 
 from checkpoint.core.postgres_process import PostgresServer
 
 
-def test_a_private_server_survives_an_immediate_stop_with_its_data(tmp_path: Path) -> None:
-    server = PostgresServer(tmp_path / "pg")
+def test_a_private_server_survives_an_immediate_stop_with_its_data() -> None:
+    server = PostgresServer()
     try:
         server.start()
         with psycopg2.connect(server.dsn) as conn, conn.cursor() as cur:
