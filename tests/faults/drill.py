@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.fault_clients import AlertListener, Camera, PlannedPass, WebhookReceiver, planned, plate_crop_b64
+from bench.fault_clients import AlertListener, Camera, PlannedPass, Plates, WebhookReceiver, planned, plate_crop_b64
 from bench.fault_system import DeviceKey, System, wait_for
 
 IMAGE = plate_crop_b64()
@@ -76,11 +76,12 @@ def expected_alerts(accepted: dict[str, PlannedPass], watched: dict[str, int]) -
 
 
 def assert_every_expected_alert_stored_once(system: System, accepted: dict[str, PlannedPass],
-                                            watched: dict[str, int]) -> dict[str, int]:
+                                            watched: dict[str, int], timeout_s: float = 60) -> dict[str, int]:
     """One hit and one alert per (pass, watch) expected, none other; returns pass id -> alert id."""
     expected = expected_alerts(accepted, watched)
     assert expected, "the case sent no watched plate"
-    wait_for(lambda: len(system.alerts_stored(accepted)) >= len(expected), 60, "every expected alert to be stored")
+    wait_for(lambda: len(system.alerts_stored(accepted)) >= len(expected), timeout_s,
+             "every expected alert to be stored")
     system.wait_drained()
     assert system.alerts_stored(accepted) == Counter(dict.fromkeys(expected, 1))
     assert system.hits_stored(accepted) == Counter(dict.fromkeys(expected, 1))
@@ -88,10 +89,22 @@ def assert_every_expected_alert_stored_once(system: System, accepted: dict[str, 
 
 
 def assert_every_alert_delivered(system: System, alert_ids: set[int], listener: AlertListener | None,
-                                 webhook: WebhookReceiver | None) -> None:
+                                 webhook: WebhookReceiver | None, timeout_s: float = 30) -> None:
     """Each alert on `checkpoint:alerts`, on the dispatcher's live stream and at the webhook, at least once."""
-    wait_for(lambda: alert_ids <= set(system.alerts_on_stream()), 30, "every alert on checkpoint:alerts")
+    wait_for(lambda: alert_ids <= set(system.alerts_on_stream()), timeout_s, "every alert on checkpoint:alerts")
     if listener is not None:
-        wait_for(lambda: alert_ids <= set(listener.counts()), 30, "every alert on the dispatcher's live stream")
+        wait_for(lambda: alert_ids <= set(listener.counts()), timeout_s,
+                 "every alert on the dispatcher's live stream")
     if webhook is not None:
-        wait_for(lambda: alert_ids <= set(webhook.counts()), 30, "every alert delivered to the webhook")
+        wait_for(lambda: alert_ids <= set(webhook.counts()), timeout_s, "every alert delivered to the webhook")
+
+
+def mixed_plates(plates: Plates, cameras: int, each: int, watched_each: int) -> tuple[list[list[str]], list[str]]:
+    """Each camera's plates, `watched_each` of them (spread through its list) to be watched; and those."""
+    lists, watched = [], []
+    for _ in range(cameras):
+        own = plates.take(each)
+        chosen = own[1::max(1, each // watched_each)][:watched_each]
+        lists.append(own)
+        watched += chosen
+    return lists, watched
