@@ -168,12 +168,16 @@ def reconcile(system: System, cameras: list[Camera], listener: AlertListener, we
     alert_of = system.alert_ids(expected)
     on_stream = system.alerts_on_stream()
     seen, webhook_seen = listener.counts(), webhook.counts()
+    created = {int(row[0]): float(row[1]) for row in system.query(
+        "SELECT id, extract(epoch FROM created_at) FROM hit_alert WHERE id = ANY(%s)", list(alert_of.values()))}
     latencies_ms: list[float] = []
+    stored_ms: list[float] = []  # the part up to the matcher's commit (hit_alert.created_at)
     for pass_id, alert_id in alert_of.items():
         captured = accepted[pass_id].captured_at.timestamp()
         if alert_id in listener.arrivals and not any(w.started - 1 <= captured <= w.ended + exclude_s
                                                      for w in windows):
             latencies_ms.append((listener.arrivals[alert_id] - captured) * 1000)
+            stored_ms.append((created[alert_id] - captured) * 1000)
     statuses: dict[int, int] = {}
     for camera in cameras:
         for status, count in camera.statuses.items():
@@ -191,6 +195,7 @@ def reconcile(system: System, cameras: list[Camera], listener: AlertListener, we
         "alerts_webhook": len(set(alert_of.values()) & set(webhook_seen)),
         "latency_samples": len(latencies_ms), "alert_latency_p50_ms": pct(latencies_ms, 0.5),
         "alert_latency_p99_ms": pct(latencies_ms, 0.99), "alert_latency_max_ms": pct(latencies_ms, 1.0),
+        "alert_stored_p50_ms": pct(stored_ms, 0.5), "alert_stored_p99_ms": pct(stored_ms, 0.99),
         "sse_connects": listener.connects,
     }
 

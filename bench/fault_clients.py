@@ -145,10 +145,11 @@ class Camera(threading.Thread):
     def run(self) -> None:
         interval = 1.0 / self.rate
         next_at = time.monotonic() + secrets.randbelow(1000) / 1000 * interval
-        for record in self.plan:
-            if self.abort.is_set() or next_at > self.until:
-                break
+        while not self.abort.is_set() and next_at <= self.until:
             self.abort.wait(max(0.0, next_at - time.monotonic()))
+            record = next(self.plan, None)  # drawn when due, so its capture time is the push's
+            if record is None:
+                break
             self.push(record)
             next_at = max(next_at + interval, time.monotonic() - 1.0)  # behind after an outage: catch up, no burst
         self._drop()

@@ -153,6 +153,7 @@ class System:
     pg: PostgresServer = field(init=False)
     redis: RedisServer = field(init=False)
     services: dict[str, Service] = field(init=False, default_factory=dict)
+    watch_tokens: tuple[str, str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
@@ -288,18 +289,30 @@ class System:
 
     def watch_plates(self, plates: Iterable[str]) -> dict[str, int]:
         """Register and approve an exact whole-network watch on each plate through the API; plate -> watch id."""
-        _, officer = self.user_token("officer")
-        _, supervisor = self.user_token("officer", "admin")
-        watched: dict[str, int] = {}
-        for plate in plates:
-            status, entry = self.http("POST", "/api/v1/watchlist/watches", {
-                "pattern": plate, "category": "stolen", "reason": "故障演练 fault drill", "submit": True}, officer)
-            assert status == 201, (status, entry)
-            status, approved = self.http("POST", f"/api/v1/watchlist/watches/{entry['id']}/approve",
-                                         {"reason": "演练"}, supervisor)
-            assert status == 200, (status, approved)
-            watched[plate] = int(entry["id"])
+        watched = {plate: self.request_watch(plate) for plate in plates}
+        for entry_id in watched.values():
+            status, body = self.decide_watch(entry_id, "approve")
+            assert status == 200, (status, body)
         return watched
+
+    def request_watch(self, plate: str) -> int:
+        """An officer registers an exact whole-network watch on `plate`, submitted for approval; its id."""
+        status, entry = self.http("POST", "/api/v1/watchlist/watches", {
+            "pattern": plate, "category": "stolen", "reason": "故障演练 fault drill", "submit": True},
+            self._watch_tokens()[0])
+        assert status == 201, (status, entry)
+        return int(entry["id"])
+
+    def decide_watch(self, entry_id: int, decision: str) -> tuple[int, Any]:
+        """A second (supervising) officer approves or withdraws the watch: (status, body) as answered."""
+        return self.http("POST", f"/api/v1/watchlist/watches/{entry_id}/{decision}", {"reason": "演练 drill"},
+                         self._watch_tokens()[1])
+
+    def _watch_tokens(self) -> tuple[str, str]:
+        """(officer, supervisor) bearer tokens, made once: four eyes need two people."""
+        if self.watch_tokens is None:
+            self.watch_tokens = (self.user_token("officer")[1], self.user_token("officer", "admin")[1])
+        return self.watch_tokens
 
     # --- faults ---------------------------------------------------------------------------------
 

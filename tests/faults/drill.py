@@ -83,8 +83,10 @@ def assert_every_expected_alert_stored_once(system: System, accepted: dict[str, 
     wait_for(lambda: len(system.alerts_stored(accepted)) >= len(expected), timeout_s,
              "every expected alert to be stored")
     system.wait_drained()
-    assert system.alerts_stored(accepted) == Counter(dict.fromkeys(expected, 1))
-    assert system.hits_stored(accepted) == Counter(dict.fromkeys(expected, 1))
+    want = Counter(dict.fromkeys(expected, 1))
+    alerts, hits = system.alerts_stored(accepted), system.hits_stored(accepted)
+    assert alerts == want, f"alerts per (pass, watch): {dict(alerts)}, expected {dict(want)}"
+    assert hits == want, f"hits per (pass, watch): {dict(hits)}, expected {dict(want)}"
     return system.alert_ids(accepted)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bench.fault_clients import Plates
 from bench.fault_system import System, wait_for
 from checkpoint.passes.images import IMAGES_DIR
@@ -38,9 +40,12 @@ def test_api_killed_mid_traffic_every_accepted_pass_stored_once(system: System, 
     assert sent.statuses()[0] >= 2  # the fault was felt: the cameras retried
 
 
-def test_writer_killed_mid_batch_every_accepted_pass_stored_once(system: System, plates: Plates) -> None:
+@pytest.mark.parametrize("fault", ["writer.mid_batch:2", "writer.after_commit:2"])
+def test_writer_killed_mid_batch_every_accepted_pass_stored_once(system: System, plates: Plates, fault: str) -> None:
+    """Killed in its 2nd batch (between its COPY rows, or after its commit before publishing) where the fault
+    points exist; from outside, mid-traffic, on a tree without them."""
     writer = system.services["writer"]
-    writer.restart(fault="writer.mid_batch:2")  # dies in its 2nd batch where the fault point exists
+    writer.restart(fault=fault)
     sent = traffic(system, system.register_devices(CAMERAS), [plates.take(PASSES_EACH) for _ in range(CAMERAS)],
                    rate=5).start()
     wait_for(lambda: len(sent.accepted()) >= 12, 30, "traffic before the fault")
