@@ -155,7 +155,8 @@ def memory_summary(samples: list[dict[str, float]]) -> dict[str, dict[str, float
 
 
 def reconcile(system: System, cameras: list[Camera], listener: AlertListener, webhook: WebhookReceiver,
-              watched: dict[str, int], windows: list[FaultWindow], exclude_s: float) -> dict[str, Any]:
+              watched: dict[str, int], windows: list[FaultWindow], exclude_s: float,
+              wall_started: float) -> dict[str, Any]:
     accepted: dict[str, PlannedPass] = {}
     for camera in cameras:
         accepted.update(camera.accepted)
@@ -172,12 +173,14 @@ def reconcile(system: System, cameras: list[Camera], listener: AlertListener, we
         "SELECT id, extract(epoch FROM created_at) FROM hit_alert WHERE id = ANY(%s)", list(alert_of.values()))}
     latencies_ms: list[float] = []
     stored_ms: list[float] = []  # the part up to the matcher's commit (hit_alert.created_at)
+    slowest: list[tuple[float, float, float]] = []
     for pass_id, alert_id in alert_of.items():
         captured = accepted[pass_id].captured_at.timestamp()
         if alert_id in listener.arrivals and not any(w.started - 1 <= captured <= w.ended + exclude_s
                                                      for w in windows):
             latencies_ms.append((listener.arrivals[alert_id] - captured) * 1000)
             stored_ms.append((created[alert_id] - captured) * 1000)
+            slowest.append((latencies_ms[-1], stored_ms[-1], captured - wall_started))
     statuses: dict[int, int] = {}
     for camera in cameras:
         for status, count in camera.statuses.items():
@@ -196,6 +199,8 @@ def reconcile(system: System, cameras: list[Camera], listener: AlertListener, we
         "latency_samples": len(latencies_ms), "alert_latency_p50_ms": pct(latencies_ms, 0.5),
         "alert_latency_p99_ms": pct(latencies_ms, 0.99), "alert_latency_max_ms": pct(latencies_ms, 1.0),
         "alert_stored_p50_ms": pct(stored_ms, 0.5), "alert_stored_p99_ms": pct(stored_ms, 0.99),
+        "slowest_alerts": [{"captured_at_s": round(at_s, 1), "sse_ms": round(total), "stored_ms": round(part)}
+                           for total, part, at_s in sorted(slowest, reverse=True)[:5]],
         "sse_connects": listener.connects,
     }
 
@@ -266,7 +271,7 @@ def main() -> None:
         result = {"bench": "soak", "minutes": args.minutes, "rate_target": args.rate, "devices": len(devices),
                   "watched": len(watched), "watch_setup_s": round(watch_setup_s, 1),
                   "rate_achieved": round(sum(len(c.accepted) for c in cameras) / seconds, 1),
-                  **reconcile(system, cameras, listener, webhook, watched, windows, args.exclude_s),
+                  **reconcile(system, cameras, listener, webhook, watched, windows, args.exclude_s, wall_started),
                   "drain_s": round(drained_s, 1),
                   "faults": [{"fault": w.fault, "at_s": round(w.started - wall_started, 1),
                               "recover_s": round(w.ended - w.started, 1), **({"error": w.error} if w.error else {})}
