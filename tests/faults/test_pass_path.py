@@ -84,25 +84,28 @@ def test_postgres_immediate_stop_and_start_under_traffic_every_accepted_pass_sto
     assert_every_accepted_pass_stored_once(system, sent)
 
 
-def test_pass_image_folder_unwritable_no_push_accepted_without_its_image(system: System, plates: Plates) -> None:
-    """A regular file where the checkpoint's image folder must be created (root ignores chmod): pushes fail
-    with a server error, nothing is stored for them; once the folder can be made, the retries are stored once,
-    each with its image on disk."""
+def test_pass_image_folder_unwritable_every_pass_still_accepted_and_stored_once(system: System,
+                                                                             plates: Plates) -> None:
+    """A regular file where the checkpoint's image folder must be created (root ignores chmod): the pass
+    comes first, so every push is accepted (202) and stored once, without its image; once the folder can
+    be made again, new passes have their images on disk."""
     device = system.register_devices(1)[0]
     day_folder = system.data_dir / IMAGES_DIR / f"{datetime.now(UTC):%Y%m%d}"
     blocker = day_folder / device.checkpoint_code
     day_folder.mkdir(parents=True, exist_ok=True)
     assert not blocker.exists(), "the case needs a checkpoint no earlier case pushed to today"
     blocker.write_bytes(b"not a folder")
-    sent = traffic(system, [device], [plates.take(5)], rate=10).start()
-    wait_for(lambda: sum(count for status, count in sent.statuses().items() if status >= 500) >= 3, 15,
-             "pushes refused while the image folder cannot be made")
-    assert sent.accepted() == {}
-    assert sent.statuses()[202] == 0
+    blocked = traffic(system, [device], [plates.take(5)], rate=10).start()
+    blocked.join()
+    assert blocked.statuses()[202] == 5 and sum(blocked.statuses().values()) == 5
+    without = assert_every_accepted_pass_stored_once(system, blocked)
+    rows = system.query("SELECT plate_image_path FROM pass WHERE id = ANY(%s::uuid[])", list(without))
+    assert len(rows) == 5 and all(row[0] is None for row in rows)
     blocker.unlink()
-    sent.join()
-    accepted = assert_every_accepted_pass_stored_once(system, sent)
-    rows = system.query("SELECT plate_image_path FROM pass WHERE id = ANY(%s::uuid[])", list(accepted))
+    restored = traffic(system, [device], [plates.take(5)], rate=10).start()
+    restored.join()
+    kept = assert_every_accepted_pass_stored_once(system, restored)
+    rows = system.query("SELECT plate_image_path FROM pass WHERE id = ANY(%s::uuid[])", list(kept))
     assert len(rows) == 5 and all(row[0] and (system.data_dir / row[0]).is_file() for row in rows)
 
 
