@@ -96,7 +96,7 @@ class StreamConsumer(Generic[M]):
                  count: int = 500, block_ms: int = 1000, claim_idle_ms: int = CLAIM_IDLE_MS,
                  claim_every_s: float = CLAIM_EVERY_S, max_deliveries: int = MAX_DELIVERIES,
                  handler_acks: bool = False, defer_acks: bool = False,
-                 pipeline_extras: Callable[[Pipeline], None] | None = None) -> None:
+                 pipeline_extras: Callable[[Pipeline], object] | None = None) -> None:
         self.bus, self.raw = bus, raw
         self.stream, self.group, self.consumer = stream, group, consumer
         self.count, self.block_ms = count, block_ms
@@ -141,6 +141,7 @@ class StreamConsumer(Generic[M]):
                 return Batch(mine, retrying=True)
             self.own_pending = False
         if time.monotonic() >= self._next_claim_at:
+            self.flush_acks()  # (once a second) entries handled here are never claimed back as if left behind
             claimed = self._claim()
             if claimed:
                 return Batch(claimed, retrying=True)
