@@ -41,6 +41,12 @@ class BackgroundWorkers:
     def stop_event(self) -> threading.Event:
         return self.supervisor.stop
 
+    def started(self) -> BackgroundWorkers:
+        """Start supervising (after every worker was added); returns self."""
+        self.supervisor.start()
+        log.info("core.workers_started", extra={"workers": sorted(self.supervisor.workers)})
+        return self
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Ask every worker to stop and wait for it (each finishes its batch, commits and acks)."""
         self.supervisor.join(timeout_s)
@@ -50,25 +56,26 @@ class BackgroundWorkers:
                 log.warning("core.worker_still_running", extra={"worker": thread.name})
 
 
-def start_workers(system: System) -> BackgroundWorkers:
+def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
     """Passes writer and retention, snapshot LPR, the watchlist matcher, feed history, day summaries and the
-    live coverage verifier, all under one supervisor."""
+    live coverage verifier, all under one supervisor. `apart`: the writer, matcher, snapshot LPR and coverage
+    live run as services of their own (deploy/); this process keeps retention, feed history and summaries."""
     workers = BackgroundWorkers()
     supervisor = workers.supervisor
     bus, engine, settings = system.bus, system.engine, system.settings
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
     ensure_declared_groups(bus)  # every group holds back the trim from the start, run yet or not
-    start_background_workers(engine, bus, settings.data_dir, supervisor.stop,
+    start_background_workers(engine, bus, settings.data_dir, supervisor.stop, writers=0 if apart else 1,
                              days_by_class=settings.retention_days_by_class(), supervisor=supervisor)
     supervisor.add_thread("capture-feed-history", lambda stop: feed_history.run(engine, bus, consumer, stop))
+    supervisor.add_thread("trajectory-summaries", lambda stop: summary_loop(engine, settings.timezone, stop))
+    if apart:
+        return workers.started()
     supervisor.add_thread("watchlist-matcher",
                           lambda stop: Matcher(bus, sessions, matcher_consumer("-serve")).run(stop))
-    supervisor.add_thread("trajectory-summaries", lambda stop: summary_loop(engine, settings.timezone, stop))
     snapshot_pool = SnapshotPool(system.redis_url, settings.data_dir, settings.snapshot_workers,
                                  supervisor=supervisor)  # LPR processes start once a snapshot camera pushes
     supervisor.add_thread("capture-snapshots", snapshot_pool.run)
     supervisor.add_thread("coverage-live", lambda stop: coverage_worker.run(bus, sessions, consumer, stop))
-    supervisor.start()
-    log.info("core.workers_started", extra={"workers": sorted(supervisor.workers)})
-    return workers
+    return workers.started()

@@ -13,8 +13,9 @@ A worker gives `StreamConsumer` a batch handler and gets at-least-once delivery 
   own (not Redis or PostgreSQL being unreachable) `max_deliveries` times (XPENDING's count) goes to the
   dead letters with the reason.
 
-`trim_streams` trims each stream to the oldest entry some declared group has not acknowledged and
-removes consumers idle long with nothing pending, so Redis holds consumer lag, not a day of traffic.
+`trim_streams` trims each stream to the oldest entry some declared group has not acknowledged (a day
+at most, MAX_KEEP_S, the ceiling for a group that stopped for good) and removes consumers idle long with
+nothing pending, so Redis holds consumer lag, not a day of traffic (docs/REDIS_MEMORY.md).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ CLAIM_IDLE_MS = 30_000  # an entry unacked this long by another consumer is take
 CLAIM_EVERY_S = 1.0
 MAX_DELIVERIES = 5
 STALE_CONSUMER_MS = 3_600_000  # a consumer idle this long with nothing pending is removed from its group
+# The safety valve: a group that stopped for good (a worker no longer run, not removed from STREAM_GROUPS)
+# would keep its stream growing until Redis ran out of memory and refused every push. Entries older than
+# this go even unread, logged as an error (`stream.unread_trimmed`): the old age bound, now only a ceiling.
+MAX_KEEP_S = 24 * 3600
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OperationalError, InterfaceError,
                                                           DisconnectionError, PoolTimeout)
 
@@ -349,9 +354,11 @@ def oldest_needed(bus: Redis, stream: str, groups: Iterable[str] = ()) -> str | 
     return f"{ms}-{seq}"
 
 
-def trim_stream(bus: Redis, stream: str, groups: Iterable[str] = (), approximate: bool = True) -> int:
-    """Drop the entries every group has acknowledged (never one a group has not read or not acked); returns
-    how many went. `approximate` lets Redis drop whole nodes only (cheaper; it keeps a few more)."""
+def trim_stream(bus: Redis, stream: str, groups: Iterable[str] = (), approximate: bool = True,
+                max_keep_s: float = MAX_KEEP_S) -> int:
+    """Drop the entries every group has acknowledged (never one a group has not read or not acked, unless older
+    than `max_keep_s`); returns how many went. `approximate` lets Redis drop whole nodes only (cheaper; it keeps
+    a few more)."""
     if not bus.exists(stream):
         for group in groups:
             ensure_group(bus, stream, group)
@@ -359,6 +366,10 @@ def trim_stream(bus: Redis, stream: str, groups: Iterable[str] = (), approximate
     minid = oldest_needed(bus, stream, groups)
     if minid is None:
         return 0
+    ceiling_ms = int((time.time() - max_keep_s) * 1000)
+    if _id_key(minid) < (ceiling_ms, 0):
+        log.error("stream.unread_trimmed", extra={"stream": stream, "oldest_needed": minid, "max_keep_s": max_keep_s})
+        minid = f"{ceiling_ms}-0"
     return int(bus.xtrim(stream, minid=minid, approximate=approximate))
 
 

@@ -191,3 +191,11 @@ def test_declared_groups_exist_before_their_consumers_run(bus: redis_lib.Redis) 
     for stream, groups in STREAM_GROUPS.items():
         info: Any = bus.xinfo_groups(stream)
         assert sorted(group["name"] for group in info) == sorted(groups)
+
+
+def test_a_group_stopped_for_good_holds_entries_only_up_to_the_ceiling(bus: redis_lib.Redis) -> None:
+    old = [str(bus.xadd(STREAM, {"n": str(n)}, id=f"{1_000 + n}-0")) for n in range(3)]  # from 1970: "a day ago"
+    fresh = append(bus, 2)
+    bus.xgroup_create(STREAM, "stopped", id="0")
+    assert trim_stream(bus, STREAM, ["stopped"], approximate=False, max_keep_s=3600) == 3  # logged as an error
+    assert [msg_id for msg_id, _ in bus.xrange(STREAM)] == fresh and len(old) == 3  # type: ignore[union-attr]
