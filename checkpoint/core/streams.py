@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import psycopg2
 from redis import Redis
 from redis.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
@@ -57,8 +58,9 @@ STALE_CONSUMER_MS = 3_600_000  # a consumer idle this long with nothing pending 
 # would keep its stream growing until Redis ran out of memory and refused every push. Entries older than
 # this go even unread, logged as an error (`stream.unread_trimmed`): the old age bound, now only a ceiling.
 MAX_KEEP_S = 24 * 3600
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OperationalError, InterfaceError,
-                                                          DisconnectionError, PoolTimeout)
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    RedisError, OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+    psycopg2.OperationalError, psycopg2.InterfaceError)  # the writer's COPY runs on the raw psycopg2 connection
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:

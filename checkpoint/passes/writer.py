@@ -63,6 +63,10 @@ Row = tuple[str, Fields, str, int, date]  # message id, stream fields, packed re
 Stored = tuple[list[Row], list[tuple[Row, str]]]  # rows stored (or stored before), rows refused with the reason
 
 
+class PassesLeftPending(RuntimeError):
+    """Some passes read again failed on their own and stay pending: the loop waits before reading them again."""
+
+
 def default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 10_000}"
 
@@ -153,7 +157,8 @@ class PassWriter:
         if batch.retrying:
             if in_flight is not None:
                 self._finish(in_flight.result())
-            self.stream.retry(self._handle_batch, batch)
+            if not self.stream.retry(self._handle_batch, batch):
+                raise PassesLeftPending(f"{len(batch.messages)} passes read again; some failed and stay pending")
             return len(batch.messages)
         rows, suffixes = self._prepare(batch.messages)
         done = in_flight.result() if in_flight is not None else None  # raises what the COPY raised

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg2
 import pytest
 import redis as redis_lib
+from sqlalchemy.exc import OperationalError
 
 from checkpoint.core.bus import DEAD_STREAM, Message
 from checkpoint.core.faults import FaultInjected, arm, disarm_all
@@ -87,17 +89,17 @@ def test_an_entry_failing_its_deliveries_is_dead_lettered_with_the_reason(bus: r
     assert fields["n"] == "1" and pending(bus) == 0
 
 
-def test_an_infrastructure_error_never_dead_letters(bus: redis_lib.Redis) -> None:
-    from sqlalchemy.exc import OperationalError
-
+@pytest.mark.parametrize("error", [OperationalError("SELECT 1", {}, Exception("connection refused")),
+                                   psycopg2.OperationalError("server closed the connection unexpectedly")])
+def test_an_infrastructure_error_never_dead_letters(bus: redis_lib.Redis, error: Exception) -> None:
     stream = consumer(bus, "c1", max_deliveries=1)
     append(bus, 2)
 
     def database_down(batch: Batch[Message]) -> None:
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        raise error
 
     for _attempt in range(3):
-        with pytest.raises(OperationalError):
+        with pytest.raises(type(error)):
             stream.step(database_down)
     assert pending(bus) == 2 and bus.xlen(DEAD_STREAM) == 0
 
