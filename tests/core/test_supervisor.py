@@ -7,7 +7,12 @@ import os
 import signal
 import threading
 import time
+from typing import Any
 
+import redis as redis_lib
+from sqlalchemy import Engine
+
+from checkpoint.core.config import Settings
 from checkpoint.core.supervisor import Backoff, Supervisor
 from tests.waiting import wait_until
 
@@ -68,3 +73,26 @@ def test_a_child_process_killed_with_sigkill_is_restarted() -> None:
         supervisor.join(timeout_s=1)  # it sleeps: killed after the timeout
     last = supervisor.running("child")
     assert last is not None and not last.is_alive()
+
+
+def test_serve_with_workers_apart_supervises_the_rest_and_declares_every_group(
+        engine: Engine, bus: redis_lib.Redis, test_settings: Settings, servers: tuple[str, str]) -> None:
+    from checkpoint.core.embedded import EmbeddedServers
+    from checkpoint.core.streams import STREAM_GROUPS
+    from checkpoint.runtime import System
+    from checkpoint.workers import start_workers
+
+    system = System(test_settings, engine, bus, EmbeddedServers(), servers[0], servers[1])
+    workers = start_workers(system, apart=True)  # the four stream workers are left to their own services
+    try:
+        assert sorted(workers.supervisor.workers) == ["capture-feed-history", "passes-retention",
+                                                      "trajectory-summaries"]
+        for stream, groups in STREAM_GROUPS.items():  # declared up front: they hold back the trim already
+            info: Any = bus.xinfo_groups(stream)
+            assert sorted(group["name"] for group in info) == sorted(groups)
+        history = workers.supervisor.running("capture-feed-history")
+        assert history is not None and history.is_alive()
+    finally:
+        workers.stop(timeout_s=10)
+    assert history is not None and not history.is_alive()
+    assert all(worker.restarts == 0 for worker in workers.supervisor.workers.values())  # a stop is not a death
