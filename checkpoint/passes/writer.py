@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Fields, Message, send_packed
 from checkpoint.core.faults import fault_point
-from checkpoint.core.streams import Batch, PeriodicTrim, StreamConsumer
+from checkpoint.core.stream_trim import PeriodicTrim
+from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes import partitions, store
 from checkpoint.passes.record import CAPTURED_KEY, EVENT_KEY, checked
 from checkpoint.sites.models import Checkpoint
@@ -43,7 +44,7 @@ from checkpoint.sites.models import Checkpoint
 log = logging.getLogger(__name__)
 
 GROUP = "passes"
-TRIM_EVERY_S = 60.0  # every declared stream trimmed to what all its groups acknowledged (core/streams.py)
+TRIM_EVERY_S = 60.0  # every declared stream trimmed to what all its groups acknowledged (core/stream_trim.py)
 STATS_EVERY_S = 10.0
 
 

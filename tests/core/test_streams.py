@@ -11,15 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from checkpoint.core.bus import DEAD_STREAM, Message
 from checkpoint.core.faults import FaultInjected, arm, disarm_all
-from checkpoint.core.streams import (
-    STREAM_GROUPS,
-    Batch,
-    RawMessage,
-    StreamConsumer,
-    ensure_declared_groups,
-    remove_stale_consumers,
-    trim_stream,
-)
+from checkpoint.core.stream_trim import remove_stale_consumers, trim_stream
+from checkpoint.core.streams import STREAM_GROUPS, Batch, RawMessage, StreamConsumer, ensure_declared_groups
 from checkpoint.watchlist.raw_stream import raw_client
 
 STREAM, GROUP = "checkpoint:test-stream", "test-group"

@@ -7,7 +7,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Message
-from checkpoint.core.streams import StreamConsumer, ensure_declared_groups, trim_streams
+from checkpoint.core.stream_trim import trim_streams
+from checkpoint.core.streams import StreamConsumer, ensure_declared_groups
 from checkpoint.passes.record import PassEvent
 from checkpoint.passes.writer import PassWriter
 from checkpoint.watchlist.raw_stream import decoded
