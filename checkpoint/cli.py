@@ -39,7 +39,7 @@ app.add_typer(trajectory_app, name="trajectory", help="Trajectories: summarise c
 
 
 def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0,
-           api_processes: int = 1) -> None:
+           api_processes: int = 1, workers_apart: bool = False) -> None:
     from checkpoint.main import create_app
     from checkpoint.runtime import running_system
     from checkpoint.serving import serve_api_processes
@@ -54,7 +54,7 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
     with running_system(settings) as system:
-        workers = start_workers(system)
+        workers = start_workers(system, apart=workers_apart)
         demo_passwords: dict[str, str] = {}
         if demo:
             from checkpoint.demo import TAXI_PLATE, ensure_demo_users, start_demo
@@ -97,9 +97,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default CHECKPOINT_PORT)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="API processes (uvicorn workers) sharing the port; the "
                                                      "stream workers run once, in this process")] = 1,
+    workers_apart: Annotated[bool, typer.Option(
+        "--workers-apart", help="the passes writer, matcher, snapshot LPR and coverage live run as services of "
+                                "their own (deploy/); this process keeps the API, feed history and the hourly "
+                                "jobs")] = False,
 ) -> None:
-    """Run the API and console (embedded PostgreSQL and Redis unless URLs are configured)."""
-    _serve(host, port, api_processes=workers)
+    """Run the API and console, and every stream worker under one supervisor (embedded PostgreSQL and Redis
+    unless URLs are configured)."""
+    _serve(host, port, api_processes=workers, workers_apart=workers_apart)
 
 
 @app.command()

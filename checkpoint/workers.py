@@ -1,8 +1,9 @@
-"""The stream workers `checkpoint serve` runs beside the API, as threads of one process.
+"""The stream workers `checkpoint serve` runs beside the API, as threads (and LPR processes) of one process.
 
-Each one is also a command of its own (`checkpoint passes writer`, `checkpoint watchlist matcher`,
-...) for sites that run them as separate processes or on other machines; consumer groups share
-the work and at-least-once delivery with idempotent handlers keeps it exact.
+One Supervisor (core/supervisor.py) starts them all and restarts any that dies, with backoff. Each one
+is also a command of its own (`checkpoint passes writer`, `checkpoint watchlist matcher`, ...) for
+sites that run them as separate processes or on other machines (deploy/ has systemd units); consumer
+groups share the work and at-least-once delivery with idempotent handlers keeps it exact.
 """
 
 from __future__ import annotations
@@ -11,76 +12,74 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import sessionmaker
 
 from checkpoint.capture import feed_history
 from checkpoint.capture.snapshot_worker import SnapshotPool
+from checkpoint.core.streams import ensure_declared_groups
+from checkpoint.core.supervisor import Supervisor
 from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
 from checkpoint.runtime import System
-from checkpoint.trajectory.worker import start_summary_thread
-from checkpoint.watchlist.worker import start_matcher_thread
+from checkpoint.trajectory.worker import summary_loop
+from checkpoint.watchlist.worker import Matcher
+from checkpoint.watchlist.worker import default_consumer as matcher_consumer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class BackgroundWorkers:
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    """The supervised workers, and `threads` started beside them that are not restarted (the demo's)."""
+
+    supervisor: Supervisor = field(default_factory=Supervisor)
     threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self.supervisor.stop
+
+    def started(self) -> BackgroundWorkers:
+        """Start supervising (after every worker was added); returns self."""
+        self.supervisor.start()
+        log.info("core.workers_started", extra={"workers": sorted(self.supervisor.workers)})
+        return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Ask every worker to stop and wait for it (each finishes its batch, commits and acks)."""
-        self.stop_event.set()
+        self.supervisor.join(timeout_s)
         for thread in self.threads:
             thread.join(timeout=timeout_s)
             if thread.is_alive():
                 log.warning("core.worker_still_running", extra={"worker": thread.name})
 
 
-def _restarting(name: str, stop: threading.Event, work: Callable[[], None], backoff_s: float = 1.0) -> None:
-    """Run `work` until `stop`; an unexpected error (Redis or PostgreSQL restarting) restarts it after a pause."""
-    while not stop.is_set():
-        try:
-            work()
-        except Exception:
-            log.exception("core.worker_failed", extra={"worker": name})
-            stop.wait(backoff_s)
-            backoff_s = min(backoff_s * 2, 30.0)
-
-
-def start_workers(system: System) -> BackgroundWorkers:
-    """Passes writer and retention, snapshot LPR, the watchlist matcher, and the live coverage verifier."""
+def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
+    """Passes writer and retention, snapshot LPR, the watchlist matcher, feed history, day summaries and the
+    live coverage verifier, all under one supervisor. `apart`: the writer, matcher, snapshot LPR and coverage
+    live run as services of their own (deploy/); this process keeps retention, feed history and summaries."""
     workers = BackgroundWorkers()
-    sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
+    supervisor = workers.supervisor
+    bus, engine, settings = system.bus, system.engine, system.settings
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
-    workers.threads += start_background_workers(system.engine, system.bus, system.settings.data_dir,
-                                                workers.stop_event,
-                                                days_by_class=system.settings.retention.days_by_class())
-    history = threading.Thread(target=feed_history.run, args=(system.engine, system.bus, consumer, workers.stop_event),
-                               name="capture-feed-history", daemon=True)
-    history.start()
-    workers.threads.append(history)
-    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event,
-                                                data_dir=system.settings.data_dir,
-                                                settings=system.settings.watchlist))
-    workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event,
-                                                days_back=system.settings.retention.summary_days()))
-    snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.capture.snapshot_workers,
-                                 system.settings.lpr, repeat_window_s=system.settings.capture.repeat_window_s)
-    snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",
-                                 daemon=True)  # LPR processes start once a snapshot camera pushes
-    snapshots.start()
-    workers.threads.append(snapshots)
-    def live_coverage() -> None:
-        coverage_worker.run(system.bus, sessions, consumer, workers.stop_event)
-
-    coverage = threading.Thread(target=_restarting, args=("coverage-live", workers.stop_event, live_coverage),
-                                name="coverage-live", daemon=True)
-    coverage.start()
-    workers.threads.append(coverage)
-    log.info("core.workers_started", extra={"workers": [thread.name for thread in workers.threads]})
-    return workers
+    ensure_declared_groups(bus)  # every group holds back the trim from the start, run yet or not
+    start_background_workers(engine, bus, settings.data_dir, supervisor.stop, writers=0 if apart else 1,
+                             days_by_class=settings.retention.days_by_class(), supervisor=supervisor)
+    supervisor.add_thread("capture-feed-history", lambda stop: feed_history.run(engine, bus, consumer, stop))
+    days_back = settings.retention.summary_days()
+    supervisor.add_thread("trajectory-summaries",
+                          lambda stop: summary_loop(engine, settings.timezone, stop, days_back=days_back))
+    if apart:
+        return workers.started()
+    supervisor.add_thread("watchlist-matcher",
+                          lambda stop: Matcher(bus, sessions, matcher_consumer("-serve"), settings.watchlist,
+                                               data_dir=settings.data_dir).run(stop))
+    snapshot_pool = SnapshotPool(system.redis_url, settings.data_dir, settings.capture.snapshot_workers,
+                                 settings.lpr, repeat_window_s=settings.capture.repeat_window_s,
+                                 supervisor=supervisor)  # LPR processes start once a snapshot camera pushes
+    supervisor.add_thread("capture-snapshots", snapshot_pool.run)
+    supervisor.add_thread("coverage-live", lambda stop: coverage_worker.run(bus, sessions, consumer, stop))
+    return workers.started()

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from checkpoint.capture.models import FeedStateChange
 from checkpoint.capture.video.status import FEED_EVENTS_STREAM
-from checkpoint.core.bus import Message, ensure_group, read_batch
+from checkpoint.core.bus import Message
+from checkpoint.core.streams import Batch, StreamConsumer
 
 GROUP = "feed-history"
 EVERY_S = 1.0
@@ -33,33 +34,43 @@ _INSERT = text(
     "ON CONFLICT (feed_id, changed_at, state) DO NOTHING")
 
 
-def store_feed_changes(session: Session, bus: Redis, consumer: str, count: int = 500) -> int:
-    """Copy one batch of state changes into PostgreSQL, commit, ack; returns how many were read.
+def feed_changes_consumer(bus: Redis, consumer: str, count: int = 500, block_ms: int = 1000) -> StreamConsumer[Message]:
+    return StreamConsumer(bus, FEED_EVENTS_STREAM, GROUP, consumer, count=count, block_ms=block_ms)
+
+
+def store_batch(session: Session, batch: Batch[Message]) -> None:
+    """Copy one batch of state changes into PostgreSQL and commit (the consumer acks after).
 
     Changes of a feed deleted since are dropped (their rows would go with the feed anyway).
     """
-    ensure_group(bus, FEED_EVENTS_STREAM, GROUP)
-    messages = read_batch(bus, FEED_EVENTS_STREAM, GROUP, consumer, count=count, block_ms=1, min_idle_ms=30_000)
-    if not messages:
-        return 0
-    rows = [row for row in (_row(message) for message in messages) if row is not None]
+    rows = [row for row in (_row(message) for message in batch.messages) if row is not None]
     if rows:
         session.execute(_INSERT, rows)
     session.commit()
-    bus.xack(FEED_EVENTS_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
-    return len(messages)
+
+
+def store_feed_changes(session: Session, bus: Redis, consumer: str, count: int = 500) -> int:
+    """Copy one batch of state changes into PostgreSQL, commit, ack; returns how many were read."""
+    stream = feed_changes_consumer(bus, consumer, count, block_ms=1)
+    stream.start()
+    handled: list[int] = []
+
+    def handle(batch: Batch[Message]) -> None:
+        store_batch(session, batch)
+        handled.append(len(batch.messages))
+
+    stream.step(handle)
+    return sum(handled)
 
 
 def run(engine: Engine, bus: Redis, consumer: str, stop: threading.Event, every_s: float = EVERY_S) -> None:
-    """Copy state changes once a second until `stop`; errors (a server restarting) are retried."""
-    while not stop.is_set():
-        try:
-            with Session(engine) as session:
-                while store_feed_changes(session, bus, consumer) > 0:
-                    pass
-        except Exception:
-            log.exception("capture.feed_history_error")
-        stop.wait(every_s)
+    """Copy state changes as they come until `stop`; errors (a server restarting) are retried."""
+
+    def handle(batch: Batch[Message]) -> None:
+        with Session(engine) as session:
+            store_batch(session, batch)
+
+    feed_changes_consumer(bus, consumer, block_ms=int(every_s * 1000)).run(stop, handle)
 
 
 def _row(message: Message) -> dict[str, object] | None:

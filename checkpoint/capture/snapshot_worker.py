@@ -5,8 +5,9 @@ a time, and Python threads would share one core). Per snapshot: load the stored 
 plates, keep the most confident valid read, drop it when the same plate passed the same
 checkpoint within the repeat window (decided atomically in Redis, so all workers agree), store
 the plate crop, then append the CapturedPass and ack the snapshot in one MULTI. A worker killed
-at any point leaves the snapshot pending; another claims it back (XAUTOCLAIM) and, the pass id
-being the snapshot id, a pass appended twice is stored once by the passes writer.
+at any point leaves the snapshot pending; another claims it back (XAUTOCLAIM, core/streams.py) and,
+the pass id being the snapshot id, a pass appended twice is stored once by the passes writer. The
+processes are started (lazily) and restarted by the process's one Supervisor (core/supervisor.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import multiprocessing as mp
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,10 @@ import numpy as np
 from redis import Redis
 
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
-from checkpoint.core.bus import READS_STREAM, Fields, dead_letter, ensure_group, read_batch
+from checkpoint.core.bus import READS_STREAM, Fields, Message
 from checkpoint.core.settings_groups import CaptureSettings
+from checkpoint.core.streams import Batch, StreamConsumer
+from checkpoint.core.supervisor import Supervisor
 from checkpoint.lpr import (
     ImageError,
     LprSettings,
@@ -46,8 +49,6 @@ log = logging.getLogger(__name__)
 
 GROUP = "capture-lpr"
 REPEAT_WINDOW_S = CaptureSettings().repeat_window_s  # a site's own: CHECKPOINT_CAPTURE__REPEAT_WINDOW_S, passed in
-STREAM_KEEP_S = 24 * 3600
-TRIM_EVERY_S = 60.0
 JPEG_QUALITY = 90
 LAST_PASS_KEY = "checkpoint:snapshot:last:{checkpoint_id}:{plate}"
 
@@ -90,27 +91,36 @@ class SnapshotReader:
         self.claim_idle_ms = claim_idle_ms
         self.counts = SnapshotCounts()
         self._first_in_window_script = bus.register_script(_FIRST_IN_WINDOW)
-        self._trimmed_at = 0.0
-        ensure_group(bus, SNAPSHOTS_STREAM, GROUP)
+        # Each snapshot's pass is appended and the snapshot acked in one MULTI (handle): the handler acks.
+        self.stream: StreamConsumer[Message] = StreamConsumer(
+            bus, SNAPSHOTS_STREAM, GROUP, consumer, count=batch_size, claim_idle_ms=claim_idle_ms, claim_every_s=0.0,
+            handler_acks=True)
+        self.stream.start()
 
     def run(self, stop: threading.Event | None = None, stop_flag: Any = None) -> None:
         """Read snapshots until `stop` (a thread's Event) or `stop_flag` (a process's shared bool) is set."""
-        while not (stop is not None and stop.is_set()) and not (stop_flag is not None and stop_flag.value):
-            try:
-                self.step()
-                if time.monotonic() - self._trimmed_at > TRIM_EVERY_S:
-                    self.trim_stream()
-            except Exception:  # Redis restarting, disk full: the snapshot stays pending and is retried
-                log.exception("capture.snapshot_error", extra={"consumer": self.consumer})
-                time.sleep(1.0)
+        stop = stop or threading.Event()
+
+        def see_flag() -> None:
+            if stop_flag is not None and stop_flag.value:
+                stop.set()
+
+        self.stream.run(stop, self._handle_batch, tick=see_flag)
 
     def step(self, block_ms: int = 1000) -> int:
-        """Read one batch of snapshots; returns how many were handled."""
-        messages = read_batch(self.bus, SNAPSHOTS_STREAM, GROUP, self.consumer, count=self.batch_size,
-                              block_ms=block_ms, min_idle_ms=self.claim_idle_ms)
-        for msg_id, raw in messages:
+        """Read one batch of snapshots; returns how many were read."""
+        read: list[int] = []
+
+        def handle(batch: Batch[Message]) -> None:
+            read.append(len(batch.messages))
+            self._handle_batch(batch)
+
+        self.stream.step(handle, block_ms)
+        return max(read, default=0)
+
+    def _handle_batch(self, batch: Batch[Message]) -> None:
+        for msg_id, raw in batch.messages:
             self.handle(msg_id, raw)
-        return len(messages)
 
     def handle(self, msg_id: str, raw: Fields) -> CapturedPass | None:
         """The pass read from one snapshot (appended with the ack), or None (acked without a pass)."""
@@ -118,7 +128,7 @@ class SnapshotReader:
         try:
             snapshot = QueuedSnapshot.from_fields(raw)
         except (KeyError, ValueError) as exc:
-            dead_letter(self.bus, SNAPSHOTS_STREAM, GROUP, msg_id, raw, f"malformed snapshot: {exc!r}")
+            self.stream.dead_letter(msg_id, raw, f"malformed snapshot: {exc!r}")
             return None
         image: Any = cv2.imread(str(self.data_dir / snapshot.image_path), cv2.IMREAD_COLOR)
         if image is None:
@@ -174,15 +184,6 @@ class SnapshotReader:
                             device_id=snapshot.device_id, lane=snapshot.lane, direction=snapshot.direction,
                             image_path=snapshot.image_path, plate_image_path=plate_path, source="snapshot")
 
-    def trim_stream(self) -> None:
-        """Drop entries older than a day, never one still pending."""
-        self._trimmed_at = time.monotonic()
-        keep_ms = int((time.time() - STREAM_KEEP_S) * 1000)
-        pending: Any = self.bus.xpending(SNAPSHOTS_STREAM, GROUP)
-        if pending.get("pending"):
-            keep_ms = min(keep_ms, int(str(pending["min"]).split("-")[0]))
-        self.bus.xtrim(SNAPSHOTS_STREAM, minid=f"{keep_ms}-0", approximate=True)
-
 
 def run_snapshot_process(redis_url: str, data_dir: str, lpr_json: str, consumer: str, repeat_window_s: float,
                          stop_flag: Any) -> None:
@@ -200,61 +201,73 @@ def run_snapshot_process(redis_url: str, data_dir: str, lpr_json: str, consumer:
 
 
 class SnapshotPool:
-    """Runs `processes` LPR processes once snapshots are queued, and restarts any that dies.
+    """Starts `processes` LPR processes under the supervisor once snapshots are queued; it restarts any that dies.
 
     Started lazily, so a site without snapshot cameras never loads the extra plate engines.
     """
 
     def __init__(self, redis_url: str, data_dir: Path, processes: int = 0, lpr: LprSettings | None = None,
-                 repeat_window_s: float = REPEAT_WINDOW_S, lazy: bool = True) -> None:
+                 repeat_window_s: float = REPEAT_WINDOW_S, lazy: bool = True,
+                 supervisor: Supervisor | None = None) -> None:
         self.redis_url = redis_url
         self.data_dir = data_dir
         self.size = processes or os.cpu_count() or 1
         self.lpr = lpr or LprSettings()
         self.repeat_window_s = repeat_window_s
         self.lazy = lazy
+        self._own_supervisor = supervisor is None  # on its own (`checkpoint capture snapshots`, a bench)
+        self.supervisor = supervisor or Supervisor().start()
         self.context = mp.get_context("spawn")
         self.stop_flag = self.context.RawValue(ctypes.c_bool, False)
-        self.processes: list[SpawnProcess] = []
+        self.started = False
+
+    @property
+    def processes(self) -> list[SpawnProcess]:
+        """The LPR processes running now (the supervisor replaces a dead one after its backoff)."""
+        running = [self.supervisor.running(self._name(index)) for index in range(self.size)] if self.started else []
+        return [process for process in running if isinstance(process, SpawnProcess)]
 
     def watch(self, bus: Redis) -> None:
-        """Start the processes when snapshots wait (or at once when not lazy); restart dead ones."""
-        if not self.processes:
-            if self.lazy and not snapshots_waiting(bus):
-                return
-            self.processes = [self._spawn(index) for index in range(self.size)]
-            log.info("capture.snapshot_workers_started", extra={"pids": [p.pid for p in self.processes]})
+        """Start the processes when snapshots wait (or at once when not lazy)."""
+        if self.started or (self.lazy and not snapshots_waiting(bus)):
             return
-        for index, process in enumerate(self.processes):
-            if not process.is_alive():
-                log.warning("capture.snapshot_worker_restarted", extra={"pid": process.pid,
-                                                                        "exitcode": process.exitcode})
-                self.processes[index] = self._spawn(index)
+        self.started = True
+        for index in range(self.size):
+            self.supervisor.add_process(self._name(index), partial(self._spawn, index))
+        log.info("capture.snapshot_workers_started", extra={"pids": [p.pid for p in self.processes]})
+
+    @staticmethod
+    def _name(index: int) -> str:
+        return f"snapshot-lpr-{index}"
 
     def _spawn(self, index: int) -> SpawnProcess:
         consumer = f"{socket.gethostname()}-{os.getpid()}-snapshot-{index}"
-        process = self.context.Process(target=run_snapshot_process, name=f"snapshot-lpr-{index}", daemon=True,
+        process = self.context.Process(target=run_snapshot_process, name=self._name(index), daemon=True,
                                        args=(self.redis_url, str(self.data_dir), self.lpr.model_dump_json(),
                                              consumer, self.repeat_window_s, self.stop_flag))
         process.start()
         return process
 
     def run(self, stop: threading.Event, every_s: float = 1.0) -> None:
-        """Watch until `stop`, then stop the processes (each finishes its snapshot first)."""
+        """Watch for queued snapshots until `stop`, then stop the processes (each finishes its snapshot first)."""
         bus = Redis.from_url(self.redis_url, decode_responses=True, health_check_interval=30)
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self.started:
                 try:
                     self.watch(bus)
                 except Exception:  # Redis restarting: look again
                     log.exception("capture.snapshot_pool_error")
                 stop.wait(every_s)
+            stop.wait()
         finally:
             bus.close()
             self.stop()
 
     def stop(self) -> None:
+        """Ask the processes to stop and wait for them (killing one that hangs)."""
         self.stop_flag.value = True
+        if self._own_supervisor:
+            self.supervisor.stop.set()  # no restarts of processes that stop on purpose
         for process in self.processes:
             process.join(timeout=10)
             if process.is_alive():

@@ -51,37 +51,6 @@ def ensure_group(bus: Redis, stream: str, group: str, start_id: str = "0") -> No
             raise
 
 
-def read_batch(bus: Redis, stream: str, group: str, consumer: str, count: int = 500,
-               block_ms: int = 1000, min_idle_ms: int = 30_000) -> list[Message]:
-    """Entries for this consumer: first those left pending by dead consumers (XAUTOCLAIM), then new ones.
-
-    Delivery is at-least-once: the caller acks after its work is committed, and its handler is
-    idempotent on the upstream id. A group lost with Redis (restart without persistence) is re-created.
-    """
-    from redis.exceptions import ResponseError
-
-    try:
-        claimed = raw_call(bus, "XAUTOCLAIM", stream, group, consumer, str(min_idle_ms), "0-0", "COUNT", str(count))
-        reclaimed = [(msg_id, _fields(flat)) for msg_id, flat in claimed[1] if flat]
-        if reclaimed:
-            return reclaimed
-        reply = raw_call(bus, "XREADGROUP", "GROUP", group, consumer, "COUNT", str(count), "BLOCK", str(block_ms),
-                         "STREAMS", stream, ">")
-    except ResponseError as exc:
-        if "NOGROUP" not in str(exc):
-            raise
-        ensure_group(bus, stream, group)
-        return []
-    if not reply:
-        return []
-    per_stream = reply.values() if isinstance(reply, dict) else [item[1] for item in reply]  # RESP3 / RESP2
-    return [(msg_id, _fields(flat)) for entries in per_stream for msg_id, flat in entries]
-
-
-def _fields(flat: list[str]) -> Fields:
-    return {flat[0]: flat[1]} if len(flat) == 2 else dict(zip(flat[::2], flat[1::2], strict=True))
-
-
 def raw_call(bus: Redis, *args: str) -> Any:
     """One command's reply as hiredis parsed it, without redis-py's reply callbacks.
 

@@ -19,7 +19,8 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter, ensure_group, read_batch
+from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter
+from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.coverage import service
 from checkpoint.coverage.build import CoverageInputError
 from checkpoint.coverage.verifier import DEFAULT_WINDOW_S, Crossing, CrossingVerifier, RingIndex, Sighting
@@ -133,7 +134,8 @@ def _refreshed(sessions: sessionmaker[Session], live: LiveCoverage) -> LiveCover
 def run(bus: Redis, sessions: sessionmaker[Session], consumer: str, stop: threading.Event,
         window_s: float = DEFAULT_WINDOW_S) -> None:
     """Consume pass events until `stop`; the placement is re-read every REFRESH_S, stats logged every STATS_S."""
-    ensure_group(bus, PASSES_STREAM, GROUP)
+    stream: StreamConsumer[Message] = StreamConsumer(bus, PASSES_STREAM, GROUP, consumer)
+    stream.start()
     live: LiveCoverage | None = None
     while live is None:
         try:
@@ -143,19 +145,30 @@ def run(bus: Redis, sessions: sessionmaker[Session], consumer: str, stop: thread
             log.warning("coverage.live_waiting", extra={"reason": str(exc)})
             if stop.wait(60.0):
                 return
-    refreshed_at = stats_at = time.monotonic()
-    messages_seen = crossings_closed = 0
-    while not stop.is_set():
-        messages = read_batch(bus, PASSES_STREAM, GROUP, consumer, block_ms=1000)
-        if messages:
-            crossings_closed += len(live.handle(bus, messages))
-            bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
-            messages_seen += len(messages)
+    state = _LoopState(live)
+
+    def handle(batch: Batch[Message]) -> None:
+        state.crossings_closed += len(state.live.handle(bus, batch.messages))
+        state.messages_seen += len(batch.messages)
+
+    def tick() -> None:
         now = time.monotonic()
-        if now - stats_at >= STATS_S:
-            if messages_seen:
-                log.info("coverage.stats", extra={"messages": messages_seen, "crossings": crossings_closed,
-                                                  "open": len(live.verifier.open)})
-            stats_at, messages_seen, crossings_closed = now, 0, 0
-        if now - refreshed_at >= REFRESH_S:
-            live, refreshed_at = _refreshed(sessions, live), now
+        if now - state.stats_at >= STATS_S:
+            if state.messages_seen:
+                log.info("coverage.stats", extra={"messages": state.messages_seen,
+                                                  "crossings": state.crossings_closed,
+                                                  "open": len(state.live.verifier.open)})
+            state.stats_at, state.messages_seen, state.crossings_closed = now, 0, 0
+        if now - state.refreshed_at >= REFRESH_S:
+            state.live, state.refreshed_at = _refreshed(sessions, state.live), now
+
+    stream.run(stop, handle, tick=tick)
+
+
+class _LoopState:
+    """What the loop keeps between batches: the verifier and the counts logged every STATS_S."""
+
+    def __init__(self, live: LiveCoverage) -> None:
+        self.live = live
+        self.refreshed_at = self.stats_at = time.monotonic()
+        self.messages_seen = self.crossings_closed = 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 
 from redis import Redis
 from sqlalchemy import Engine
 
+from checkpoint.core.supervisor import Supervisor
 from checkpoint.passes.retention import run_retention
 from checkpoint.passes.writer import PassWriter, ensure_partitions_ahead, freeze_startup_objects
 
@@ -31,22 +33,27 @@ def retention_loop(engine: Engine, data_dir: Path, stop: threading.Event,
 
 def start_background_workers(engine: Engine, bus: Redis, data_dir: Path, stop: threading.Event,
                              writers: int = 1, days_by_class: dict[int, int] | None = None,
-                             retention_every_s: float = RETENTION_EVERY_S) -> list[threading.Thread]:
-    """Start the passes writer(s) and the retention job as daemon threads; set `stop`, then join them.
+                             retention_every_s: float = RETENTION_EVERY_S,
+                             supervisor: Supervisor | None = None) -> list[threading.Thread]:
+    """Start the passes writer(s) and the retention job under `supervisor` (one of their own on `stop` if none
+    is given), which restarts either if it dies; returns their threads as started. Set `stop` and join them.
 
     In `checkpoint serve`: start after the database is prepared, and set `stop` and join the
     threads (each returns within about a second) before the servers are shut down.
     """
-    threads = [threading.Thread(target=PassWriter(engine, bus, consumer=f"{_host()}-serve-{index}").run,
-                                args=(stop,), name=f"passes-writer-{index}", daemon=True)
-               for index in range(writers)]
+    supervisor = supervisor or Supervisor(stop).start()
+    for index in range(writers):
+        consumer = f"{_host()}-serve-{index}"
+        supervisor.add_thread(f"passes-writer-{index}", partial(_run_writer, engine, bus, consumer))
     freeze_startup_objects()  # the serving process has started: see the function
-    threads.append(threading.Thread(target=retention_loop, args=(engine, data_dir, stop, days_by_class,
-                                                                 retention_every_s),
-                                    name="passes-retention", daemon=True))
-    for thread in threads:
-        thread.start()
-    return threads
+    supervisor.add_thread("passes-retention", lambda stop: retention_loop(engine, data_dir, stop, days_by_class,
+                                                                          retention_every_s))
+    names = [*(f"passes-writer-{index}" for index in range(writers)), "passes-retention"]
+    return [thread for thread in supervisor.threads() if thread.name in names]
+
+
+def _run_writer(engine: Engine, bus: Redis, consumer: str, stop: threading.Event) -> None:
+    PassWriter(engine, bus, consumer=consumer).run(stop)  # a fresh writer after a restart: nothing half-done kept
 
 
 def _host() -> str:

@@ -33,16 +33,10 @@ from redis.exceptions import NoScriptError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from checkpoint.core.bus import (
-    PASSES_STREAM,
-    READS_STREAM,
-    Fields,
-    Message,
-    dead_letter,
-    ensure_group,
-    read_batch,
-    send_packed,
-)
+from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Fields, Message, send_packed
+from checkpoint.core.faults import fault_point
+from checkpoint.core.stream_trim import PeriodicTrim
+from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes import partitions, store
 from checkpoint.passes.record import CAPTURED_KEY, EVENT_KEY, checked
 from checkpoint.sites.models import Checkpoint
@@ -50,8 +44,7 @@ from checkpoint.sites.models import Checkpoint
 log = logging.getLogger(__name__)
 
 GROUP = "passes"
-STREAM_KEEP_S = 24 * 3600  # both streams are trimmed by age, never by length
-TRIM_EVERY_S = 60.0
+TRIM_EVERY_S = 60.0  # every declared stream trimmed to what all its groups acknowledged (core/stream_trim.py)
 STATS_EVERY_S = 10.0
 
 
@@ -69,6 +62,10 @@ return #ids
 PUBLISH_CHUNK = 1000  # passes per script call: Redis serves no one else while it runs (~ms)
 Row = tuple[str, Fields, str, int, date]  # message id, stream fields, packed record, checkpoint id, UTC day
 Stored = tuple[list[Row], list[tuple[Row, str]]]  # rows stored (or stored before), rows refused with the reason
+
+
+class PassesLeftPending(RuntimeError):
+    """Some passes read again failed on their own and stay pending: the loop waits before reading them again."""
 
 
 def default_consumer() -> str:
@@ -96,28 +93,42 @@ class PassWriter:
     stats: WriterStats = field(default_factory=WriterStats)
     _positions: dict[int, store.Position] = field(default_factory=dict)
     _days: set[date] = field(default_factory=set)
-    _last_trim: float = 0.0
     _position_text: dict[int, tuple[str, str]] = field(default_factory=dict)  # repr(lat), repr(lon)
     _publish_sha: str = ""
     _in_flight: Future[Stored] | None = None  # the batch the copier thread is storing (step_overlapped)
+    _stream: StreamConsumer[Message] | None = None
 
     def __post_init__(self) -> None:
         self._publish_sha = hashlib.sha1(_PUBLISH.encode()).hexdigest()  # Redis's name for the script
 
+    @property
+    def stream(self) -> StreamConsumer[Message]:
+        """This writer's consumer of the reads stream; it acks in the publish script, after the commit."""
+        if self._stream is None or self._stream.consumer != self.consumer:
+            self._stream = StreamConsumer(self.bus, READS_STREAM, GROUP, self.consumer, count=self.batch_size,
+                                          block_ms=self.block_ms, claim_idle_ms=self.claim_idle_ms,
+                                          handler_acks=True)
+        return self._stream
+
     def run(self, stop: threading.Event) -> None:
         """Write batches until `stop` is set, each COPY overlapped with Redis work (step_overlapped);
-        errors other than refusals are logged and retried."""
-        ensure_group(self.bus, READS_STREAM, GROUP)
+        errors other than refusals are logged and the batches read again (core/streams.py)."""
         last_stats = time.monotonic()
+        trim = PeriodicTrim(self.bus, TRIM_EVERY_S)
+        started = False
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="passes-copy") as copier:
             while not stop.is_set():
                 try:
+                    if not started:
+                        self.stream.start()
+                        started = True
                     self.step_overlapped(copier)
-                    if time.monotonic() - self._last_trim > TRIM_EVERY_S:
-                        self.trim_streams()
+                    trim()
                 except Exception:
                     log.exception("passes.writer_error", extra={"consumer": self.consumer})
-                    stop.wait(1.0)  # the batches read stay pending and are claimed back after claim_idle_ms
+                    self._in_flight, started = None, False  # what was in flight stays pending: read again first
+                    self.stream.failed()
+                    stop.wait(1.0)
                 if time.monotonic() - last_stats > STATS_EVERY_S:
                     last_stats = time.monotonic()
                     log.info("passes.writer_stats", extra={"consumer": self.consumer, **self.stats.__dict__})
@@ -125,10 +136,12 @@ class PassWriter:
 
     def step(self) -> int:
         """Read one batch, store and publish it; returns the number of messages handled."""
-        messages = self._read(self.block_ms)
-        if messages:
-            self.handle(messages)
-        return len(messages)
+        batch = self.stream.read()
+        if batch.retrying:
+            self.stream.retry(self._handle_batch, batch)
+        elif batch.messages:
+            self.handle(batch.messages)
+        return len(batch.messages)
 
     def step_overlapped(self, copier: Executor) -> int:
         """Read and check the next batch while `copier` COPYs the one before; then start this batch's COPY
@@ -137,17 +150,24 @@ class PassWriter:
         On 2 cores PostgreSQL's COPY and the Redis work (read, check, publish) then run side by
         side instead of one after the other. Each batch is still published and acked only after
         its own commit. While a batch is in flight the read does not wait for new entries, so a
-        lone pass is published as soon as it is stored.
+        lone pass is published as soon as it is stored. Entries delivered before (after a failure, or
+        claimed from a dead writer) are handled on their own, not overlapped (StreamConsumer.retry).
         """
         in_flight, self._in_flight = self._in_flight, None
-        messages = self._read(self.block_ms if in_flight is None else 1)
-        rows, suffixes = self._prepare(messages)
+        batch = self.stream.read(self.block_ms if in_flight is None else 1)
+        if batch.retrying:
+            if in_flight is not None:
+                self._finish(in_flight.result())
+            if not self.stream.retry(self._handle_batch, batch):
+                raise PassesLeftPending(f"{len(batch.messages)} passes read again; some failed and stay pending")
+            return len(batch.messages)
+        rows, suffixes = self._prepare(batch.messages)
         done = in_flight.result() if in_flight is not None else None  # raises what the COPY raised
         if rows:
             self._in_flight = copier.submit(self._store, rows, suffixes)
         if done is not None:
             self._finish(done)
-        return len(messages)
+        return len(batch.messages)
 
     def finish_in_flight(self) -> None:
         """Wait for the batch being COPYed, and publish it (before stopping)."""
@@ -160,14 +180,16 @@ class PassWriter:
         rows, suffixes = self._prepare(messages)
         self._finish(self._store(rows, suffixes) if rows else ([], []))
 
-    def _read(self, block_ms: int) -> list[Message]:
-        return read_batch(self.bus, READS_STREAM, GROUP, self.consumer, count=self.batch_size, block_ms=block_ms,
-                          min_idle_ms=self.claim_idle_ms)
+    def _handle_batch(self, batch: Batch[Message]) -> None:
+        self.handle(batch.messages)
 
     def _prepare(self, messages: Sequence[Message]) -> tuple[list[Row], dict[int, str]]:
         """The rows that can be stored, and each checkpoint's COPY line suffix; the others are dead-lettered."""
         rows: list[Row] = []
-        for msg_id, fields in messages:
+        half = len(messages) // 2
+        for at, (msg_id, fields) in enumerate(messages):
+            if at == half:
+                fault_point("writer.mid_batch")
             try:
                 record = fields[CAPTURED_KEY]
                 rows.append((msg_id, fields, record, *checked(record)))
@@ -214,12 +236,14 @@ class PassWriter:
             try:
                 self.stats.inserted += store.insert_copy_text(raw, data, len(rows))
                 conn.commit()
+                fault_point("writer.after_commit")
                 return rows, []
             except (psycopg2.DataError, psycopg2.IntegrityError):
                 conn.rollback()
                 conn.execute(text("SELECT 1"))
             done = self._store_one_by_one(raw, rows, suffixes)
             conn.commit()
+            fault_point("writer.after_commit")
             return done
 
     def _store_one_by_one(self, raw: Any, rows: list[Row], suffixes: dict[int, str]) -> Stored:
@@ -266,7 +290,7 @@ class PassWriter:
     def _refuse(self, msg_id: str, fields: Fields, reason: str) -> None:
         self.stats.dead += 1
         log.warning("passes.refused", extra={"msg_id": msg_id, "reason": reason[:200]})
-        dead_letter(self.bus, READS_STREAM, GROUP, msg_id, fields, reason)
+        self.stream.dead_letter(msg_id, fields, reason)
 
     def _load_positions(self, ids: set[int]) -> None:
         with Session(self.engine) as session:
@@ -274,20 +298,6 @@ class PassWriter:
                                    .where(Checkpoint.id.in_(ids)))
             self._positions.update({row[0]: (row[1], row[2]) for row in rows})
         self._position_text.update({cp: (repr(lat), repr(lon)) for cp, (lat, lon) in self._positions.items()})
-
-    def trim_streams(self) -> None:
-        """Drop stream entries older than a day, never one the group has not yet acknowledged."""
-        self._last_trim = time.monotonic()
-        cutoff_ms = int((time.time() - STREAM_KEEP_S) * 1000)
-        self.bus.xtrim(PASSES_STREAM, minid=f"{cutoff_ms}-0", approximate=True)
-        keep = [cutoff_ms]
-        groups: Any = self.bus.xinfo_groups(READS_STREAM)
-        for group in groups:
-            keep.append(int(str(group["last-delivered-id"]).split("-")[0]))
-            if group.get("pending"):
-                pending: Any = self.bus.xpending(READS_STREAM, group["name"])
-                keep.append(int(str(pending["min"]).split("-")[0]))
-        self.bus.xtrim(READS_STREAM, minid=f"{min(keep)}-0", approximate=True)
 
 
 def freeze_startup_objects() -> None:

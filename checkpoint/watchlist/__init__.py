@@ -3,7 +3,7 @@
 models.py WatchEntry / HitAlert / WatchHit / DispatcherScope / WebhookDelivery; plates.py patterns and
 their index keys; index.py the Redis index (entries and a change log); local_index.py each matcher's
 in-memory copy of it; service.py the four-eyes watch lifecycle; worker.py the matcher (consumer group
-"watchlist" on `checkpoint:passes`; raw_stream.py, redelivery.py); alerts.py alert recording,
+"watchlist" on `checkpoint:passes` through core.streams; raw_stream.py); alerts.py alert recording,
 lifecycle and scopes; alert_images.py the images an alert keeps; webhook.py the outbox to the
 provincial platform; api.py and alerts_api.py routes (SSE at /api/v1/watchlist/alerts/stream);
 demo.py the demo watch.

@@ -1,14 +1,14 @@
 """The matcher: consumes `checkpoint:passes` in group "watchlist", matches each pass against the index.
 
-Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in
-memory (local_index.py) and checks it against Redis once per batch (an MGET right after the read), so
-a change is in force on every matcher from its next batch; candidates are verified here (validity
-window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, then pushed to
-`checkpoint:alerts`, then the passes are acked (in the pipeline of the next read); a new alert's
-webhook delivery is queued in the alert's own transaction (webhook.py). A batch that fails is read
-again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
-(redelivery.py). If the index is missing (Redis emptied or restarted without persistence) the
-matcher rebuilds it from PostgreSQL before matching.
+Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in memory
+(local_index.py) and checks it against Redis once per batch (an MGET right after the read), so a change
+is in force on every matcher from its next batch; candidates are verified here (validity window, scope,
+colour, the pattern itself). Hits are committed to PostgreSQL, then pushed to `checkpoint:alerts`, then
+the passes are acked (in the pipeline of the next read); a new alert's webhook delivery is queued in the
+alert's own transaction (webhook.py). Reading, claiming, acking and retrying are core/streams.py's
+StreamConsumer: a batch that fails is read again, then pass by pass, and a pass that keeps failing is
+dead-lettered after `max_deliveries`. If the index is missing (Redis emptied or restarted without
+persistence) the matcher rebuilds it from PostgreSQL before matching.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.client import Pipeline
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
+from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.settings_groups import WatchlistSettings
+from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service, webhook
@@ -40,7 +42,6 @@ from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.raw_stream import RawMessage, decoded, plate_of, raw_client
-from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
 from checkpoint.watchlist.webhook import WebhookOutbox
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ REBUILD_WAIT_S = 60.0
 CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken over (it has died)
 CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
+NEW_BLOCK_MS = 500
 
 
 def default_consumer(suffix: str = "") -> str:
@@ -69,10 +71,12 @@ class Matcher:
         self.predictor = Predictor(sessions)
         self.outbox = WebhookOutbox(sessions, self.settings.webhook_url, self.settings.webhook_timeout_s,
                                     self.settings.webhook_max_backoff_s) if self.settings.webhook_url else None
-        self._own_pending = True  # first read this consumer's unacked entries (after a start or an error)
+        # Acks go with the next read, in one pipeline with it and the MGET of the index state.
+        self.stream: StreamConsumer[RawMessage] = StreamConsumer(
+            bus, PASSES_STREAM, GROUP, self.consumer, raw=self.raw, count=batch, block_ms=NEW_BLOCK_MS,
+            claim_idle_ms=CLAIM_IDLE_MS, claim_every_s=CLAIM_EVERY_S, max_deliveries=self.settings.max_deliveries,
+            handler_acks=True, defer_acks=True, pipeline_extras=_index_state)
         self.retrying = False  # the last read returned passes delivered before
-        self._next_claim_at = 0.0
-        self._unacked: list[bytes] = []  # handled and committed, acked with the next read
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
 
@@ -132,8 +136,7 @@ class Matcher:
         return self._verified(candidates)
 
     def _refuse(self, msg_id: bytes, fields: dict[bytes, bytes], exc: Exception) -> None:
-        dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
-                    f"not a pass event: {exc!r}")
+        self.stream.dead_letter(msg_id, fields, f"not a pass event: {exc!r}")
 
     def _verified(self, candidates: Iterable[tuple[PassEvent, set[int]]]) -> list[Hit]:
         specs = self.index.specs
@@ -171,7 +174,7 @@ class Matcher:
         if hits:
             self.record(hits)
         if messages:
-            self._unacked += [msg_id for msg_id, _ in messages]  # acked with the next read (one round trip)
+            self.stream.done([msg_id for msg_id, _ in messages])  # acked with the next read (one round trip)
         self.matched += len(messages)
         return len(hits)
 
@@ -214,87 +217,34 @@ class Matcher:
 
     def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by
-        dead consumers (XAUTOCLAIM), then new ones; `retrying` tells the first two from the last."""
-        try:
-            return self._read()
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            ensure_group(self.bus, PASSES_STREAM, GROUP)  # lost with Redis: re-read the stream from its start
-            return self._read()
+        dead consumers (XAUTOCLAIM, at most once a second), then new ones; `retrying` tells the first two
+        from the last."""
+        batch = self.stream.read()
+        self._take_state(batch)
+        self.retrying = batch.retrying
+        return batch.messages
 
-    def _read(self) -> list[RawMessage]:
-        self._read_state = None  # only a read of new passes brings the index state with it
-        if self._own_pending:
-            self.flush_acks()  # before reading this consumer's pending entries, so handled ones are not among them
-        if self._own_pending:
-            reply: Any = self.raw.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: "0"}, count=self.batch)
-            mine = [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries if fields]
-            if mine:
-                self.retrying = True
-                return mine
-            self._own_pending = False
-        if time.monotonic() >= self._next_claim_at:  # at most once a second: passes idle for 30 s can wait 1 s more
-            claimed: Any = self.raw.xautoclaim(PASSES_STREAM, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS,
-                                               start_id="0-0", count=self.batch)
-            self.retrying = bool(reclaimed := [(msg_id, fields) for msg_id, fields in claimed[1] if fields])
-            if reclaimed:
-                return reclaimed
-            self._next_claim_at = time.monotonic() + CLAIM_EVERY_S
-        self.retrying = False
-        # One round trip: ack the last batch, read the next, then the index state as of after the read.
-        pipe = self.raw.pipeline(transaction=False)
-        if self._unacked:
-            pipe.xack(PASSES_STREAM, GROUP, *self._unacked)
-        pipe.xreadgroup(GROUP, self.consumer, {PASSES_STREAM: ">"}, count=self.batch, block=500)
-        pipe.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
-        *_, reply, state = pipe.execute()
-        self._unacked = []
-        self._read_state = [value.decode() if value is not None else None for value in state]
-        return [(msg_id, fields) for _stream, entries in (reply or []) for msg_id, fields in entries]
+    def _take_state(self, batch: Batch[RawMessage]) -> None:
+        """Only a read of new passes brings the index state (read right after them) with it."""
+        state: Any = batch.extras[0] if batch.extras else None
+        self._read_state = None if state is None else [v.decode() if v is not None else None for v in state]
+
+    def _handle_batch(self, batch: Batch[RawMessage]) -> None:
+        self._take_state(batch)
+        self.handle(batch.messages)
 
     def flush_acks(self) -> None:
         """Ack the passes handled since the last read (normally the next read's pipeline does)."""
-        if self._unacked:
-            self.raw.xack(PASSES_STREAM, GROUP, *self._unacked)
-            self._unacked = []
+        self.stream.flush_acks()
 
     def step(self) -> bool:
         """Read and handle one batch; False if some pass failed on its own and stays pending."""
-        messages = self.read()
-        if not messages:
-            return True
-        if self.retrying:
-            return self.retry(messages)
-        try:
-            self.handle(messages)
-        except Exception:
-            self._own_pending = True  # the batch is read again, pass by pass
-            raise
-        return True
+        return self.stream.step(self._handle_batch)
 
     def retry(self, messages: list[RawMessage]) -> bool:
-        """Handle passes read again one by one; a pass failing on its own after `max_deliveries`
-        deliveries is dead-lettered. Returns False if some pass failed and stays pending."""
-        counts = delivery_counts(self.bus, PASSES_STREAM, GROUP, self.consumer,
-                                 [msg_id.decode() for msg_id, _ in messages])
-        all_done = True
-        for msg_id, fields in messages:
-            try:
-                self.handle([(msg_id, fields)])
-            except Exception as exc:
-                if is_infrastructure_error(exc):
-                    raise
-                delivered = counts.get(msg_id.decode(), 1)
-                if delivered < self.settings.max_deliveries:
-                    log.warning("watchlist.pass_failed", extra={"msg_id": msg_id.decode(), "deliveries": delivered,
-                                                                "error": repr(exc)[:200]})
-                    all_done = False
-                    continue
-                dead_letter(self.bus, PASSES_STREAM, GROUP, msg_id.decode(), decoded(fields, errors="replace"),
-                            f"failed {delivered} deliveries; last error: {exc!r}")
-                log.error("watchlist.pass_dead_lettered", extra={"msg_id": msg_id.decode(), "deliveries": delivered})
-        return all_done
+        """Handle passes read again (as a batch, then one by one); a pass failing on its own after
+        `max_deliveries` deliveries is dead-lettered. Returns False if some pass failed and stays pending."""
+        return self.stream.retry(self._handle_batch, Batch(messages, retrying=True))
 
     def sweep_until(self, stop: threading.Event) -> None:
         """The expiry sweep, on a thread of its own so it never delays matching."""
@@ -312,32 +262,16 @@ class Matcher:
                                             daemon=True))
         for helper in helpers:
             helper.start()
-        started = False
-        while not stop.is_set():
-            try:
-                if not started:
-                    ensure_group(self.bus, PASSES_STREAM, GROUP)
-                    self.ensure_index()
-                    started = True
-                if not self.step():
-                    stop.wait(RETRY_WAIT_S)  # failed passes stay pending: read them again soon
-            except RedisError as exc:
-                log.warning("watchlist.redis_error", extra={"consumer": self.consumer, "error": str(exc)[:200]})
-                started, self._own_pending = False, True
-                stop.wait(0.2)
-            except Exception:  # PostgreSQL down, a bug: the batch stays pending and is read again, pass by pass
-                log.exception("watchlist.batch_failed", extra={"consumer": self.consumer})
-                self._own_pending = True
-                stop.wait(1.0)
-        try:
-            self.flush_acks()
-        except RedisError:
-            pass  # those passes are delivered again, and handled idempotently
+        self.stream.run(stop, self._handle_batch, on_start=self.ensure_index, retry_wait_s=RETRY_WAIT_S)
         if self.outbox is not None:
             self.outbox.wake.set()  # out of its wait, to see `stop`
         for helper in helpers:
             helper.join(timeout=10)
         self.raw.close()
+
+
+def _index_state(pipe: Pipeline) -> None:
+    pipe.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)  # the index state as of right after the read
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,

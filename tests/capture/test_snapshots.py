@@ -217,9 +217,11 @@ def test_the_pool_starts_when_snapshots_wait_and_restarts_a_killed_worker(
         assert first.pid is not None
         os.kill(first.pid, signal.SIGKILL)
         first.join(timeout=10)
-        pool.watch(bus)
+        wait_until(lambda: [p.pid for p in pool.processes if p.is_alive()] not in ([], [first.pid]), timeout_s=10,
+                   what="the supervisor restarted the killed LPR process")  # after its 1 s backoff
         [second] = pool.processes
         assert second.pid != first.pid and second.is_alive()
+        assert pool.supervisor.workers["snapshot-lpr-0"].restarts == 1
         photo, plate = real_photo(4)
         assert push(client, key, photo).status_code == 202
         wait_until(lambda: len(passes_on_reads(bus)) == 2, timeout_s=60)

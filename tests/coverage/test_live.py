@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoint.core.bus import PASSES_STREAM, ensure_group, read_batch
+from checkpoint.core.bus import PASSES_STREAM, ensure_group
+from checkpoint.core.streams import StreamConsumer
 from checkpoint.coverage import service
 from checkpoint.coverage.traffic import generate
 from checkpoint.coverage.worker import GROUP, VERDICTS_KEY, LiveCoverage, live_shares, record, run
@@ -31,9 +32,10 @@ def test_pass_stream_shares_agree_with_the_static_analysis(session: Session, bus
                                 direction=sighting.direction, source="test")
         bus.xadd(PASSES_STREAM, PassEvent(captured, lat=23.0, lon=114.0).to_fields())  # type: ignore[arg-type]  # str fields
     live = LiveCoverage(session, window_s=900)
-    while messages := read_batch(bus, PASSES_STREAM, GROUP, "test", block_ms=10):
-        live.handle(bus, messages)
-        bus.xack(PASSES_STREAM, GROUP, *[msg_id for msg_id, _ in messages])
+    stream: StreamConsumer[tuple[str, dict[str, str]]] = StreamConsumer(bus, PASSES_STREAM, GROUP, "test", block_ms=10)
+    while (batch := stream.read()).messages:
+        live.handle(bus, batch.messages)
+        stream.done([msg_id for msg_id, _ in batch.messages])
     record(bus, live.verifier.flush())
     shares = live_shares(bus, [a.code for a in model.areas], [c.code for c in model.checkpoints])
     seen = [t for t in traffic.crossings if t.static_captures > 0]

@@ -112,3 +112,41 @@ def test_redis_killed_and_restarted_loses_nothing(engine: Engine, own_redis: Red
     wait_until(lambda: writer.step() == 0 and pending(bus) == 0, timeout_s=15, what="the stream drained")
     assert counts(engine, start, end) == (300, 300)
     assert set(published_ids(bus)) == {str(p.pass_id) for p in passes}
+
+
+def start_writer_module(engine: Engine, redis_url: str, log: Path, fault: str = "") -> subprocess.Popen[bytes]:
+    """`python -m checkpoint passes writer` as a site runs it, armed with CHECKPOINT_FAULT if given."""
+    env = {**os.environ, "CHECKPOINT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "CHECKPOINT_REDIS_URL": redis_url, "CHECKPOINT_FAULT": fault}
+    return subprocess.Popen([sys.executable, "-m", "checkpoint", "passes", "writer", "--batch", "400",
+                             "--claim-idle-ms", "300"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab"))
+
+
+@pytest.mark.parametrize("fault", ["writer.after_commit:2", "writer.mid_batch:3"])
+def test_a_writer_killed_at_a_fault_point_loses_and_duplicates_nothing(engine: Engine, own_redis: RedisServer,
+                                                                       tmp_path: Path, fault: str) -> None:
+    """after_commit: a batch stored but neither published nor acked; mid_batch: half a batch checked, nothing
+    stored of it (the batch before may be in flight). (The writer acks in its publish script, after the
+    commit: stream.after_handle is not on its path.)"""
+    bus = own_redis.client()
+    total = 2_000
+    passes, start, end = make_passes(1, total)
+    ensure_group(bus, READS_STREAM, GROUP)
+    push_all(bus, passes)
+    log = tmp_path / "writer.log"
+    writer = start_writer_module(engine, own_redis.url, log, fault)
+    assert writer.wait(timeout=60) == -signal.SIGKILL, log.read_text()[-2000:]
+    stored, _ = counts(engine, start, end)
+    assert 0 < stored < total and pending(bus) > 0  # died with a batch in hand
+    if fault.startswith("writer.after_commit"):
+        assert len(published_ids(bus)) < stored  # committed, never published: the new writer must do it
+    writer = start_writer_module(engine, own_redis.url, log)
+    try:
+        wait_until(lambda: counts(engine, start, end)[0] >= total and pending(bus) == 0, timeout_s=60,
+                   what="every pass stored and acknowledged")
+    finally:
+        writer.terminate()
+        writer.wait(timeout=10)
+    assert counts(engine, start, end) == (total, total)
+    assert set(published_ids(bus)) == {str(item.pass_id) for item in passes}

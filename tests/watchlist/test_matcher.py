@@ -188,3 +188,28 @@ def test_a_pass_that_keeps_failing_is_dead_lettered_and_the_others_go_on(
     assert [fields["_id"] for _id, fields in dead] == [poison_id]
     assert dead[0][1]["_reason"].startswith("failed 3 deliveries; last error: IntegrityError")
     assert bus.xpending(PASSES_STREAM, "watchlist")["pending"] == 0
+
+
+def test_a_matcher_dying_after_its_commit_before_its_ack_alerts_each_pass_once(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    from checkpoint.core.faults import FaultInjected, arm, disarm_all
+
+    plate = random_plate()
+    entry = committed_watch(plate)
+    for index in range(4):
+        push_pass(bus, pass_event(plate if index % 2 == 0 else random_plate(), checkpoints[index % 2]))
+    matcher = new_matcher(bus, sessions)
+    arm("stream.after_handle")  # the hits are committed and pushed; the process "dies" before the ack
+    try:
+        with pytest.raises(FaultInjected):
+            matcher.step()
+    finally:
+        disarm_all()
+    assert bus.xpending(PASSES_STREAM, "watchlist")["pending"] == 4
+    assert matcher.step() is True  # its own pending passes, read again: handled again, idempotently
+    assert matcher.step() is True  # (their acks went with this read)
+    assert bus.xpending(PASSES_STREAM, "watchlist")["pending"] == 0
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id == entry.id)) == 2
+    assert len(alerts_for(sessions, entry.id)) == 1  # the two passes of one vehicle join one alert
+    assert len(stream_kinds(bus)) == 2  # one push per (pass, watch), none repeated by the redelivery
