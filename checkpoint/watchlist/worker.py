@@ -7,12 +7,16 @@ window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, th
 `checkpoint:alerts`, then the passes are acked (in the pipeline of the next read); a new alert's
 webhook delivery is queued in the alert's own transaction (webhook.py). A batch that fails is read
 again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
-(redelivery.py). If the index is missing (Redis emptied or restarted without persistence) the
-matcher rebuilds it from PostgreSQL before matching.
+(redelivery.py). Before each batch the matcher reads the change log's version in PostgreSQL and
+applies the changes since its copy (change_log.py), so a watch change answered 200 is in force from
+the next batch, whatever Redis holds; a Redis index whose version disagrees (emptied, or restarted
+from an old AOF with its ready flag) is caught up or rebuilt from PostgreSQL. With PostgreSQL
+unreachable nothing is matched: the batch stays pending and is read again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -33,9 +37,10 @@ from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
 from checkpoint.core.config import get_settings
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
-from checkpoint.watchlist import alerts, index, service, webhook
+from checkpoint.watchlist import alerts, change_log, index, service, webhook
 from checkpoint.watchlist.alerts import Hit
-from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.change_log import WatchSpec
+from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
@@ -50,6 +55,8 @@ REBUILD_WAIT_S = 60.0
 CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken over (it has died)
 CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
+REPORT_EVERY_S = 1.0
+REPORT_TTL_S = 60  # the report hash vanishes a minute after the last matcher's report
 
 
 def default_consumer(suffix: str = "") -> str:
@@ -76,34 +83,61 @@ class Matcher:
         self._unacked: list[bytes] = []  # handled and committed, acked with the next read
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
+        self._report_due_at, self._reported_version = 0.0, -1
 
     # --- the index --------------------------------------------------------------------------------
 
     def ensure_index(self) -> None:
-        """Rebuild the index from PostgreSQL if Redis lost it; wait if another matcher is rebuilding."""
+        """Make the Redis index current: caught up from the change log, or rebuilt from PostgreSQL if it
+        has no ready index or one ahead of the database; wait if another matcher is rebuilding."""
         deadline = time.monotonic() + REBUILD_WAIT_S
-        while not self.bus.exists(READY_KEY):
+        while True:
+            with self.sessions() as session:
+                if index.catch_up(self.bus, session):
+                    return
             if index.rebuild(self.bus, self.sessions):
-                log.info("watchlist.index_rebuilt", extra={"consumer": self.consumer})
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("the watch index was not rebuilt within 60 s")
+                raise RuntimeError(f"the watch index was not rebuilt within {REBUILD_WAIT_S:.0f} s")
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
     def sync(self, state: list[str | None] | None = None) -> None:
-        """Bring the local copy in line with Redis: ready/version/epoch as read right after the batch (or
-        an MGET now), more round trips only after a change."""
-        for _attempt in range(3):
-            current: Any = state or self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
-            state = None
-            ready, version, epoch = current
-            if not ready:
-                self.ensure_index()  # Redis lost the index: rebuilt from PostgreSQL, then read again
-                continue
-            if not self.index.current(version, epoch):
-                self.index.catch_up(self.bus, version, epoch)
+        """Bring the local copy to the database's version before a batch is matched (a PostgreSQL error
+        leaves the batch pending: nothing is matched on a copy that may be stale), and the Redis index
+        too if its version (as read right after the batch, `state`) disagrees."""
+        with self.sessions() as session:
+            wanted = change_log.database_version(session)
+            if self.index.version is None or self.index.version > wanted:
+                self.ensure_index()  # first batch, or a database older than the copy: load afresh
+                self.index.load(self.bus)
+                wanted = change_log.database_version(session)  # Redis may hold a change committed since
+            if self.index.version is not None and self.index.version > wanted:
+                raise RuntimeError("the Redis watch index is ahead of the database after a rebuild")
+            self.index.catch_up(session, wanted)
+            ready, version = (state or self.bus.mget(READY_KEY, VERSION_KEY))[:2]
+            if not ready or version != str(wanted):
+                self._repair_index(session)
+        self._report(wanted)
+
+    def _repair_index(self, session: Session) -> None:
+        """Catch the Redis index up, or rebuild it (unless another matcher is at it): a restarted Redis
+        may carry a ready flag from its AOF and an old version."""
+        if not index.catch_up(self.bus, session):
+            index.rebuild(self.bus, self.sessions)
+
+    def _report(self, version: int) -> None:
+        """Tell the status page which version this matcher matches with (at most once a second, best effort)."""
+        now = time.time()
+        if now < self._report_due_at and version == self._reported_version:
             return
-        raise RuntimeError("the watch index keeps disappearing")
+        try:
+            pipe = self.bus.pipeline(transaction=False)
+            pipe.hset(index.MATCHERS_KEY, self.consumer, json.dumps({"version": version, "at": now}))
+            pipe.expire(index.MATCHERS_KEY, REPORT_TTL_S)
+            pipe.execute()
+        except RedisError:
+            return
+        self._report_due_at, self._reported_version = now + REPORT_EVERY_S, version
 
     def match(self, events: list[PassEvent]) -> list[Hit]:
         """Hits of parsed pass events (the stream loop uses match_messages, which parses only candidates)."""
@@ -206,12 +240,13 @@ class Matcher:
                 raise
 
     def sweep_expired(self) -> None:
-        """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
+        """Mark ended watches expired in PostgreSQL, logging their removal, and bring the Redis index up
+        to date (matching stopped at their end already: the copy checks each watch's validity)."""
         with self.sessions() as session:
             ended = service.expire_due(session)
             session.commit()
-        for entry in ended:
-            index.mirror(self.bus, entry)
+            if ended:
+                index.mirror(self.bus, session)
 
     def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by
