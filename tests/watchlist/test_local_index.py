@@ -79,7 +79,8 @@ def test_a_redis_index_behind_is_caught_up_and_one_ahead_is_rebuilt(
         assert bus.get(VERSION_KEY) == str(database_version(db))
 
 
-def test_an_edit_is_logged_and_applied_to_the_copy(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch) -> None:
+def test_an_edit_is_logged_and_applied_to_the_copy(bus: Redis, sessions: sessionmaker[Session],
+                                                    committed_watch: Watch) -> None:
     committed_watch(random_plate())
     copy = IndexCopy()
     copy.load(bus)
