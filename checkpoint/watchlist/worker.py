@@ -7,9 +7,10 @@ window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, th
 `checkpoint:alerts`, then the passes are acked (in the pipeline of the next read); a new alert's
 webhook delivery is queued in the alert's own transaction (webhook.py). A batch that fails is read
 again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
-(redelivery.py). Before each batch the matcher reads the change log's version in PostgreSQL and
-applies the changes since its copy (change_log.py), so a watch change answered 200 is in force from
-the next batch, whatever Redis holds; a Redis index whose version disagrees (emptied, or restarted
+(redelivery.py). Before a batch the matcher knows the change log's version in PostgreSQL (read
+within the last 100 ms, or at once when Redis's version moved) and applies the changes since its
+copy (change_log.py), so a watch change answered 200 is in force from the next batch, whatever
+Redis holds; a Redis index whose version disagrees (emptied, or restarted
 from an old AOF with its ready flag) is caught up or rebuilt from PostgreSQL. With PostgreSQL
 unreachable nothing is matched: the batch stays pending and is read again.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -55,6 +57,7 @@ REBUILD_WAIT_S = 60.0
 CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken over (it has died)
 CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
+VERSION_CHECK_S = 0.1  # the database's version is read at most this long before a batch is matched
 REPORT_EVERY_S = 1.0
 REPORT_TTL_S = 60  # the report hash vanishes a minute after the last matcher's report
 
@@ -84,12 +87,14 @@ class Matcher:
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
         self._report_due_at, self._reported_version = 0.0, -1
+        self.version_checked_at = -math.inf  # monotonic time of the last read of the database's version
 
     # --- the index --------------------------------------------------------------------------------
 
     def ensure_index(self) -> None:
         """Make the Redis index current: caught up from the change log, or rebuilt from PostgreSQL if it
         has no ready index or one ahead of the database; wait if another matcher is rebuilding."""
+        self.version_checked_at = -math.inf  # (after a Redis failure, say) ask the database at the next batch
         deadline = time.monotonic() + REBUILD_WAIT_S
         while True:
             with self.sessions() as session:
@@ -102,9 +107,18 @@ class Matcher:
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
     def sync(self, state: list[str | None] | None = None) -> None:
-        """Bring the local copy to the database's version before a batch is matched (a PostgreSQL error
-        leaves the batch pending: nothing is matched on a copy that may be stale), and the Redis index
-        too if its version (as read right after the batch, `state`) disagrees."""
+        """Bring the local copy to the database's version before a batch is matched, and the Redis index
+        too if its version disagrees. The database is asked again once VERSION_CHECK_S has passed, and at
+        once when Redis's version (`state`, read right after the batch) differs from the copy's (the API
+        updates Redis right after its commit): a change committed VERSION_CHECK_S before a batch is
+        matched is always applied. A PostgreSQL error leaves the batch pending: nothing is matched on
+        a copy the database has not vouched for within that time."""
+        started = time.monotonic()
+        current: Any = state or self.bus.mget(READY_KEY, VERSION_KEY)
+        ready, version = current[0], current[1]
+        if self.index.version is not None and ready and version == str(self.index.version) \
+                and started - self.version_checked_at < VERSION_CHECK_S:
+            return
         with self.sessions() as session:
             wanted = change_log.database_version(session)
             if self.index.version is None or self.index.version > wanted:
@@ -114,9 +128,9 @@ class Matcher:
             if self.index.version is not None and self.index.version > wanted:
                 raise RuntimeError("the Redis watch index is ahead of the database after a rebuild")
             self.index.catch_up(session, wanted)
-            ready, version = (state or self.bus.mget(READY_KEY, VERSION_KEY))[:2]
             if not ready or version != str(wanted):
                 self._repair_index(session)
+        self.version_checked_at = started
         self._report(wanted)
 
     def _repair_index(self, session: Session) -> None:

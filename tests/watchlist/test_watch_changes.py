@@ -35,7 +35,7 @@ from checkpoint.watchlist.change_log import database_version
 from checkpoint.watchlist.index import ENTRIES_KEY, EPOCH_KEY, READY_KEY, VERSION_KEY
 from checkpoint.watchlist.models import HitAlert, WatchEntry, WatchHit
 from checkpoint.watchlist.settings import WatchlistSettings
-from checkpoint.watchlist.worker import GROUP, Matcher
+from checkpoint.watchlist.worker import GROUP, VERSION_CHECK_S, Matcher
 from tests.conftest import PASSWORD
 from tests.waiting import wait_until
 from tests.watchlist.conftest import drain, headers_for, new_matcher, pass_event, push_pass, random_plate
@@ -247,6 +247,13 @@ def test_redis_restarted_with_a_stale_ready_flag_is_rebuilt_from_postgresql(
     bus.close()
 
 
+def version_due(matcher: Matcher) -> None:
+    """Wait out VERSION_CHECK_S (0.1 s) since the matcher last read the database's version: a change
+    committed that long before a batch is matched must be applied to it."""
+    wait_until(lambda: time.monotonic() - matcher.version_checked_at >= VERSION_CHECK_S, timeout_s=1,
+               what="the matcher's next check of the database's version")
+
+
 def test_matcher_never_matches_on_an_index_older_than_the_database(
         bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoint: Checkpoint,
         engine: Engine) -> None:
@@ -266,6 +273,7 @@ def test_matcher_never_matches_on_an_index_older_than_the_database(
         service.approve_watch(db, supervisor, fresh, "ok")
         db.commit()
         fresh_id = fresh.id
+    version_due(matcher)  # Redis's version did not move: the bound is the database check's period
     push_pass(bus, pass_event(withdrawn_plate, checkpoint))
     push_pass(bus, pass_event(approved_plate, checkpoint))
     assert drain(matcher) == 1  # the approved one; the withdrawn one no longer matches
@@ -274,6 +282,7 @@ def test_matcher_never_matches_on_an_index_older_than_the_database(
 
     unreachable = create_engine(engine.url.set(port=9), connect_args={"connect_timeout": 2})
     matcher.sessions = sessionmaker(bind=unreachable)  # PostgreSQL gone: the version cannot be known
+    version_due(matcher)
     push_pass(bus, pass_event(approved_plate, checkpoint))
     with pytest.raises(OperationalError):
         matcher.step()
