@@ -255,12 +255,15 @@ class Matcher:
 
     def sweep_expired(self) -> None:
         """Mark ended watches expired in PostgreSQL, logging their removal, and bring the Redis index up
-        to date (matching stopped at their end already: the copy checks each watch's validity)."""
+        to date (matching stopped at their end already: the copy checks each watch's validity). Also
+        keeps an idle matcher on the status page (the matching thread reports only with a batch)."""
         with self.sessions() as session:
             ended = service.expire_due(session)
             session.commit()
             if ended:
                 index.mirror(self.bus, session)
+        if self.index.version is not None:
+            self._report(self.index.version)
 
     def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by
