@@ -17,6 +17,8 @@ from checkpoint.watchlist.index import MATCHERS_KEY, index_version
 from checkpoint.watchlist.schemas import IndexStatus, MatcherReport
 
 MATCHER_GONE_S = 30.0  # a matcher silent this long has stopped: its report is dropped
+REPORT_EVERY_S = 1.0
+REPORT_TTL_S = 60  # the report hash vanishes a minute after the last matcher's report
 
 REDIS_DOWN = "布控已保存，索引同步中（Redis 不可达）Saved; it takes effect once Redis is reachable again"
 SYNCING = "布控已保存，索引同步中 Saved; the index is being brought up to date"
@@ -51,3 +53,25 @@ def notice_after_change(bus: Redis) -> str:
     except RedisError:
         return REDIS_DOWN
     return SYNCING
+
+
+class MatcherReporter:
+    """A matcher's report of the version it matches with: at most once a second unless it changed,
+    best effort (a Redis error only skips it)."""
+
+    def __init__(self, bus: Redis, consumer: str) -> None:
+        self.bus, self.consumer = bus, consumer
+        self._due_at, self._version = 0.0, -1
+
+    def report(self, version: int) -> None:
+        now = time.time()
+        if now < self._due_at and version == self._version:
+            return
+        try:
+            pipe = self.bus.pipeline(transaction=False)
+            pipe.hset(MATCHERS_KEY, self.consumer, json.dumps({"version": version, "at": now}))
+            pipe.expire(MATCHERS_KEY, REPORT_TTL_S)
+            pipe.execute()
+        except RedisError:
+            return
+        self._due_at, self._version = now + REPORT_EVERY_S, version

@@ -17,7 +17,6 @@ unreachable nothing is matched: the batch stays pending and is read again.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -43,6 +42,7 @@ from checkpoint.watchlist import alerts, change_log, index, service, webhook
 from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.change_log import WatchSpec
 from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY
+from checkpoint.watchlist.index_status import MatcherReporter
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
@@ -58,8 +58,6 @@ CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken 
 CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
 VERSION_CHECK_S = 0.1  # the database's version is read at most this long before a batch is matched
-REPORT_EVERY_S = 1.0
-REPORT_TTL_S = 60  # the report hash vanishes a minute after the last matcher's report
 
 
 def default_consumer(suffix: str = "") -> str:
@@ -86,7 +84,7 @@ class Matcher:
         self._unacked: list[bytes] = []  # handled and committed, acked with the next read
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
-        self._report_due_at, self._reported_version = 0.0, -1
+        self.reporter = MatcherReporter(bus, self.consumer)  # its version, for the status page
         self.version_checked_at = -math.inf  # monotonic time of the last read of the database's version
 
     # --- the index --------------------------------------------------------------------------------
@@ -131,27 +129,13 @@ class Matcher:
             if not ready or version != str(wanted):
                 self._repair_index(session)
         self.version_checked_at = started
-        self._report(wanted)
+        self.reporter.report(wanted)
 
     def _repair_index(self, session: Session) -> None:
         """Catch the Redis index up, or rebuild it (unless another matcher is at it): a restarted Redis
         may carry a ready flag from its AOF and an old version."""
         if not index.catch_up(self.bus, session):
             index.rebuild(self.bus, self.sessions)
-
-    def _report(self, version: int) -> None:
-        """Tell the status page which version this matcher matches with (at most once a second, best effort)."""
-        now = time.time()
-        if now < self._report_due_at and version == self._reported_version:
-            return
-        try:
-            pipe = self.bus.pipeline(transaction=False)
-            pipe.hset(index.MATCHERS_KEY, self.consumer, json.dumps({"version": version, "at": now}))
-            pipe.expire(index.MATCHERS_KEY, REPORT_TTL_S)
-            pipe.execute()
-        except RedisError:
-            return
-        self._report_due_at, self._reported_version = now + REPORT_EVERY_S, version
 
     def match(self, events: list[PassEvent]) -> list[Hit]:
         """Hits of parsed pass events (the stream loop uses match_messages, which parses only candidates)."""
@@ -263,7 +247,7 @@ class Matcher:
             if ended:
                 index.mirror(self.bus, session)
         if self.index.version is not None:
-            self._report(self.index.version)
+            self.reporter.report(self.index.version)
 
     def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by
