@@ -1,13 +1,16 @@
 """Matcher throughput and fuzzy recall with 100,000 active watches in the real Redis index.
 
     python -m bench.bench_watchlist [--watches 100000] [--passes 200000] [--redis redis://127.0.0.1:6379/12]
+                                    [--database postgresql+psycopg2://postgres@127.0.0.1:5432/test]
 
 Watches: 90 % exact, 5 % wildcard (one '?' in a real plate, 10 % of them two), 5 % fuzzy (normal strictness),
-written to Redis exactly as a rebuild writes them. Passes are realistic Huizhou traffic (80 % 粤L,
+written to Redis exactly as a rebuild writes them (stamped with the change log's version, 0, of a scratch
+database of the run's own, created on `--database`'s server and dropped at the end: before each batch the
+matcher reads that version in PostgreSQL, as in production). Passes are realistic Huizhou traffic (80 % 粤L,
 10 % other 粤, 10 % other provinces, 5 % green 8-character plates). Measures, in the same run:
-  * `match`: Matcher.match on parsed pass events, batches of 500 (one MGET per batch: the matcher
-    holds a copy of the index), after a warm-up that loads that copy (`index_copy_load_s`, and the
-    growth of the process's peak RSS while loading it, `index_copy_mib`);
+  * `match`: Matcher.match on parsed pass events, batches of 500 (one MGET and one SELECT of the change
+    log's version per batch: the matcher holds a copy of the index), after a warm-up that loads that
+    copy (`index_copy_load_s`, and the growth of the process's peak RSS while loading it, `index_copy_mib`);
   * `stream`: the whole loop from the stream: XREADGROUP, parse, match, XACK (hits are counted,
     not written to PostgreSQL — the rare hit's insert is not what limits throughput);
   * `sismember`: the floor — pipelined SISMEMBER of the same plates in a set, 500 per round trip;
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import time
@@ -29,17 +33,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from bench.scratch import ScratchDatabase
 from checkpoint.core.bus import PASSES_STREAM
+from checkpoint.core.db import Base
 from checkpoint.core.errors import InvalidInput
+from checkpoint.core.models import User
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
 from checkpoint.passes.record import CapturedPass, PassEvent
+from checkpoint.watchlist.change_log import WatchChange
 from checkpoint.watchlist.index import ENTRIES_KEY, READY_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.models import WatchEntry
 from checkpoint.watchlist.plates import CONFUSION_CLASSES, MatchMode, Strictness, fuzzy_explain, parse_pattern
 from checkpoint.watchlist.worker import GROUP, Matcher
 
 BATCH = 500
+ADMIN_URL = os.environ.get("CHECKPOINT_BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 CHECKPOINT_ID = 1
 NOW = datetime.now(UTC)
 
@@ -89,7 +100,7 @@ def load_index(bus: Redis, specs: list[WatchSpec]) -> float:
         chunk: dict[Any, Any] = dict(items[start:start + 5000])
         pipe.hset(ENTRIES_KEY, mapping=chunk)
     pipe.set(READY_KEY, str(len(specs)))
-    pipe.incr(VERSION_KEY)
+    pipe.set(VERSION_KEY, "0")  # the scratch database's change log is empty
     pipe.execute()
     return time.perf_counter() - started
 
@@ -99,8 +110,11 @@ def event(plate: str) -> PassEvent:
                                   source="bench"), lat=23.1, lon=114.4)
 
 
+SESSIONS: sessionmaker[Session] = sessionmaker()  # bound to the scratch database in main()
+
+
 def new_matcher(bus: Redis, hits: Counter[str]) -> Matcher:
-    matcher = Matcher(bus, sessionmaker(), "bench", batch=BATCH)
+    matcher = Matcher(bus, SESSIONS, "bench", batch=BATCH)
     matcher.districts = {CHECKPOINT_ID: "441302"}
 
     def count_only(found: list[Any]) -> None:
@@ -213,7 +227,21 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=200_000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--database", default=ADMIN_URL, help="PostgreSQL server for the scratch database")
     args = parser.parse_args()
+    scratch = ScratchDatabase.create(args.database, "checkpoint_bench_matcher")
+    engine = create_engine(scratch.url)
+    try:
+        tables = [Base.metadata.tables[model.__tablename__] for model in (User, WatchEntry, WatchChange)]
+        Base.metadata.create_all(engine, tables=tables)  # what the matcher reads: the change log
+        SESSIONS.configure(bind=engine)
+        run(args)
+    finally:
+        engine.dispose()
+        scratch.drop()
+
+
+def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     bus = Redis.from_url(args.redis, decode_responses=True)
     bus.flushdb()

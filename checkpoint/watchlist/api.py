@@ -1,6 +1,9 @@
 """Watch routes for officers: register with a preview, list, submit, approve, reject, withdraw.
 
-Each change commits in PostgreSQL first, then is mirrored into the Redis index every matcher reads.
+Approval and withdrawal commit the entry and its versioned change-log row together (a durable fact),
+then bring the Redis index up to the database's version. If Redis is unreachable the answer is still
+200 (the change is committed, and matchers apply it from PostgreSQL before their next batch) with
+`in_force: false` and a notice; GET /index-status tells the console when it is in force.
 """
 
 from __future__ import annotations
@@ -8,16 +11,27 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from redis import Redis
+from sqlalchemy.orm import Session
 
 from checkpoint.core import audit
 from checkpoint.core.deps import BusDep, SessionDep, client_ip, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.watchlist import index, service
 from checkpoint.watchlist.alerts_api import router as alerts_router
+from checkpoint.watchlist.index_status import index_status, notice_after_change
 from checkpoint.watchlist.models import WatchEntry
 from checkpoint.watchlist.plates import parse_pattern
 from checkpoint.watchlist.preview import preview
-from checkpoint.watchlist.schemas import Decision, Preview, WatchCreate, WatchPattern, WatchPublic
+from checkpoint.watchlist.schemas import (
+    Decision,
+    IndexStatus,
+    Preview,
+    WatchChanged,
+    WatchCreate,
+    WatchPattern,
+    WatchPublic,
+)
 
 router = APIRouter(prefix="/watchlist", tags=["watchlist"])
 Officer = Annotated[User, Depends(require_roles(Role.officer))]
@@ -48,13 +62,19 @@ def submit_watch(entry_id: int, officer: Officer, session: SessionDep) -> WatchE
     return entry
 
 
-@router.post("/watches/{entry_id}/approve", response_model=WatchPublic)
-def approve_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchEntry:
+@router.post("/watches/{entry_id}/approve", response_model=WatchChanged)
+def approve_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchChanged:
     """A second, supervising officer puts the watch in force on every matcher."""
     entry = service.approve_watch(session, officer, service.get_watch(session, entry_id), body.reason)
     session.commit()
-    index.mirror(bus, entry)
-    return entry
+    return _changed(entry, bus, session)
+
+
+def _changed(entry: WatchEntry, bus: Redis, session: Session) -> WatchChanged:
+    """The committed entry, and whether the Redis index holds it yet (a notice if not)."""
+    in_force = index.mirror(bus, session)
+    return WatchChanged.model_validate({**WatchPublic.model_validate(entry).model_dump(), "in_force": in_force,
+                                        "notice": None if in_force else notice_after_change(bus)})
 
 
 @router.post("/watches/{entry_id}/reject", response_model=WatchPublic)
@@ -64,12 +84,17 @@ def reject_watch(entry_id: int, body: Decision, officer: Officer, session: Sessi
     return entry
 
 
-@router.post("/watches/{entry_id}/withdraw", response_model=WatchPublic)
-def withdraw_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchEntry:
+@router.post("/watches/{entry_id}/withdraw", response_model=WatchChanged)
+def withdraw_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchChanged:
     entry = service.withdraw_watch(session, officer, service.get_watch(session, entry_id), body.reason)
     session.commit()
-    index.mirror(bus, entry)
-    return entry
+    return _changed(entry, bus, session)
+
+
+@router.get("/index-status", response_model=IndexStatus)
+def read_index_status(_officer: Officer, session: SessionDep, bus: BusDep) -> IndexStatus:
+    """The change log's version, the Redis index's and each live matcher's: is every change in force?"""
+    return index_status(bus, session)
 
 
 @router.post("/preview", response_model=Preview)

@@ -34,14 +34,16 @@ def matcher(
 
 @app.command()
 def rebuild() -> None:
-    """Refill the Redis watch index from PostgreSQL (matchers also do this when they find it missing)."""
+    """Refill the Redis watch index from PostgreSQL (matchers also do this when its version disagrees).
+
+    The old index stays in use until the new one replaces it in one MULTI: a rebuild killed midway
+    leaves it as it was."""
     from checkpoint.core.db import Database
     from checkpoint.runtime import running_system
     from checkpoint.watchlist.index import READY_KEY, rebuild
 
     with running_system(get_settings(), prepare=False) as system:
         assert Database.sessions is not None
-        system.bus.delete(READY_KEY)
         done = rebuild(system.bus, Database.sessions)
         typer.echo(f"index rebuilt with {system.bus.get(READY_KEY)!s} active watches" if done
                    else "another process is rebuilding the index")

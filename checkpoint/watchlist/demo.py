@@ -20,6 +20,7 @@ from checkpoint.core.db import utcnow
 from checkpoint.core.models import User
 from checkpoint.passes.models import Pass
 from checkpoint.watchlist import index
+from checkpoint.watchlist.change_log import record_change
 from checkpoint.watchlist.models import DispatcherScope, WatchEntry, WatchStatus
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,9 @@ def plant_demo_watch(sessions: sessionmaker[Session], bus: Redis, plate: str | N
             if session.get(DispatcherScope, dispatcher.id) is None:
                 session.add(DispatcherScope(user_id=dispatcher.id, whole_network=True, districts=[],
                                             checkpoint_ids=[]))
+        record_change(session, entry, "plant")
         session.commit()
-    index.mirror(bus, entry)
+        index.mirror(bus, session)
     log.info("watchlist.demo_planted", extra={"entry_id": entry.id})
     return entry
 

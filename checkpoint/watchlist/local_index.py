@@ -1,11 +1,11 @@
-"""A matcher's in-memory copy of the watch index, kept in step with Redis at every batch.
+"""A matcher's in-memory copy of the watch index, kept at the change log's version at every batch.
 
 Looking a read up costs a few dict lookups here instead of ~35 Redis keys per pass: exact,
 confusion-normalised and deletion keys in one dict, and one table per wildcard mask in use, keyed by
-the read's characters at the mask's known positions. `sync` reads three small keys per batch; a
-change since the copy is applied from `checkpoint:watch:changes` in version order, and a rebuilt
-index (new epoch), a gap in the log or a missing version reloads every entry from the hash, in one
-MULTI with the version it belongs to. PostgreSQL stays the source of truth behind Redis.
+the read's characters at the mask's known positions. The copy is loaded once from the Redis hash
+(in one MULTI with the version it belongs to) and then follows the change log in PostgreSQL
+(change_log.py): before each batch the matcher reads the database's version and applies the changes
+since its copy's, in version order, so it never matches on an index older than the database.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from operator import itemgetter
 from typing import Any
 
 from redis import Redis
+from sqlalchemy.orm import Session
 
-from checkpoint.watchlist.index import CHANGES_KEY, ENTRIES_KEY, EPOCH_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.change_log import WatchSpec, changes_since
+from checkpoint.watchlist.index import ENTRIES_KEY, READY_KEY, VERSION_KEY
 from checkpoint.watchlist.plates import Mask, MatchMode, canonical, deletions, wildcard_mask
 
 KnownChars = Callable[[str], Any]  # itemgetter over a mask's positions: a tuple of characters
@@ -118,45 +120,37 @@ def _discard(mapping: dict[Any, set[int]], key: Any, entry_id: int) -> None:
 
 
 class IndexCopy(LocalIndex):
-    """A LocalIndex that knows which version of the Redis index it holds, and catches up with it."""
+    """A LocalIndex that knows which version of the change log it holds, and follows the log."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.version: int | None = None
-        self.epoch: str | None = None
-        self.cursor = "0-0"  # the last change applied
+        self.version: int | None = None  # None: never loaded
         self.reloads = 0
 
-    def current(self, version: str | None, epoch: str | None) -> bool:
-        return self.version is not None and version is not None and int(version) == self.version \
-            and epoch == self.epoch
-
-    def catch_up(self, bus: Redis, version: str | None, epoch: str | None) -> None:
-        """Apply the changes logged since this copy; reload if the log cannot bring it to `version`."""
-        if self.version is not None and version is not None and epoch == self.epoch and int(version) >= self.version:
-            changes: Any = bus.xrange(CHANGES_KEY, min="(" + self.cursor)
-            applied = self.version
-            for change_id, fields in changes:
-                if int(fields["v"]) != applied + 1:
-                    break  # trimmed away, or written by another epoch: the log has a gap
-                if fields["op"] == "add":
-                    self.add(WatchSpec.from_json(fields["spec"]))
+    def catch_up(self, session: Session, wanted: int) -> None:
+        """Apply the logged changes up to `wanted` (read from PostgreSQL, in version order)."""
+        assert self.version is not None, "load the copy first"
+        while self.version < wanted:
+            changes = changes_since(session, self.version)
+            if not changes or changes[0].version != self.version + 1:
+                raise RuntimeError(f"the change log has no version {self.version + 1}")  # never trimmed
+            for change in changes:
+                spec = change.watch_spec()
+                if spec is not None:
+                    self.add(spec)
                 else:
-                    self.remove(int(fields["id"]))
-                applied, self.cursor = int(fields["v"]), change_id
-            self.version = applied
-            if applied >= int(version):
-                return
-        self.load(bus)
+                    self.remove(change.entry_id)
+                self.version = change.version
 
     def load(self, bus: Redis) -> None:
-        """Every entry of the hash, with the version and epoch it belongs to (one MULTI)."""
+        """Every entry of the Redis hash, with the version it belongs to (one MULTI); the caller catches
+        up from the log. Refuses an index that is not ready (half written, or emptied)."""
         pipe = bus.pipeline(transaction=True)
-        pipe.mget(VERSION_KEY, EPOCH_KEY)
+        pipe.mget(READY_KEY, VERSION_KEY)
         pipe.hgetall(ENTRIES_KEY)
-        pipe.xrevrange(CHANGES_KEY, count=1)
-        (version, epoch), entries, newest = pipe.execute()
+        (ready, version), entries = pipe.execute()
+        if not ready:
+            raise RuntimeError("the Redis watch index is not ready")
         LocalIndex.__init__(self, (WatchSpec.from_json(text) for text in entries.values()))
-        self.version, self.epoch = int(version or 0), epoch
-        self.cursor = newest[0][0] if newest else "0-0"
+        self.version = int(version or 0)
         self.reloads += 1

@@ -62,6 +62,31 @@ class WatchPublic(BaseModel):
     ended_at: datetime | None
 
 
+class WatchChanged(WatchPublic):
+    """A watch just approved or withdrawn: committed (a durable fact) and whether the index holds it yet."""
+
+    in_force: bool  # the Redis index is at the database's version: every matcher applies it at its next batch
+    notice: str | None = None  # why not yet, in words for the console
+
+
+class MatcherReport(BaseModel):
+    consumer: str
+    version: int
+    reported_at: datetime
+    current: bool  # at the database's version
+
+
+class IndexStatus(BaseModel):
+    """Where the watch index stands: the database's change-log version, Redis's, each live matcher's."""
+
+    database_version: int
+    redis_reachable: bool
+    redis_version: int | None  # None: no ready index in Redis (being rebuilt), or Redis unreachable
+    matchers: list[MatcherReport]
+    in_force: bool  # Redis and every reporting matcher at the database's version
+    notice: str | None = None
+
+
 class Decision(BaseModel):
     reason: str = Field(default="", max_length=2000)
 

@@ -2,8 +2,10 @@
 
 Four eyes: an officer registers and submits; a *supervising officer* — a different user holding both
 the officer and the admin role — approves, rejects, or withdraws. Nobody approves or withdraws a watch
-they requested. Every change is written to the audit log with its reason. Services flush; the route
-commits, then mirrors the change into the Redis index (index.add_entry / remove_entry).
+they requested. Every change is written to the audit log with its reason. A change of what matchers
+enforce (approve, withdraw, expire) also writes a versioned `watch_change` row in the same
+transaction (change_log.py). Services flush; the route commits, then brings the Redis index up to
+the database's version (index.mirror).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from checkpoint.core.db import utcnow
 from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from checkpoint.core.models import Role, User
 from checkpoint.sites.models import Checkpoint
+from checkpoint.watchlist.change_log import record_change
 from checkpoint.watchlist.models import WatchEntry, WatchStatus
 from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness, parse_pattern
 from checkpoint.watchlist.schemas import WatchCreate
@@ -143,6 +146,7 @@ def approve_watch(session: Session, supervisor: User, entry: WatchEntry, reason:
     entry.status, entry.approved_by, entry.approved_at = WatchStatus.active.value, supervisor.id, now
     audit.record(session, supervisor, "watch.approve", target=f"watch:{entry.id}", reason=reason or entry.reason)
     session.flush()
+    record_change(session, entry, "approve", supervisor)
     return entry
 
 
@@ -170,11 +174,13 @@ def withdraw_watch(session: Session, supervisor: User, entry: WatchEntry, reason
     entry.withdrawn_by, entry.withdraw_reason = supervisor.id, reason.strip()
     audit.record(session, supervisor, "watch.withdraw", target=f"watch:{entry.id}", reason=reason)
     session.flush()
+    record_change(session, entry, "withdraw", supervisor)
     return entry
 
 
 def expire_due(session: Session, now: datetime | None = None) -> list[WatchEntry]:
-    """Mark active watches whose validity has ended as expired (the matcher already ignores them)."""
+    """Mark active watches whose validity has ended as expired (the matcher already ignores them), and log
+    their removal from the index."""
     moment = now or utcnow()
     ids = list(session.scalars(
         update(WatchEntry)
@@ -187,4 +193,5 @@ def expire_due(session: Session, now: datetime | None = None) -> list[WatchEntry
         session.refresh(entry)
         audit.record(session, None, "watch.expire", target=f"watch:{entry.id}", reason="validity ended",
                      actor_name="system")
+        record_change(session, entry, "expire")
     return entries

@@ -1,19 +1,23 @@
 """The matcher: consumes `checkpoint:passes` in group "watchlist", matches each pass against the index.
 
 Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in memory
-(local_index.py) and checks it against Redis once per batch (an MGET right after the read), so a change
-is in force on every matcher from its next batch; candidates are verified here (validity window, scope,
-colour, the pattern itself). Hits are committed to PostgreSQL, then pushed to `checkpoint:alerts`, then
-the passes are acked (in the pipeline of the next read); a new alert's webhook delivery is queued in the
-alert's own transaction (webhook.py). Reading, claiming, acking and retrying are core/streams.py's
-StreamConsumer: a batch that fails is read again, then pass by pass, and a pass that keeps failing is
-dead-lettered after `max_deliveries`. If the index is missing (Redis emptied or restarted without
-persistence) the matcher rebuilds it from PostgreSQL before matching.
+(local_index.py); candidates are verified here (validity window, scope, colour, the pattern itself).
+Hits are committed to PostgreSQL, then pushed to `checkpoint:alerts`, then the passes are acked (in the
+pipeline of the next read); a new alert's webhook delivery is queued in the alert's own transaction
+(webhook.py). Reading, claiming, acking and retrying are core/streams.py's StreamConsumer: a batch that
+fails is read again, then pass by pass, and a pass that keeps failing is dead-lettered after
+`max_deliveries`. Before a batch the matcher knows the change log's version in PostgreSQL (read
+within the last 100 ms, or at once when Redis's version moved) and applies the changes since its
+copy (change_log.py), so a watch change answered 200 is in force from the next batch, whatever
+Redis holds; a Redis index whose version disagrees (emptied, or restarted from an old AOF with its
+ready flag) is caught up or rebuilt from PostgreSQL. With PostgreSQL unreachable nothing is
+matched: the batch stays pending and is read again.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -35,9 +39,11 @@ from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
-from checkpoint.watchlist import alerts, index, service, webhook
+from checkpoint.watchlist import alerts, change_log, index, service, webhook
 from checkpoint.watchlist.alerts import Hit
-from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.change_log import WatchSpec
+from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY
+from checkpoint.watchlist.index_status import MatcherReporter
 from checkpoint.watchlist.local_index import IndexCopy
 from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
@@ -51,6 +57,7 @@ CLAIM_IDLE_MS = 30_000  # a pass unacked this long by another consumer is taken 
 CLAIM_EVERY_S = 1.0
 RETRY_WAIT_S = 0.5
 NEW_BLOCK_MS = 500
+VERSION_CHECK_S = 0.1  # the database's version is read at most this long before a batch is matched
 
 
 def default_consumer(suffix: str = "") -> str:
@@ -79,34 +86,58 @@ class Matcher:
         self.retrying = False  # the last read returned passes delivered before
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
+        self.reporter = MatcherReporter(bus, self.consumer)  # its version, for the status page
+        self.version_checked_at = -math.inf  # monotonic time of the last read of the database's version
 
     # --- the index --------------------------------------------------------------------------------
 
     def ensure_index(self) -> None:
-        """Rebuild the index from PostgreSQL if Redis lost it; wait if another matcher is rebuilding."""
+        """Make the Redis index current: caught up from the change log, or rebuilt from PostgreSQL if it
+        has no ready index or one ahead of the database; wait if another matcher is rebuilding."""
+        self.version_checked_at = -math.inf  # (after a Redis failure, say) ask the database at the next batch
         deadline = time.monotonic() + REBUILD_WAIT_S
-        while not self.bus.exists(READY_KEY):
+        while True:
+            with self.sessions() as session:
+                if index.catch_up(self.bus, session):
+                    return
             if index.rebuild(self.bus, self.sessions):
-                log.info("watchlist.index_rebuilt", extra={"consumer": self.consumer})
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("the watch index was not rebuilt within 60 s")
+                raise RuntimeError(f"the watch index was not rebuilt within {REBUILD_WAIT_S:.0f} s")
             time.sleep(0.05)  # another matcher holds the rebuild lock
 
     def sync(self, state: list[str | None] | None = None) -> None:
-        """Bring the local copy in line with Redis: ready/version/epoch as read right after the batch (or
-        an MGET now), more round trips only after a change."""
-        for _attempt in range(3):
-            current: Any = state or self.bus.mget(READY_KEY, VERSION_KEY, EPOCH_KEY)
-            state = None
-            ready, version, epoch = current
-            if not ready:
-                self.ensure_index()  # Redis lost the index: rebuilt from PostgreSQL, then read again
-                continue
-            if not self.index.current(version, epoch):
-                self.index.catch_up(self.bus, version, epoch)
+        """Bring the local copy to the database's version before a batch is matched, and the Redis index
+        too if its version disagrees. The database is asked again once VERSION_CHECK_S has passed, and at
+        once when Redis's version (`state`, read right after the batch) differs from the copy's (the API
+        updates Redis right after its commit): a change committed VERSION_CHECK_S before a batch is
+        matched is always applied. A PostgreSQL error leaves the batch pending: nothing is matched on
+        a copy the database has not vouched for within that time."""
+        started = time.monotonic()
+        current: Any = state or self.bus.mget(READY_KEY, VERSION_KEY)
+        ready, version = current[0], current[1]
+        if self.index.version is not None and ready and version == str(self.index.version) \
+                and started - self.version_checked_at < VERSION_CHECK_S:
             return
-        raise RuntimeError("the watch index keeps disappearing")
+        with self.sessions() as session:
+            wanted = change_log.database_version(session)
+            if self.index.version is None or self.index.version > wanted:
+                self.ensure_index()  # first batch, or a database older than the copy: load afresh
+                self.index.load(self.bus)
+                wanted = change_log.database_version(session)  # Redis may hold a change committed since
+            if self.index.version is not None and self.index.version > wanted:
+                raise RuntimeError("the Redis watch index is ahead of the database after a rebuild")
+            self.index.catch_up(session, wanted)
+            if not ready or version != str(wanted):
+                self._repair_index(session)
+        self.version_checked_at = started
+        self.reporter.report(wanted)
+
+    def _repair_index(self, session: Session) -> None:
+        """Catch the Redis index up, or rebuild it (unless another matcher is at it): a restarted Redis
+        may carry a ready flag from its AOF and an old version."""
+        if not index.catch_up(self.bus, session):
+            index.rebuild(self.bus, self.sessions)
 
     def match(self, events: list[PassEvent]) -> list[Hit]:
         """Hits of parsed pass events (the stream loop uses match_messages, which parses only candidates)."""
@@ -208,12 +239,16 @@ class Matcher:
                 raise
 
     def sweep_expired(self) -> None:
-        """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
+        """Mark ended watches expired in PostgreSQL, logging their removal, and bring the Redis index up
+        to date (matching stopped at their end already: the copy checks each watch's validity). Also
+        keeps an idle matcher on the status page (the matching thread reports only with a batch)."""
         with self.sessions() as session:
             ended = service.expire_due(session)
             session.commit()
-        for entry in ended:
-            index.mirror(self.bus, entry)
+            if ended:
+                index.mirror(self.bus, session)
+        if self.index.version is not None:
+            self.reporter.report(self.index.version)
 
     def read(self) -> list[RawMessage]:
         """This consumer's own unacked passes (after a start or a failure), then passes left pending by

@@ -1,7 +1,7 @@
 """trajectory: bring databases migrated by the first versions of 0008 and 0012 to the fresh schema
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-07
 
 0008 and 0012 were edited after they landed, so a database that ran their first versions lacks
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

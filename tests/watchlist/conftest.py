@@ -102,7 +102,7 @@ def committed_watch(sessions: sessionmaker[Session], bus: Redis) -> Callable[...
             entry = service.create_watch(db, requester, data)
             service.approve_watch(db, approver, entry, "ok")
             db.commit()
-        index.mirror(bus, entry)
+            index.mirror(bus, db)
         return entry
 
     return make

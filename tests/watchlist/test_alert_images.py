@@ -20,6 +20,7 @@ from checkpoint.passes.partitions import ensure_day_partitions
 from checkpoint.passes.retention import run_retention
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index
+from checkpoint.watchlist.change_log import record_change
 from checkpoint.watchlist.models import HitAlert, WatchEntry
 from checkpoint.watchlist.schemas import ScopeUpdate
 from checkpoint.watchlist.worker import Matcher
@@ -37,8 +38,9 @@ def test_alert_images_outlive_the_pass_and_its_day_folder(
     entry = committed_watch(plate)
     with sessions() as db:  # in force since before the pass (an officer may only register from now on)
         db.execute(update(WatchEntry).where(WatchEntry.id == entry.id).values(valid_from=SEEN_AT - timedelta(days=1)))
+        record_change(db, db.get_one(WatchEntry, entry.id), "edit")  # an edit is logged like any change
         db.commit()
-        index.mirror(bus, db.get_one(WatchEntry, entry.id))
+        index.mirror(bus, db)
     with sessions() as db:
         checkpoint = db.scalars(select(Checkpoint).order_by(Checkpoint.id).limit(1)).one()
         event = pass_event(plate, checkpoint, SEEN_AT)

@@ -1,57 +1,93 @@
-"""A matcher's copy of the index follows Redis: changes from the log, a reload after a rebuild or a gap."""
+"""A matcher's copy of the index follows the change log in PostgreSQL; the Redis index is a cache of it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
 
 from redis import Redis
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.watchlist import index
-from checkpoint.watchlist.index import CHANGES_KEY, EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
+from checkpoint.watchlist.change_log import WatchChange, changes_since, database_version, record_change
+from checkpoint.watchlist.index import ENTRIES_KEY, EPOCH_KEY, VERSION_KEY
 from checkpoint.watchlist.local_index import IndexCopy
+from checkpoint.watchlist.models import WatchEntry
 from tests.watchlist.conftest import random_plate
 
-
-def spec(entry_id: int, pattern: str, mode: str = "exact") -> WatchSpec:
-    now = datetime.now(UTC)
-    return WatchSpec(id=entry_id, mode=mode, pattern=pattern, strictness="normal", plate_colour=None,
-                     valid_from=(now - timedelta(hours=1)).isoformat(), valid_to=(now + timedelta(hours=1)).isoformat())
+Watch = Callable[..., WatchEntry]
 
 
-def catch_up(copy: IndexCopy, bus: Redis) -> None:
-    state: Any = bus.mget(VERSION_KEY, EPOCH_KEY)
-    if not copy.current(*state):
-        copy.catch_up(bus, *state)
+def withdraw(sessions: sessionmaker[Session], entry: WatchEntry) -> None:
+    """Withdrawn and committed, the Redis index left as it was (as if Redis were down)."""
+    with sessions() as db:
+        found = db.get_one(WatchEntry, entry.id)
+        found.status = "withdrawn"
+        record_change(db, found, "withdraw")
+        db.commit()
 
 
-def test_changes_are_applied_from_the_log_without_a_reload(bus: Redis) -> None:
+def test_changes_are_applied_from_the_log_without_a_reload(bus: Redis, sessions: sessionmaker[Session],
+                                                           committed_watch: Watch) -> None:
     first, second = random_plate(), random_plate()
-    index.add_entry(bus, spec(9_000_001, first))
+    gone = committed_watch(first)
     copy = IndexCopy()
     copy.load(bus)
-    index.add_entry(bus, spec(9_000_002, second))
-    index.add_entry(bus, spec(9_000_003, "粤L?" + second[3:], "wildcard"))
-    index.remove_entry(bus, 9_000_001)
-    catch_up(copy, bus)
+    added = committed_watch(second)
+    wildcard = committed_watch("粤L?" + second[3:], "wildcard")
+    withdraw(sessions, gone)
+    with sessions() as db:
+        copy.catch_up(db, database_version(db))
+        assert copy.version == database_version(db)
     assert copy.reloads == 1  # only the first load
-    assert copy.lookup(first) == set() and copy.lookup(second) == {9_000_002, 9_000_003}
-    assert copy.version == int(str(bus.get(VERSION_KEY)))
+    assert copy.lookup(first) == set() and copy.lookup(second) == {added.id, wildcard.id}
 
 
-def test_a_rebuild_or_a_gap_in_the_log_reloads_everything(bus: Redis, sessions: sessionmaker[Session]) -> None:
-    plate = random_plate()
+def test_every_change_is_logged_with_the_next_version(sessions: sessionmaker[Session],
+                                                      committed_watch: Watch) -> None:
+    with sessions() as db:
+        before = database_version(db)
+    entry = committed_watch(random_plate())
+    withdraw(sessions, entry)
+    with sessions() as db:
+        log = [(change.version, change.entry_id, change.op) for change in changes_since(db, before)
+               if change.entry_id == entry.id]
+        assert [op for _v, _id, op in log] == ["add", "remove"]
+        assert log[1][0] > log[0][0] and database_version(db) >= log[1][0]
+        spec = db.get_one(WatchChange, log[0][0]).watch_spec()
+        assert spec is not None and spec.pattern == entry.pattern
+
+
+def test_a_redis_index_behind_is_caught_up_and_one_ahead_is_rebuilt(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch) -> None:
+    kept, gone = committed_watch(random_plate()), committed_watch(random_plate())
+    withdraw(sessions, gone)  # Redis not told
+    assert gone.id and bus.hget(ENTRIES_KEY, str(gone.id)) is not None
+    with sessions() as db:
+        assert index.catch_up(bus, db)
+        assert bus.get(VERSION_KEY) == str(database_version(db))
+    assert bus.hget(ENTRIES_KEY, str(gone.id)) is None and bus.hget(ENTRIES_KEY, str(kept.id)) is not None
+
+    epoch = bus.get(EPOCH_KEY)
+    bus.set(VERSION_KEY, "999999999")  # an index the database never had (an AOF of another database)
+    bus.hset(ENTRIES_KEY, "424242", "{}")
+    with sessions() as db:
+        assert not index.catch_up(bus, db)
+    assert index.rebuild(bus, sessions)
+    assert bus.get(EPOCH_KEY) != epoch and bus.hget(ENTRIES_KEY, "424242") is None
+    with sessions() as db:
+        assert bus.get(VERSION_KEY) == str(database_version(db))
+
+
+def test_an_edit_is_logged_and_applied_to_the_copy(bus: Redis, sessions: sessionmaker[Session],
+                                                    committed_watch: Watch) -> None:
+    committed_watch(random_plate())
     copy = IndexCopy()
-    index.add_entry(bus, spec(9_000_004, plate))
     copy.load(bus)
-    index.add_entry(bus, spec(9_000_005, random_plate()))
-    bus.delete(CHANGES_KEY)  # the log trimmed past this copy: that change is no longer in it
-    index.add_entry(bus, spec(9_000_006, random_plate()))
-    catch_up(copy, bus)
-    assert copy.reloads == 2 and {9_000_005, 9_000_006} <= set(copy.specs)
-
-    bus.delete(READY_KEY)
-    assert index.rebuild(bus, sessions)  # from PostgreSQL, where the two test specs never were
-    catch_up(copy, bus)
-    assert copy.reloads == 3 and copy.lookup(plate) == set() and copy.epoch == bus.get(EPOCH_KEY)
+    entry = committed_watch(random_plate())
+    with sessions() as db:  # an edit is a change like any other
+        db.execute(update(WatchEntry).where(WatchEntry.id == entry.id).values(priority=1))
+        record_change(db, db.get_one(WatchEntry, entry.id), "edit")
+        db.commit()
+        copy.catch_up(db, database_version(db))
+    assert copy.specs[entry.id].priority == 1

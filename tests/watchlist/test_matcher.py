@@ -155,10 +155,10 @@ def test_a_withdrawn_watch_stops_matching_at_once(bus: Redis, sessions: sessionm
     with sessions() as db:
         supervisor = db.get(User, entry.approved_by)
         assert supervisor is not None
-        withdrawn = service.withdraw_watch(db, supervisor, db.get(WatchEntry, entry.id),  # type: ignore[arg-type]
-                                           "vehicle recovered")
+        service.withdraw_watch(db, supervisor, db.get(WatchEntry, entry.id),  # type: ignore[arg-type]
+                               "vehicle recovered")
         db.commit()
-    index.mirror(bus, withdrawn)
+        index.mirror(bus, db)
     push_pass(bus, pass_event(plate, checkpoints[1], datetime.now(UTC) + timedelta(hours=1)))
     assert drain(matcher) == 0
 

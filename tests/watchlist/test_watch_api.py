@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi.testclient import TestClient
 from redis import Redis
@@ -11,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import AuditEntry, User
-from checkpoint.watchlist.index import CHANGES_KEY, ENTRIES_KEY
+from checkpoint.watchlist.change_log import WatchChange
+from checkpoint.watchlist.index import ENTRIES_KEY, VERSION_KEY
 from checkpoint.watchlist.local_index import IndexCopy
 from tests.watchlist.conftest import WatchMaker, headers_for, random_plate
 
@@ -55,11 +55,13 @@ def test_approval_puts_the_watch_in_the_index_and_withdrawal_takes_it_out(
     assert refused.status_code == 422 and "why" in refused.json()["detail"]
     withdrawn = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": "vehicle recovered"},
                             headers=headers_for(supervisor))
-    assert withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.json()["status"] == "withdrawn" and withdrawn.json()["in_force"] is True
     assert bus.hget(ENTRIES_KEY, str(watch["id"])) is None
-    changes: Any = bus.xrange(CHANGES_KEY)
-    assert [(fields["op"], fields["id"]) for _id, fields in changes] == [("add", str(watch["id"])),
-                                                                         ("remove", str(watch["id"]))]
+    changes = session.scalars(select(WatchChange).where(WatchChange.entry_id == watch["id"])
+                              .order_by(WatchChange.version)).all()
+    assert [(change.op, change.action, change.changed_by) for change in changes] == [
+        ("add", "approve", supervisor.id), ("remove", "withdraw", supervisor.id)]
+    assert bus.get(VERSION_KEY) == str(changes[-1].version)
 
     audit = session.scalars(select(AuditEntry).where(AuditEntry.target == f"watch:{watch['id']}")
                             .order_by(AuditEntry.id)).all()

@@ -82,6 +82,8 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     browser.find_element(By.ID, "decision-reason").send_keys("案情属实 confirmed")
     browser.find_element(By.CSS_SELECTOR, f"{row} button.approve").click()
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=active]"))
+    wait.until(lambda b: "已生效" in b.find_element(By.ID, "watch-message").text)  # the index holds it
+    wait.until(lambda b: "索引已同步" in b.find_element(By.ID, "watch-index-notice").text)
 
     log_in(browser, live_server, dispatcher.username)
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=alerts]"))
@@ -101,3 +103,40 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     wait.until(lambda b: b.find_element(By.CSS_SELECTOR, f"{card} button.step-valid").text == "研判有效 Valid")
     assert browser.find_element(By.CSS_SELECTOR, f"{card} button.step-false_read").text == "误识 False read"
     assert "已签收 signed" in browser.find_element(By.CSS_SELECTOR, f"{card} .status").text
+
+
+def test_the_watch_page_says_when_a_change_is_not_yet_in_force(
+        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User],
+        sessions: sessionmaker[Session], servers: tuple[str, str]) -> None:
+    from checkpoint.watchlist import index
+
+    officer, supervisor = committed_user("officer"), committed_user("officer", "admin")
+    redis = Redis.from_url(servers[1], decode_responses=True)
+    plate = random_plate()
+    wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
+    log_in(browser, live_server, officer.username)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=watchlist]"))
+    browser.get(f"{live_server}/console/watchlist")
+    wait.until(lambda b: b.find_elements(By.ID, "watch-pattern"))[0].send_keys(plate)
+    browser.find_element(By.ID, "watch-reason").send_keys("索引同步提示 index notice, browser test")
+    browser.find_element(By.ID, "watch-submit").click()
+    wait.until(lambda b: "pending" in b.find_element(By.ID, "watch-message").text)
+
+    redis.delete(index.READY_KEY)  # the index lost, and another process busy rebuilding it
+    redis.set(index.REBUILD_LOCK_KEY, "1", ex=60)
+    try:
+        log_in(browser, live_server, supervisor.username)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#nav a[data-page=watchlist]"))
+        browser.get(f"{live_server}/console/watchlist")
+        row = f"#watch-table tr[data-pattern='{plate}']"
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=pending] button.approve"))
+        browser.find_element(By.CSS_SELECTOR, f"{row} button.approve").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=active]"))
+        wait.until(lambda b: "布控已保存，索引同步中" in b.find_element(By.ID, "watch-message").text)
+        notice = browser.find_element(By.ID, "watch-index-notice")
+        assert "布控已保存，索引同步中" in notice.text and "pending" in str(notice.get_attribute("class"))
+    finally:
+        redis.delete(index.REBUILD_LOCK_KEY)
+    assert index.rebuild(redis, sessions)  # the rebuild done: the page's next poll says so
+    wait.until(lambda b: "索引已同步" in b.find_element(By.ID, "watch-index-notice").text)
+    redis.close()

@@ -1,5 +1,7 @@
 // 布控 Watchlist for officers: register a watch (with a 30-day preview), list, approve, reject, withdraw.
 // Approval and withdrawal are for a second, supervising officer (officer + admin roles), never the requester.
+// A change is committed before it is in force: while the index cannot be updated (Redis unreachable) the
+// page says so, from the change's answer (`in_force`) and from /watchlist/index-status, polled every 5 s.
 import { api, el, formatTime } from "../api.js";
 
 const STYLE = `
@@ -13,7 +15,11 @@ const STYLE = `
 .wl-status.withdrawn, .wl-status.expired, .wl-status.rejected { background: #eee; color: #777; }
 .wl-actions button { margin: 0 4px 4px 0; padding: 3px 8px; font-size: 12px; }
 .wl-actions button.danger { background: #b00020; }
+.wl-index { margin: 0 0 8px; padding: 6px 10px; border-radius: 3px; font-size: 13px; }
+.wl-index.pending { background: #fff1cc; color: #8a5a00; border: 1px solid #e0b84c; }
+.wl-index.ok { background: #eef6f0; color: #1b7a3a; }
 `;
+const INDEX_POLL_MS = 5000;
 
 const CATEGORIES = { stolen: "被盗抢 stolen", case_related: "涉案 case-related", cloned_plate: "套牌 cloned plate",
   fugitive: "在逃 fugitive", unlicensed: "无牌/假牌 unlicensed", traffic_violation: "违法未处理 violations", other: "其他 other" };
@@ -52,10 +58,11 @@ export async function render(root, { user, config }) {
     message);
   const decision = el("input", { id: "decision-reason", placeholder: "审批/撤控理由 Reason for approval or withdrawal", size: 50 });
   const list = el("table", { class: "grid", id: "watch-table" });
+  const indexNotice = el("p", { id: "watch-index-notice", class: "wl-index ok" }, "");
   root.append(el("div", { class: "wl-grid" },
     el("section", { class: "panel" }, el("h2", {}, "登记布控 Register a watch"), form,
       el("h3", {}, "近 30 天命中预览 Passes it would have matched"), previewTable),
-    el("section", { class: "panel" }, el("h2", {}, "布控列表 Watches"),
+    el("section", { class: "panel" }, el("h2", {}, "布控列表 Watches"), indexNotice,
       supervisor ? el("p", {}, decision) : el("p", { class: "hint" }, "审批需另一位具有 officer + admin 角色的用户 (four eyes)."),
       list)));
 
@@ -91,10 +98,38 @@ export async function render(root, { user, config }) {
     } catch (err) { say(err.message, false); }
   });
 
+  const showIndex = (status) => {
+    if (status.in_force) {
+      const behind = status.matchers.filter((m) => !m.current).length;
+      indexNotice.className = "wl-index ok";
+      indexNotice.textContent = `索引已同步 Index in force: 版本 version ${status.database_version}` +
+        ` · 比对进程 matchers ${status.matchers.length}` + (behind ? `（${behind} 个待下一批次同步 catch up at their next batch）` : "");
+    } else {
+      indexNotice.className = "wl-index pending";
+      indexNotice.textContent = `${status.notice} · 数据库版本 database v${status.database_version}` +
+        ` · Redis 索引版本 index v${status.redis_version ?? "—"}`;
+    }
+  };
+  const pollIndex = async () => {
+    try { showIndex(await api("/watchlist/index-status")); } catch { /* the next poll tries again */ }
+  };
+  const timer = setInterval(() => {
+    if (!document.body.contains(indexNotice)) { clearInterval(timer); return; }
+    pollIndex();
+  }, INDEX_POLL_MS);
+
   const act = async (watch, step) => {
     try {
-      await api(`/watchlist/watches/${watch.id}/${step}`, { json: { reason: decision.value || "" } });
-      await load();
+      const changed = await api(`/watchlist/watches/${watch.id}/${step}`, { json: { reason: decision.value || "" } });
+      if (changed && changed.in_force === false) {
+        message.textContent = `#${changed.id} ${changed.notice || "布控已保存，索引同步中"}`;
+        message.className = "wl-index pending";
+        indexNotice.className = "wl-index pending";
+        indexNotice.textContent = changed.notice || "布控已保存，索引同步中";
+      } else if (changed && changed.in_force) {
+        say(`#${changed.id} ${step === "approve" ? "已批准，已生效 approved, in force" : "已撤控，已生效 withdrawn, in force"}`, true);
+      }
+      await Promise.all([load(), pollIndex()]);
     } catch (err) { say(err.message, false); }
   };
   const actions = (w) => {
@@ -120,5 +155,5 @@ export async function render(root, { user, config }) {
         el("td", {}, `${formatTime(w.valid_from, config.timezone)} – ${formatTime(w.valid_to, config.timezone)}`),
         actions(w))));
   };
-  await load();
+  await Promise.all([load(), pollIndex()]);
 }
