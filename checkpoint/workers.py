@@ -22,6 +22,7 @@ from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
 from checkpoint.runtime import System
 from checkpoint.trajectory.worker import start_summary_thread
+from checkpoint.watchlist.relay import start_relay_thread
 from checkpoint.watchlist.worker import start_matcher_thread
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def _restarting(name: str, stop: threading.Event, work: Callable[[], None], back
 
 
 def start_workers(system: System) -> BackgroundWorkers:
-    """Passes writer and retention, snapshot LPR, the watchlist matcher, and the live coverage verifier."""
+    """Passes writer and retention, snapshot LPR, the watchlist matcher and alert relay, and live coverage."""
     workers = BackgroundWorkers()
     sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
     consumer = f"{socket.gethostname()}-{os.getpid()}-serve"
@@ -64,7 +65,9 @@ def start_workers(system: System) -> BackgroundWorkers:
                                name="capture-feed-history", daemon=True)
     history.start()
     workers.threads.append(history)
-    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event))
+    relay_thread, relay = start_relay_thread(system.bus, sessions, workers.stop_event, system.settings.data_dir)
+    workers.threads.append(relay_thread)  # publishes the alerts outbox; the matcher wakes it after each commit
+    workers.threads.append(start_matcher_thread(system.bus, sessions, workers.stop_event, relay_wake=relay.wake))
     workers.threads.append(start_summary_thread(system.engine, system.settings.timezone, workers.stop_event))
     snapshot_pool = SnapshotPool(system.redis_url, system.settings.data_dir, system.settings.snapshot_workers)
     snapshots = threading.Thread(target=snapshot_pool.run, args=(workers.stop_event,), name="capture-snapshots",

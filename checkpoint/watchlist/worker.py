@@ -3,10 +3,10 @@
 Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in
 memory (local_index.py) and checks it against Redis once per batch (an MGET right after the read), so
 a change is in force on every matcher from its next batch; candidates are verified here (validity
-window, scope, colour, the pattern itself). Hits are committed to PostgreSQL, then pushed to
-`checkpoint:alerts`, then the passes are acked (in the pipeline of the next read); a new alert's
-webhook delivery is queued in the alert's own transaction (webhook.py). A batch that fails is read
-again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
+window, scope, colour, the pattern itself). Hits are committed to PostgreSQL with their alert events
+(the outbox that relay.py publishes to `checkpoint:alerts`), then the passes are acked (in the pipeline
+of the next read); a new alert's webhook delivery is queued in the same transaction (webhook.py). A
+batch that fails is read again pass by pass, and a pass that keeps failing is dead-lettered after `max_deliveries`
 (redelivery.py). If the index is missing (Redis emptied or restarted without persistence) the
 matcher rebuilds it from PostgreSQL before matching.
 """
@@ -18,7 +18,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM, dead_letter, ensure_group
 from checkpoint.core.config import get_settings
+from checkpoint.core.faults import fault_point
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts, index, service, webhook
 from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY, WatchSpec
 from checkpoint.watchlist.local_index import IndexCopy
-from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.raw_stream import RawMessage, decoded, plate_of, raw_client
 from checkpoint.watchlist.redelivery import delivery_counts, is_infrastructure_error
@@ -76,6 +75,7 @@ class Matcher:
         self._unacked: list[bytes] = []  # handled and committed, acked with the next read
         self._read_state: list[str | None] | None = None  # ready/version/epoch read right after the passes
         self.matched = 0
+        self.relay_wake: threading.Event | None = None  # set after each commit with hits (a relay in this process)
 
     # --- the index --------------------------------------------------------------------------------
 
@@ -177,33 +177,30 @@ class Matcher:
         return len(hits)
 
     def record(self, hits: list[Hit]) -> None:
-        """One transaction for the batch's hits (marked pushed), then the pushes; a failed push is unmarked."""
-        pushes: list[tuple[HitAlert, str]] = []
-        keys: list[tuple[uuid.UUID, int]] = []
+        """One transaction for the batch's hits and their alert events (the outbox the relay publishes from),
+        so a crash anywhere after the commit loses nothing: the relay tells the dispatchers."""
         unique = {(hit.event.captured.pass_id, hit.entry_id): hit for hit in hits}  # a pass appended twice
+        told: list[tuple[int, int, str]] = []
         with self.sessions() as session:
-            for key, hit in unique.items():
+            for hit in unique.values():
                 predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
                 recorded = alerts.record_hit(session, hit, self.settings, predicted, self.data_dir)
+                if not recorded.to_push:
+                    continue  # a redelivered pass: stored, and its event queued, the first time
+                first = recorded.alert.pass_id == hit.event.captured.pass_id
+                kind = "new" if first else "repeat"
+                event = alerts.queue_event(session, recorded.alert, kind, self.consumer)
                 if recorded.new_alert and self.outbox is not None:
-                    webhook.enqueue(session, recorded.alert, alerts.alert_fields(recorded.alert, "new")["alert"])
-                if recorded.to_push:
-                    first = recorded.alert.pass_id == hit.event.captured.pass_id
-                    pushes.append((recorded.alert, "new" if first else "repeat"))
-                    keys.append(key)
+                    webhook.enqueue(session, recorded.alert, event.body)
+                told.append((recorded.alert.id, recorded.alert.entry_id, kind))
             session.commit()
-            if self.outbox is not None:
-                self.outbox.wake.set()
-            done = 0
-            try:
-                for alert, kind in pushes:
-                    alerts.publish(self.bus, alert, kind, self.consumer)
-                    done += 1
-                    log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
-            except RedisError:
-                alerts.mark_unpushed(session, keys[done:])
-                session.commit()
-                raise
+        fault_point("matcher.after_commit")
+        if self.outbox is not None:
+            self.outbox.wake.set()
+        if self.relay_wake is not None:
+            self.relay_wake.set()
+        for alert_id, entry_id, kind in told:
+            log.info("watchlist.hit", extra={"alert_id": alert_id, "entry_id": entry_id, "kind": kind})
 
     def sweep_expired(self) -> None:
         """Mark ended watches expired in PostgreSQL and drop them from the index (matching stopped already)."""
@@ -342,9 +339,11 @@ class Matcher:
 
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
-                         consumer: str | None = None, data_dir: Path | None = None) -> threading.Thread:
+                         consumer: str | None = None, data_dir: Path | None = None,
+                         relay_wake: threading.Event | None = None) -> threading.Thread:
     """Run a matcher inside another process (`checkpoint serve`); it stops when `stop` is set."""
     matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"), data_dir=data_dir)
+    matcher.relay_wake = relay_wake
     thread = threading.Thread(target=matcher.run, args=(stop,), name="watchlist-matcher", daemon=True)
     thread.start()
     return thread
