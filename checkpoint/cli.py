@@ -19,6 +19,7 @@ from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.coverage.cli import app as coverage_app
+from checkpoint.dead_letters_cli import app as dead_letters_app
 from checkpoint.lpr.cli import app as lpr_app
 from checkpoint.passes.cli import app as passes_app
 from checkpoint.sites.cli import app as geodata_app
@@ -36,6 +37,7 @@ app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer,
 app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, rebuild the Redis index.")
 app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
 app.add_typer(trajectory_app, name="trajectory", help="Trajectories: summarise closed days for the analyses.")
+app.add_typer(dead_letters_app, name="dead-letters", help="Dead letters: list what consumers gave up on, replay it.")
 
 
 def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0,
