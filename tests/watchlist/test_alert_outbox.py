@@ -29,6 +29,7 @@ from checkpoint.watchlist.relay import Relay, latest_event_id
 from checkpoint.watchlist.worker import Matcher
 from tests.waiting import wait_until
 from tests.watchlist.conftest import drain, new_matcher, pass_event, push_pass, random_plate, relay_all
+from tests.watchlist.test_webhook_and_prediction import Platform
 
 Watch = Callable[..., WatchEntry]
 WHOLE_NETWORK = DispatcherScope(user_id=0, whole_network=True, districts=[], checkpoint_ids=[])
@@ -55,7 +56,7 @@ def hits_of(sessions: sessionmaker[Session], entry_ids: set[int]) -> int:
         return int(db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id.in_(entry_ids))) or 0)
 
 
-def test_matcher_killed_between_commit_and_publish_loses_no_alert(
+def test_matcher_killed_between_commit_and_publish_loses_no_alert(  # and the webhook gets each once by id
         bus: Redis, engine: Engine, servers: tuple[str, str], sessions: sessionmaker[Session],
         committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
     plates = [random_plate() for _ in range(10)]
@@ -63,7 +64,9 @@ def test_matcher_killed_between_commit_and_publish_loses_no_alert(
     for at, plate in enumerate(plates):
         push_pass(bus, pass_event(plate, checkpoints[at]))
     consumer = f"killed-{secrets.token_hex(3)}"
-    env = worker_env(engine, servers)
+    platform = Platform()  # the provincial webhook, accepting
+    platform.accept = True
+    env = worker_env(engine, servers, CHECKPOINT_WATCHLIST_WEBHOOK_URL=platform.url)
     doomed = watch_cli({**env, "CHECKPOINT_FAULT": "matcher.after_commit"}, "matcher", "--consumer", consumer)
     assert doomed.wait(timeout=60) == -9  # killed itself right after its first commit with hits
     stored = hits_of(sessions, entry_ids)
@@ -75,10 +78,13 @@ def test_matcher_killed_between_commit_and_publish_loses_no_alert(
         wait_until(lambda: hits_of(sessions, entry_ids) == len(plates), timeout_s=30, what="every pass matched")
         wait_until(lambda: len(stream_events(bus, entry_ids)) >= len(plates), timeout_s=30,
                    what="every alert published")
+        wait_until(lambda: {body["plate"] for _id, _ok, body in platform.received} >= set(plates), timeout_s=30,
+                   what="every alert forwarded to the platform")
     finally:
         for process in (again, relay):
             process.terminate()
             process.wait(timeout=10)
+        platform.server.shutdown()
     with sessions() as db:
         alerts = list(db.scalars(select(HitAlert).where(HitAlert.entry_id.in_(entry_ids))))
     assert len(alerts) == len(plates) and all(alert.hit_count == 1 for alert in alerts)  # each stored once
@@ -87,6 +93,10 @@ def test_matcher_killed_between_commit_and_publish_loses_no_alert(
     assert len(published) == len(by_id) == len(plates)  # each in the stream once, by id
     assert sorted(int(alert_id) for alert_id in by_id.values()) == sorted(alert.id for alert in alerts)
     assert {fields["kind"] for fields in published} == {"new"}
+    delivery_ids: dict[str, set[str]] = {}
+    for delivery_id, _ok, body in platform.received:
+        delivery_ids.setdefault(body["plate"], set()).add(delivery_id)
+    assert all(len(delivery_ids[plate]) == 1 for plate in plates)  # at least once, under one delivery id
 
 
 def test_relay_killed_after_publish_repeats_at_most_with_same_id(
