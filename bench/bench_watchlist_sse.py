@@ -62,7 +62,8 @@ from checkpoint.main import create_app
 settings = get_settings()
 Database.configure(settings.database_url)
 Bus.configure(settings.redis_url)
-uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False)
+uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False,
+            timeout_graceful_shutdown=2)  # an open SSE stream would hold the shutdown forever
 """
 
 
