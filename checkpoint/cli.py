@@ -28,6 +28,8 @@ from checkpoint.trajectory.cli import app as trajectory_app
 from checkpoint.user_cli import app as user_app
 from checkpoint.watchlist.cli import app as watchlist_app
 
+SSE_SHUTDOWN_S = 3  # the dispatchers' live streams never end by themselves: at shutdown they get this long
+
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
 app.add_typer(geodata_app, name="geodata", help="Build, check and load the map data (areas, roads, checkpoints).")
@@ -66,7 +68,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
                                           settings.data_dir, video_feeds)
         server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
-            create_app(), host=host, port=port, log_config=None, access_log=False))
+            create_app(), host=host, port=port, log_config=None, access_log=False,
+            timeout_graceful_shutdown=SSE_SHUTDOWN_S))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         typer.echo(f"Checkpoint console: http://{shown_host}:{port}/  (ready in {time.monotonic() - started:.1f} s)")
         if system.embedded.database_url:
