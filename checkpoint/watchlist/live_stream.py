@@ -30,6 +30,7 @@ from checkpoint.watchlist.relay import events_after
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0
 POLL_S = 1.0  # PostgreSQL polling while Redis is down
+REPLAY_BATCH = 500
 SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 
@@ -134,9 +135,7 @@ class AlertStream:
         while True:
             try:
                 with self.open_session() as session:
-                    events: list[AlertEvent] = events_after(session, self.scope, self.last)
-                    if until is not None:
-                        events = [event for event in events if event.event_id is not None and event.event_id <= until]
+                    events: list[AlertEvent] = events_after(session, self.scope, self.last, until, REPLAY_BATCH)
             except SQLAlchemyError as exc:
                 log.warning("watchlist.live_stream_replay_failed", extra={"error": str(exc)[:200]})
                 return
@@ -145,7 +144,7 @@ class AlertStream:
                 self.last = event.event_id
                 self.sent_at = time.monotonic()
                 yield sse(event.event_id, event.kind, event.body)
-            if len(events) < 500:
+            if len(events) < REPLAY_BATCH:
                 return
 
     def _heartbeat(self) -> Iterator[str]:

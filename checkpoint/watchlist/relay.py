@@ -81,10 +81,14 @@ def publish_numbered(session: Session, bus: Redis, batch: int = 500) -> list[int
     return [int(event.event_id) for event in events if event.event_id is not None]
 
 
-def events_after(session: Session, scope: DispatcherScope | None, after: int, limit: int = 500) -> list[AlertEvent]:
-    """Numbered events after `after` (published or about to be), oldest first, in the scope if one is given."""
+def events_after(session: Session, scope: DispatcherScope | None, after: int, until: int | None = None,
+                 limit: int = 500) -> list[AlertEvent]:
+    """Numbered events after `after` (up to `until`; published or about to be), oldest first, in the scope
+    if one is given."""
     query = (select(AlertEvent).where(AlertEvent.event_id > after)
              .order_by(AlertEvent.event_id).limit(limit))
+    if until is not None:
+        query = query.where(AlertEvent.event_id <= until)
     if scope is not None and not scope.whole_network:
         query = query.where(or_(AlertEvent.district.in_(scope.districts),
                                 AlertEvent.checkpoint_id.in_(scope.checkpoint_ids)))
@@ -171,11 +175,15 @@ class Relay:
                 if failing:
                     log.info("watchlist.relay_recovered")
                 failing = False
-            except (RedisError, SQLAlchemyError, OSError) as exc:
+            except (RedisError, SQLAlchemyError, OSError) as exc:  # a server away: the rows wait
                 if not failing:
                     log.warning("watchlist.relay_failed", extra={"error": str(exc)[:200]})
                 failing, published = True, 0
                 stop.wait(0.5)
+            except Exception:  # a bug: logged, and the relay goes on (the rows stay unpublished until fixed)
+                log.exception("watchlist.relay_error")
+                failing, published = True, 0
+                stop.wait(5.0)
             if published < self.batch and not listener.wait(self.poll_s):
                 self.wake.wait(self.poll_s)  # no LISTEN connection: poll (a matcher here sets `wake`)
             self.wake.clear()

@@ -3,12 +3,14 @@ original stream, audited."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import Engine, select
@@ -31,8 +33,12 @@ def park(bus: Redis, fields: dict[str, str], reason: str) -> str:
 
 
 def test_dead_letters_listed_and_replayed(client: TestClient, bus: Redis, session: Session,
-                                          auth_headers: Callable[..., dict[str, str]]) -> None:
-    first = park(bus, {"plate": "粤L12345", "n": "1"}, "not a pass event: KeyError('captured_at')")
+                                          auth_headers: Callable[..., dict[str, str]],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="checkpoint.core.bus"):
+        first = park(bus, {"plate": "粤L12345", "n": "1"}, "not a pass event: KeyError('captured_at')")
+    assert [record.getMessage() for record in caplog.records] == ["core.dead_lettered"]  # never silent
+    assert caplog.records[0].__dict__["msg_id"] == first
     park(bus, {"plate": "粤L67890", "n": "2"}, "failed 3 deliveries")
     admin = auth_headers("admin")
     assert client.get(DEAD, headers=auth_headers("dispatcher")).status_code == 403
