@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.alerts import ALERTS_STREAM
 from checkpoint.watchlist.live_stream import live_events
 from checkpoint.watchlist.models import AlertEvent, DispatcherScope, HitAlert, WatchEntry, WatchHit
-from checkpoint.watchlist.relay import Relay, latest_event_id
+from checkpoint.watchlist.relay import Relay, latest_event_id, start_relay_thread
 from checkpoint.watchlist.worker import Matcher
 from tests.waiting import wait_until
 from tests.watchlist.conftest import drain, new_matcher, pass_event, push_pass, random_plate, relay_all
@@ -207,3 +208,28 @@ def test_alert_raised_when_the_image_folder_is_unwritable(
     assert (tmp_path / kept.image_path).read_bytes() == b"\xff\xd8\xff scene"
     update = stream_events(bus, {entry.id})[-1]
     assert update["kind"] == "update" and json.loads(update["alert"])["images_missing"] is False
+
+
+def test_two_relays_publish_each_event_once_in_order(bus: Redis, sessions: sessionmaker[Session],
+                                                      committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plates = [random_plate() for _ in range(30)]
+    entry_ids = {committed_watch(plate).id for plate in plates}
+    matcher = new_matcher(bus, sessions)
+    stop = threading.Event()
+    relays = [start_relay_thread(bus, sessions, stop)[0] for _ in range(2)]  # racing from the first event
+    try:
+        for at, plate in enumerate(plates):
+            push_pass(bus, pass_event(plate, checkpoints[at % len(checkpoints)]))
+            if at % 7 == 0:
+                drain(matcher)  # several commits while both relays run
+        drain(matcher)
+        wait_until(lambda: len(stream_events(bus, entry_ids)) >= len(plates), timeout_s=20, what="all published")
+    finally:
+        stop.set()
+        for thread in relays:
+            thread.join(timeout=10)
+    ids = [int(fields["event_id"]) for fields in stream_events(bus, entry_ids)]
+    assert len(ids) == len(set(ids)) == len(plates) and ids == sorted(ids)  # once each, in id order
+    everything: Any = bus.xrange(ALERTS_STREAM)
+    all_ids = [int(fields["event_id"]) for _id, fields in everything]
+    assert all_ids == sorted(all_ids) and len(all_ids) == len(set(all_ids))  # the stream is in event-id order
