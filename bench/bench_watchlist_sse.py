@@ -5,7 +5,8 @@
 Creates a database of its own on the system PostgreSQL (dropped at the end), writes the watches
 there (90 % exact, 5 % wildcard, 5 % fuzzy, as bench_watchlist), rebuilds the Redis index from it
 as a starting matcher does, and serves the real app with uvicorn in a process of its own. One
-matcher process (`checkpoint watchlist matcher`) consumes the pass stream; one dispatcher
+matcher process (`checkpoint watchlist matcher`) consumes the pass stream and one relay process
+(`checkpoint watchlist relay`) publishes the alerts outbox; one dispatcher
 (whole-network scope) holds an SSE connection. A warm-up (not counted) lets the matcher load its
 copy of the index and the road graph first, and lasts until the matcher has caught up. The producer appends
 passes to `checkpoint:passes` at `--rate` per second (what the passes writer does after its commit);
@@ -61,7 +62,8 @@ from checkpoint.main import create_app
 settings = get_settings()
 Database.configure(settings.database_url)
 Bus.configure(settings.redis_url)
-uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False)
+uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False,
+            timeout_graceful_shutdown=2)  # an open SSE stream would hold the shutdown forever
 """
 
 
@@ -199,7 +201,8 @@ def main() -> None:
                "CHECKPOINT_SECRET_KEY": str(settings.secret_key), "CHECKPOINT_DATA_DIR": str(settings.data_dir)}
         children = [subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env),
                     subprocess.Popen([sys.executable, "-m", "checkpoint.watchlist.cli", "matcher", "--consumer",
-                                      "bench-matcher"], env=env)]
+                                      "bench-matcher"], env=env),
+                    subprocess.Popen([sys.executable, "-m", "checkpoint.watchlist.cli", "relay"], env=env)]
         wait_for_port(port)
         token, _ = issue_token(settings.resolved_secret_key(), dispatcher.id, dispatcher.token_version, 3600)
         arrivals: dict[str, float] = {}

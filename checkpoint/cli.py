@@ -19,6 +19,7 @@ from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.coverage.cli import app as coverage_app
+from checkpoint.dead_letters_cli import app as dead_letters_app
 from checkpoint.lpr.cli import app as lpr_app
 from checkpoint.passes.cli import app as passes_app
 from checkpoint.sites.cli import app as geodata_app
@@ -26,6 +27,8 @@ from checkpoint.sites.geodata_load import load_geodata, load_roads
 from checkpoint.trajectory.cli import app as trajectory_app
 from checkpoint.user_cli import app as user_app
 from checkpoint.watchlist.cli import app as watchlist_app
+
+SSE_SHUTDOWN_S = 3  # the dispatchers' live streams never end by themselves: at shutdown they get this long
 
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
@@ -36,6 +39,7 @@ app.add_typer(passes_app, name="passes", help="Pass path: run the passes writer,
 app.add_typer(watchlist_app, name="watchlist", help="Watchlist: run a matcher, rebuild the Redis index.")
 app.add_typer(capture_app, name="capture", help="Video capture: run the feed supervisor, generate test feeds.")
 app.add_typer(trajectory_app, name="trajectory", help="Trajectories: summarise closed days for the analyses.")
+app.add_typer(dead_letters_app, name="dead-letters", help="Dead letters: list what consumers gave up on, replay it.")
 
 
 def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: int = 0,
@@ -64,7 +68,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
                                           settings, video_feeds)
         server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
-            create_app(), host=host, port=port, log_config=None, access_log=False))
+            create_app(), host=host, port=port, log_config=None, access_log=False,
+            timeout_graceful_shutdown=SSE_SHUTDOWN_S))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         typer.echo(f"Checkpoint console: http://{shown_host}:{port}/  (ready in {time.monotonic() - started:.1f} s)")
         if system.embedded.database_url:

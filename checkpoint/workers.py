@@ -24,6 +24,7 @@ from checkpoint.coverage import worker as coverage_worker
 from checkpoint.passes.workers import start_background_workers
 from checkpoint.runtime import System
 from checkpoint.trajectory.worker import summary_loop
+from checkpoint.watchlist.relay import Relay
 from checkpoint.watchlist.worker import Matcher
 from checkpoint.watchlist.worker import default_consumer as matcher_consumer
 
@@ -57,9 +58,10 @@ class BackgroundWorkers:
 
 
 def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
-    """Passes writer and retention, snapshot LPR, the watchlist matcher, feed history, day summaries and the
-    live coverage verifier, all under one supervisor. `apart`: the writer, matcher, snapshot LPR and coverage
-    live run as services of their own (deploy/); this process keeps retention, feed history and summaries."""
+    """Passes writer and retention, snapshot LPR, the watchlist matcher and alert relay, feed history, day
+    summaries and the live coverage verifier, all under one supervisor. `apart`: the writer, matcher, relay,
+    snapshot LPR and coverage live run as services of their own (deploy/); this process keeps retention,
+    feed history and summaries."""
     workers = BackgroundWorkers()
     supervisor = workers.supervisor
     bus, engine, settings = system.bus, system.engine, system.settings
@@ -74,9 +76,15 @@ def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
                           lambda stop: summary_loop(engine, settings.timezone, stop, days_back=days_back))
     if apart:
         return workers.started()
-    supervisor.add_thread("watchlist-matcher",
-                          lambda stop: Matcher(bus, sessions, matcher_consumer("-serve"), settings.watchlist,
-                                               data_dir=settings.data_dir).run(stop))
+    relay = Relay(bus, sessions, settings.data_dir)  # publishes the alerts outbox; the matcher wakes it
+    supervisor.add_thread("watchlist-relay", relay.run)
+
+    def matcher(stop: threading.Event) -> None:
+        running = Matcher(bus, sessions, matcher_consumer("-serve"), settings.watchlist, data_dir=settings.data_dir)
+        running.relay_wake = relay.wake
+        running.run(stop)
+
+    supervisor.add_thread("watchlist-matcher", matcher)
     snapshot_pool = SnapshotPool(system.redis_url, settings.data_dir, settings.capture.snapshot_workers,
                                  settings.lpr, repeat_window_s=settings.capture.repeat_window_s,
                                  supervisor=supervisor)  # LPR processes start once a snapshot camera pushes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import hiredis
@@ -81,5 +82,7 @@ def send_packed(bus: Redis, packed: bytes) -> Any:
 def dead_letter(bus: Redis, stream: str, group: str, msg_id: str, fields: Fields, reason: str) -> None:
     """Park a refused message with its reason, then ack it so it is not retried forever."""
     parked: dict[Any, Any] = {**fields, "_stream": stream, "_id": msg_id, "_group": group, "_reason": reason[:500]}
-    bus.xadd(DEAD_STREAM, parked)
+    dead_id = bus.xadd(DEAD_STREAM, parked)
     bus.xack(stream, group, msg_id)
+    logging.getLogger(__name__).error("core.dead_lettered", extra={"stream": stream, "group": group, "msg_id": msg_id,
+                                                                   "dead_id": str(dead_id), "reason": reason[:200]})

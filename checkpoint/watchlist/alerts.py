@@ -8,14 +8,13 @@ instruction) -> closed. A false read may be closed straight away.
 from __future__ import annotations
 
 import json
-import uuid
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -27,11 +26,14 @@ from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import PassEvent
 from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
-from checkpoint.watchlist.models import AlertStatus, DispatcherScope, HitAlert, WatchHit
+from checkpoint.watchlist.models import AlertEvent, AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
 
+log = logging.getLogger(__name__)
 ALERTS_STREAM = "checkpoint:alerts"
 ALERTS_STREAM_MAXLEN = 100_000
+RELAY_CHANNEL = "checkpoint_alert_event"  # PostgreSQL NOTIFY channel the relays LISTEN on
+NOTIFY_RELAY = text(f"NOTIFY {RELAY_CHANNEL}")
 
 # the lifecycle's steps (states each follows, the state it leads to) live in lifecycle.STEPS
 
@@ -58,24 +60,24 @@ class Hit:
 class Recorded:
     alert: HitAlert
     new_alert: bool  # False: a repeat joined an open alert
-    to_push: bool  # False: this (pass, watch) was pushed before (a redelivered pass)
+    to_push: bool  # False: this (pass, watch) was stored before (a redelivered pass): nothing to tell
 
 
 def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
                predicted: list[dict[str, object]] | None = None, data_dir: Path | None = None) -> Recorded:
     """Store a hit once per (pass, watch); group repeats of one plate on one watch within the window.
 
-    A new alert keeps its pass's images under data_dir/alerts/ (alert_images.py), beyond pass retention.
+    A new alert keeps its pass's images under data_dir/alerts/ (alert_images.py), beyond pass retention;
+    if they cannot be kept now (disk full, folder unwritable) the alert is raised without them and
+    `images_pending` says which are still to keep (retried by the relay). The caller queues the event
+    (queue_event) in this same transaction.
     """
     captured = hit.event.captured
     existing = session.get(WatchHit, (captured.pass_id, hit.entry_id))
     if existing is not None:
         alert = session.get(HitAlert, existing.alert_id)
         assert alert is not None
-        if existing.pushed:
-            return Recorded(alert, new_alert=False, to_push=False)
-        existing.pushed = True  # stored, but its push failed: push it now, once
-        return Recorded(alert, new_alert=False, to_push=True)
+        return Recorded(alert, new_alert=False, to_push=False)  # its event was queued with it
     window_start = captured.captured_at - timedelta(seconds=settings.group_window_s)
     open_alert = session.scalar(
         select(HitAlert)
@@ -91,15 +93,15 @@ def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
         alert, new_alert = open_alert, False
     else:
         now = utcnow()
+        images = kept_images(data_dir, {"scene": captured.image_path, "plate": captured.plate_image_path})
         alert = HitAlert(
             entry_id=hit.entry_id, pass_id=captured.pass_id, plate=captured.plate,
             checkpoint_id=captured.checkpoint_id, district=hit.district, captured_at=captured.captured_at,
             last_pass_id=captured.pass_id, last_checkpoint_id=captured.checkpoint_id,
             last_seen_at=captured.captured_at, hit_count=1, why=hit.why[:128], lat=hit.event.lat,
-            lon=hit.event.lon, image_path=keep_image(data_dir, captured.image_path) if data_dir else None,
-            plate_image_path=keep_image(data_dir, captured.plate_image_path) if data_dir else None,
-            predicted=predicted or [], status=AlertStatus.new.value, created_at=now,
-            sign_due_at=now + timedelta(seconds=settings.sign_due_s),
+            lon=hit.event.lon, image_path=images.kept.get("scene"), plate_image_path=images.kept.get("plate"),
+            images_pending=images.pending or None, predicted=predicted or [], status=AlertStatus.new.value,
+            created_at=now, sign_due_at=now + timedelta(seconds=settings.sign_due_s),
         )
         session.add(alert)
         new_alert = True
@@ -112,24 +114,51 @@ def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
     return Recorded(alert, new_alert=new_alert, to_push=inserted is not None)
 
 
-def alert_fields(alert: HitAlert, kind: str, source: str = "") -> dict[Any, Any]:
-    """The `checkpoint:alerts` entry: routing fields for the scope filter, and the alert as JSON."""
-    body = AlertPublic.model_validate(alert).model_dump(mode="json")
-    return {"kind": kind, "alert_id": str(alert.id), "district": alert.district, "source": source,
-            "checkpoint_id": str(alert.checkpoint_id), "alert": json.dumps(body, ensure_ascii=False)}
+@dataclass(frozen=True)
+class KeptImages:
+    kept: dict[str, str]  # kind -> the alert's own path
+    pending: dict[str, str]  # kind -> the pass image still to keep
 
 
-def publish(bus: Redis, alert: HitAlert, kind: str, source: str = "") -> str:
-    """Append to `checkpoint:alerts`; `source` names the matcher (or user) that caused the entry."""
-    fields = alert_fields(alert, kind, source)
-    return str(bus.xadd(ALERTS_STREAM, fields, maxlen=ALERTS_STREAM_MAXLEN, approximate=True))
+def kept_images(data_dir: Path | None, sources: dict[str, str | None]) -> KeptImages:
+    """Keep each pass image for the alert; one that cannot be written now is left pending, never fatal."""
+    kept: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    if data_dir is None:
+        return KeptImages(kept, pending)
+    for kind, source in sources.items():
+        if not source:
+            continue
+        try:
+            if (path := keep_image(data_dir, source)) is not None:
+                kept[kind] = path
+        except OSError as exc:
+            pending[kind] = source
+            log.warning("watchlist.alert_image_pending", extra={"kind": kind, "error": str(exc)[:200]})
+    return KeptImages(kept, pending)
 
 
-def mark_unpushed(session: Session, keys: list[tuple[uuid.UUID, int]]) -> None:
-    """The hits were committed as pushed but the push failed (Redis down): push them on redelivery."""
-    for pass_id, entry_id in keys:
-        session.execute(update(WatchHit).where(WatchHit.pass_id == pass_id, WatchHit.entry_id == entry_id)
-                        .values(pushed=False))
+def alert_body(alert: HitAlert) -> str:
+    """The alert as the consoles and the platform get it (JSON)."""
+    return json.dumps(AlertPublic.model_validate(alert).model_dump(mode="json"), ensure_ascii=False)
+
+
+def queue_event(session: Session, alert: HitAlert, kind: str, source: str = "") -> AlertEvent:
+    """Tell dispatchers about `alert` once the caller's transaction commits: an outbox row the relay
+    publishes (relay.py). Call it after the alert's changes are flushed, in their transaction."""
+    session.flush()
+    event = AlertEvent(alert_id=alert.id, kind=kind, district=alert.district, checkpoint_id=alert.checkpoint_id,
+                       source=source[:128], body=alert_body(alert), created_at=utcnow())
+    session.add(event)
+    session.execute(NOTIFY_RELAY)  # delivered at commit (once per transaction): relays wake at once
+    return event
+
+
+def event_fields(event: AlertEvent) -> dict[Any, Any]:
+    """The `checkpoint:alerts` entry: the event id, routing fields for the scope filter, the alert JSON."""
+    return {"event_id": str(event.event_id), "kind": event.kind, "alert_id": str(event.alert_id),
+            "district": event.district, "source": event.source, "checkpoint_id": str(event.checkpoint_id),
+            "alert": event.body}
 
 
 # --- scopes --------------------------------------------------------------------------------------

@@ -1,18 +1,15 @@
 """Dispatcher routes: alerts in scope, the live Server-Sent Events stream, lifecycle steps, statistics.
 
-The SSE stream reads `checkpoint:alerts` with a blocking XREAD from the client's Last-Event-ID, so a
-console that reconnects catches up on what it missed; each event id is the stream entry id.
+The SSE stream itself is in live_stream.py: ids are the alert outbox's event ids, and a console that
+reconnects with Last-Event-ID gets every event after it, replayed from PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import FileResponse, StreamingResponse
-from redis import Redis
-from redis.exceptions import RedisError
 
 from checkpoint.core.deps import BusDep, SessionDep, SettingsDep, require_roles
 from checkpoint.core.errors import NotFound
@@ -21,7 +18,9 @@ from checkpoint.core.users import get as get_user
 from checkpoint.watchlist import alerts, webhook
 from checkpoint.watchlist.alert_images import alert_image_file
 from checkpoint.watchlist.lifecycle import LifecyclePublic, lifecycle
+from checkpoint.watchlist.live_stream import EventReaderDep, live_events, parse_event_id
 from checkpoint.watchlist.models import DispatcherScope, HitAlert, WebhookDelivery
+from checkpoint.watchlist.relay import latest_event_id
 from checkpoint.watchlist.schemas import (
     AlertAction,
     AlertPublic,
@@ -35,7 +34,6 @@ router = APIRouter()
 Dispatcher = Annotated[User, Depends(require_roles(Role.dispatcher))]
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
 DeliveryViewer = Annotated[User, Depends(require_roles(Role.admin, Role.dispatcher))]
-HEARTBEAT_MS = 15_000
 
 
 class AlertImageNotFound(NotFound):
@@ -50,47 +48,29 @@ def list_alerts(dispatcher: Dispatcher, session: SessionDep, open_only: bool = F
 
 
 @router.get("/alerts/stream")
-def stream_alerts(dispatcher: Dispatcher, session: SessionDep, bus: BusDep,
+def stream_alerts(dispatcher: Dispatcher, session: SessionDep, bus: BusDep, open_session: EventReaderDep,
                   last_event_id: Annotated[str | None, Header()] = None, since: str | None = None) -> StreamingResponse:
-    """text/event-stream of alerts in scope; starts after Last-Event-ID (or `since`), else from now."""
+    """text/event-stream of alerts in scope: every event after Last-Event-ID (or `since`), replayed from
+    PostgreSQL, then live ones; from now without either. Event ids are the outbox's event ids."""
     scope = alerts.scope_of(session, dispatcher.id)
+    start = parse_event_id(last_event_id or since)
+    if start is None:
+        start = latest_event_id(session)  # "now", fixed before the client is answered
     session.close()  # the stream may stay open for hours: hold no database connection
-    return StreamingResponse(_events(bus, scope, last_event_id or since or "$"), media_type="text/event-stream",
+    return StreamingResponse(live_events(bus, open_session, scope, start),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-def _events(bus: Redis, scope: DispatcherScope, start: str) -> Iterator[str]:
-    last_id = start
-    if last_id == "$":  # pin "now" to an id, so no alert between two reads is skipped
-        last_id = _last_id(bus)
-    yield "retry: 1000\n\n"
-    while True:
-        try:
-            reply: Any = bus.xread({alerts.ALERTS_STREAM: last_id}, count=100, block=HEARTBEAT_MS)
-        except RedisError:
-            return  # the console's EventSource reconnects with Last-Event-ID and catches up
-        if not reply:
-            yield ": keep-alive\n\n"
-            continue
-        for msg_id, fields in reply[0][1]:
-            last_id = msg_id
-            if alerts.in_scope(scope, fields.get("district", ""), int(fields.get("checkpoint_id", "0"))):
-                yield f"id: {msg_id}\nevent: {fields.get('kind', 'new')}\ndata: {fields['alert']}\n\n"
-
-
-def _last_id(bus: Redis) -> str:
-    newest: Any = bus.xrevrange(alerts.ALERTS_STREAM, count=1)
-    return str(newest[0][0]) if newest else "0-0"
 
 
 @router.post("/alerts/{alert_id}/action", response_model=AlertPublic)
 def act_on_alert(alert_id: int, body: AlertAction, dispatcher: Dispatcher, session: SessionDep,
-                 bus: BusDep, settings: SettingsDep) -> HitAlert:
-    """One lifecycle step (sign, valid, false_read, instruct, feedback, close); others' consoles update."""
+                 settings: SettingsDep) -> HitAlert:
+    """One lifecycle step (sign, valid, false_read, instruct, feedback, close); others' consoles update
+    (the event is queued in the step's transaction and published by the relay)."""
     alert = alerts.get_alert(session, alerts.scope_of(session, dispatcher.id), alert_id)
     alerts.act(session, dispatcher, alert, body.action, body.note, settings.watchlist)
+    alerts.queue_event(session, alert, "update", f"user:{dispatcher.id}")
     session.commit()
-    alerts.publish(bus, alert, "update")
     return alert
 
 

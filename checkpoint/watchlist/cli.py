@@ -1,4 +1,4 @@
-"""`checkpoint watchlist ...`: run a matcher process, rebuild the Redis index, plant the demo watch."""
+"""`checkpoint watchlist ...`: run a matcher or alert relay process, rebuild the Redis index, plant the demo watch."""
 
 from __future__ import annotations
 
@@ -27,6 +27,23 @@ def matcher(
             assert Database.sessions is not None
             Matcher(system.bus, Database.sessions, consumer, system.settings.watchlist, batch=batch,
                     data_dir=system.settings.data_dir).run(stop)
+    except WorkerNeedsServers as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def relay() -> None:
+    """Publish the alerts outbox to `checkpoint:alerts` until SIGTERM or Ctrl-C (several are safe: one works
+    at a time, in order), and keep the images of alerts raised without them."""
+    from checkpoint.core.db import Database
+    from checkpoint.runtime import WorkerNeedsServers, worker_process
+    from checkpoint.watchlist.relay import Relay
+
+    try:
+        with worker_process("relay") as (system, stop):
+            assert Database.sessions is not None
+            Relay(system.bus, Database.sessions, system.settings.data_dir).run(stop)
     except WorkerNeedsServers as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None

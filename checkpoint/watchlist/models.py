@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -108,6 +108,13 @@ class HitAlert(Base):
     feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     feedback: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # pass images not yet kept for the alert (the alerts folder could not be written): kind -> pass image
+    # path, retried by the relay's image loop; NULL when nothing is pending
+    images_pending: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+
+    @property
+    def images_missing(self) -> bool:
+        return bool(self.images_pending)
 
 
 class WatchHit(Base):
@@ -119,7 +126,7 @@ class WatchHit(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("hit_alert.id"), index=True)
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=True)  # unused since the alert outbox (0013)
 
 
 class DispatcherScope(Base):
@@ -153,3 +160,26 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the last answer, if any
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AlertEvent(Base):
+    """The alerts outbox: one row per thing dispatchers must be told (a new alert, a repeat, a lifecycle
+    update), written in the transaction that changes the alert. The relay numbers rows (`event_id`, the
+    SSE id, dense and in publication order), appends them to `checkpoint:alerts` and marks them
+    published; a live stream that reconnects replays `event_id > Last-Event-ID` from here."""
+
+    __tablename__ = "alert_event"
+    __table_args__ = (
+        Index("ix_alert_event_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # set by the relay, in order
+    alert_id: Mapped[int] = mapped_column(ForeignKey("hit_alert.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # new, repeat, update
+    district: Mapped[str] = mapped_column(String(32))  # routing fields for the dispatchers' scopes
+    checkpoint_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(128), default="")  # the matcher or user that caused it
+    body: Mapped[str] = mapped_column(Text)  # the alert as JSON, as it was when the event was written
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -125,6 +125,7 @@ class AlertPublic(BaseModel):
     lon: float
     image_path: str | None
     plate_image_path: str | None
+    images_missing: bool = False  # raised before its images could be kept: 图片待补, kept by a retry
     predicted: list[dict[str, Any]]
     status: str
     created_at: datetime

@@ -2,16 +2,16 @@
 
 Any number of matchers, on any machine, share the group. Each keeps a copy of the watch index in memory
 (local_index.py); candidates are verified here (validity window, scope, colour, the pattern itself).
-Hits are committed to PostgreSQL, then pushed to `checkpoint:alerts`, then the passes are acked (in the
-pipeline of the next read); a new alert's webhook delivery is queued in the alert's own transaction
-(webhook.py). Reading, claiming, acking and retrying are core/streams.py's StreamConsumer: a batch that
-fails is read again, then pass by pass, and a pass that keeps failing is dead-lettered after
-`max_deliveries`. Before a batch the matcher knows the change log's version in PostgreSQL (read
-within the last 100 ms, or at once when Redis's version moved) and applies the changes since its
-copy (change_log.py), so a watch change answered 200 is in force from the next batch, whatever
-Redis holds; a Redis index whose version disagrees (emptied, or restarted from an old AOF with its
-ready flag) is caught up or rebuilt from PostgreSQL. With PostgreSQL unreachable nothing is
-matched: the batch stays pending and is read again.
+Hits are committed to PostgreSQL with their alert events (the outbox that relay.py publishes to
+`checkpoint:alerts`) and, for a new alert, its webhook delivery (webhook.py), in one transaction; then
+the passes are acked (in the pipeline of the next read). Reading, claiming, acking and retrying are
+core/streams.py's StreamConsumer: a batch that fails is read again, then pass by pass, and a pass that
+keeps failing is dead-lettered after `max_deliveries`. Before a batch the matcher knows the change
+log's version in PostgreSQL (read within the last 100 ms, or at once when Redis's version moved) and
+applies the changes since its copy (change_log.py), so a watch change answered 200 is in force from
+the next batch, whatever Redis holds; a Redis index whose version disagrees (emptied, or restarted
+from an old AOF with its ready flag) is caught up or rebuilt from PostgreSQL. With PostgreSQL
+unreachable nothing is matched: the batch stays pending and is read again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM
+from checkpoint.core.faults import fault_point
 from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes.record import PassEvent
@@ -45,7 +45,6 @@ from checkpoint.watchlist.change_log import WatchSpec
 from checkpoint.watchlist.index import EPOCH_KEY, READY_KEY, VERSION_KEY
 from checkpoint.watchlist.index_status import MatcherReporter
 from checkpoint.watchlist.local_index import IndexCopy
-from checkpoint.watchlist.models import HitAlert
 from checkpoint.watchlist.predict import Predictor
 from checkpoint.watchlist.raw_stream import RawMessage, decoded, plate_of, raw_client
 from checkpoint.watchlist.webhook import WebhookOutbox
@@ -88,6 +87,7 @@ class Matcher:
         self.matched = 0
         self.reporter = MatcherReporter(bus, self.consumer)  # its version, for the status page
         self.version_checked_at = -math.inf  # monotonic time of the last read of the database's version
+        self.relay_wake: threading.Event | None = None  # set after each commit with hits (a relay in this process)
 
     # --- the index --------------------------------------------------------------------------------
 
@@ -210,33 +210,30 @@ class Matcher:
         return len(hits)
 
     def record(self, hits: list[Hit]) -> None:
-        """One transaction for the batch's hits (marked pushed), then the pushes; a failed push is unmarked."""
-        pushes: list[tuple[HitAlert, str]] = []
-        keys: list[tuple[uuid.UUID, int]] = []
+        """One transaction for the batch's hits and their alert events (the outbox the relay publishes from),
+        so a crash anywhere after the commit loses nothing: the relay tells the dispatchers."""
         unique = {(hit.event.captured.pass_id, hit.entry_id): hit for hit in hits}  # a pass appended twice
+        told: list[tuple[int, int, str]] = []
         with self.sessions() as session:
-            for key, hit in unique.items():
+            for hit in unique.values():
                 predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
                 recorded = alerts.record_hit(session, hit, self.settings, predicted, self.data_dir)
+                if not recorded.to_push:
+                    continue  # a redelivered pass: stored, and its event queued, the first time
+                first = recorded.alert.pass_id == hit.event.captured.pass_id
+                kind = "new" if first else "repeat"
+                event = alerts.queue_event(session, recorded.alert, kind, self.consumer)
                 if recorded.new_alert and self.outbox is not None:
-                    webhook.enqueue(session, recorded.alert, alerts.alert_fields(recorded.alert, "new")["alert"])
-                if recorded.to_push:
-                    first = recorded.alert.pass_id == hit.event.captured.pass_id
-                    pushes.append((recorded.alert, "new" if first else "repeat"))
-                    keys.append(key)
+                    webhook.enqueue(session, recorded.alert, event.body)
+                told.append((recorded.alert.id, recorded.alert.entry_id, kind))
             session.commit()
-            if self.outbox is not None:
-                self.outbox.wake.set()
-            done = 0
-            try:
-                for alert, kind in pushes:
-                    alerts.publish(self.bus, alert, kind, self.consumer)
-                    done += 1
-                    log.info("watchlist.hit", extra={"alert_id": alert.id, "entry_id": alert.entry_id, "kind": kind})
-            except RedisError:
-                alerts.mark_unpushed(session, keys[done:])
-                session.commit()
-                raise
+        fault_point("matcher.after_commit")
+        if self.outbox is not None:
+            self.outbox.wake.set()
+        if self.relay_wake is not None:
+            self.relay_wake.set()
+        for alert_id, entry_id, kind in told:
+            log.info("watchlist.hit", extra={"alert_id": alert_id, "entry_id": entry_id, "kind": kind})
 
     def sweep_expired(self) -> None:
         """Mark ended watches expired in PostgreSQL, logging their removal, and bring the Redis index up
@@ -311,9 +308,11 @@ def _index_state(pipe: Pipeline) -> None:
 
 def start_matcher_thread(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event,
                          consumer: str | None = None, data_dir: Path | None = None,
-                         settings: WatchlistSettings | None = None) -> threading.Thread:
+                         settings: WatchlistSettings | None = None,
+                         relay_wake: threading.Event | None = None) -> threading.Thread:
     """Run a matcher inside another process (`checkpoint serve`); it stops when `stop` is set."""
     matcher = Matcher(bus, sessions, consumer or default_consumer("-serve"), settings, data_dir=data_dir)
+    matcher.relay_wake = relay_wake
     thread = threading.Thread(target=matcher.run, args=(stop,), name="watchlist-matcher", daemon=True)
     thread.start()
     return thread

@@ -1,7 +1,7 @@
 """watchlist: the watch change log (a versioned row per change of what matchers enforce)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 
 Approve, withdraw, expire (and the demo's plant) write a `watch_change` row in the entry's own
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,9 @@ from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import index, service
+from checkpoint.watchlist.alerts import ALERTS_STREAM
 from checkpoint.watchlist.models import WatchEntry
+from checkpoint.watchlist.relay import Relay
 from checkpoint.watchlist.schemas import WatchCreate
 from checkpoint.watchlist.worker import GROUP, Matcher
 from tests.conftest import PASSWORD, TEST_SECRET
@@ -121,3 +124,20 @@ def drain(matcher: Matcher) -> int:
     while messages := matcher.read():
         hits += matcher.handle(messages)
     return hits
+
+
+def relay_all(bus: Redis, sessions: sessionmaker[Session]) -> int:
+    """Publish every alert event waiting in the outbox (what the relay thread does); returns how many."""
+    relay = Relay(bus, sessions)
+    total = 0
+    while published := relay.publish_once():
+        total += published
+    return total
+
+
+def published_for(bus: Redis, sessions: sessionmaker[Session], entry_id: int) -> list[dict[str, str]]:
+    """The `checkpoint:alerts` entries of one watch's alerts, after relaying the outbox (other tests' events
+    are published too, and left out here)."""
+    relay_all(bus, sessions)
+    entries: Any = bus.xrange(ALERTS_STREAM)
+    return [fields for _id, fields in entries if json.loads(fields["alert"])["entry_id"] == entry_id]

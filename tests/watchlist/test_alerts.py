@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from fastapi.testclient import TestClient
 from redis import Redis
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.models import User
 from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import alerts
 from checkpoint.watchlist.alerts import Hit
-from checkpoint.watchlist.alerts_api import _events
-from checkpoint.watchlist.models import DispatcherScope
-from tests.watchlist.conftest import WatchMaker, headers_for, pass_event, random_plate
+from checkpoint.watchlist.live_stream import live_events
+from checkpoint.watchlist.models import AlertEvent, DispatcherScope
+from checkpoint.watchlist.relay import latest_event_id
+from tests.watchlist.conftest import WatchMaker, headers_for, pass_event, random_plate, relay_all
 
 ALERTS = "/api/v1/watchlist/alerts"
 
@@ -31,9 +32,14 @@ def two_districts(checkpoints: list[Checkpoint]) -> tuple[Checkpoint, Checkpoint
 def raise_alert(session: Session, bus: Redis, entry_id: int, checkpoint: Checkpoint) -> int:
     hit = Hit(pass_event(random_plate(), checkpoint), entry_id, "exact", checkpoint.district)
     recorded = alerts.record_hit(session, hit, WatchlistSettings())
-    session.flush()
-    alerts.publish(bus, recorded.alert, "new", "test")
+    alerts.queue_event(session, recorded.alert, "new", "test")
+    relay_all(bus, in_test_transaction(session))
     return recorded.alert.id
+
+
+def in_test_transaction(session: Session) -> sessionmaker[Session]:
+    """Sessions inside the test's own transaction (their commits release savepoints; all is rolled back)."""
+    return sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False)
 
 
 def test_a_dispatcher_sees_only_alerts_in_scope(client: TestClient, session: Session, bus: Redis,
@@ -45,7 +51,8 @@ def test_a_dispatcher_sees_only_alerts_in_scope(client: TestClient, session: Ses
     scope = client.put(f"/api/v1/watchlist/scopes/{dispatcher.id}", json={"districts": [mine.district]},
                        headers=headers_for(admin))
     assert scope.status_code == 200 and scope.json()["districts"] == [mine.district]
-    stream_start = "0-0"
+    relay_all(bus, in_test_transaction(session))  # other tests' events first: the stream starts after them
+    stream_start = latest_event_id(session)
     inside = raise_alert(session, bus, int(str(watch["id"])), mine)
     outside = raise_alert(session, bus, int(str(watch["id"])), theirs)
 
@@ -55,9 +62,9 @@ def test_a_dispatcher_sees_only_alerts_in_scope(client: TestClient, session: Ses
     assert client.post(f"{ALERTS}/{outside}/action", json={"action": "sign"},
                        headers=headers_for(dispatcher)).status_code == 404
 
-    events = _events(bus, alerts.scope_of(session, dispatcher.id), stream_start)
+    events = live_events(bus, in_test_transaction(session), alerts.scope_of(session, dispatcher.id), stream_start)
     assert next(events).startswith("retry:")
-    delivered = next(events)  # the out-of-scope alert came first on the stream and was skipped
+    delivered = next(events)  # the out-of-scope alert came first and was skipped
     assert json.loads(delivered.split("data: ", 1)[1])["id"] == inside
     assert "event: new" in delivered and delivered.startswith("id: ")
 
@@ -94,9 +101,8 @@ def test_the_lifecycle_in_order_with_deadlines_and_statistics(
     assert step("close")["status"] == "closed"
     stats = client.get(f"{ALERTS}/stats", headers=headers).json()
     assert any(row["signed_on_time"] >= 1 and row["feedback_on_time"] >= 1 for row in stats)
-    entries: Any = bus.xrange(alerts.ALERTS_STREAM)
-    kinds = [fields["kind"] for _id, fields in entries]
-    assert kinds.count("update") == 5
+    kinds = list(session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == alert_id)))
+    assert kinds.count("update") == 5 and kinds.count("new") == 1  # each step told the other consoles
 
 
 def test_other_roles_get_no_alerts(client: TestClient, make_user: Callable[..., User]) -> None:

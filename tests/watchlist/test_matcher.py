@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.sites.models import Checkpoint
-from checkpoint.watchlist.alerts import ALERTS_STREAM
 from checkpoint.watchlist.index import ENTRIES_KEY, READY_KEY
 from checkpoint.watchlist.models import HitAlert, WatchEntry, WatchHit
-from tests.watchlist.conftest import drain, new_matcher, pass_event, push_pass, random_plate
+from tests.watchlist.conftest import drain, new_matcher, pass_event, published_for, push_pass, random_plate
 
 Watch = Callable[..., WatchEntry]
 
@@ -27,9 +26,8 @@ def alerts_for(sessions: sessionmaker[Session], entry_id: int) -> list[HitAlert]
         return list(db.scalars(select(HitAlert).where(HitAlert.entry_id == entry_id).order_by(HitAlert.id)))
 
 
-def stream_kinds(bus: Redis) -> list[str]:
-    entries: Any = bus.xrange(ALERTS_STREAM)
-    return [fields["kind"] for _id, fields in entries]
+def stream_kinds(bus: Redis, sessions: sessionmaker[Session], entry_id: int) -> list[str]:
+    return [fields["kind"] for fields in published_for(bus, sessions, entry_id)]
 
 
 def test_exact_wildcard_and_fuzzy_hits_say_why(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch,
@@ -71,7 +69,7 @@ def test_a_redelivered_pass_is_not_alerted_twice(bus: Redis, sessions: sessionma
     assert len(alerts_for(sessions, entry.id)) == 1
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id == entry.id)) == 1
-    assert stream_kinds(bus) == ["new"]
+    assert stream_kinds(bus, sessions, entry.id) == ["new"]
 
 
 def test_repeats_of_one_vehicle_join_one_alert(bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch,
@@ -85,7 +83,7 @@ def test_repeats_of_one_vehicle_join_one_alert(bus: Redis, sessions: sessionmake
     found = alerts_for(sessions, entry.id)
     assert [alert.hit_count for alert in found] == [2, 1]  # 30 min later is past the 10 min window
     assert found[0].last_checkpoint_id == checkpoints[5].id
-    assert stream_kinds(bus) == ["new", "repeat", "new"]
+    assert stream_kinds(bus, sessions, entry.id) == ["new", "repeat", "new"]
 
 
 def test_a_watch_stops_matching_the_second_it_expires(bus: Redis, sessions: sessionmaker[Session],
@@ -212,4 +210,4 @@ def test_a_matcher_dying_after_its_commit_before_its_ack_alerts_each_pass_once(
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id == entry.id)) == 2
     assert len(alerts_for(sessions, entry.id)) == 1  # the two passes of one vehicle join one alert
-    assert len(stream_kinds(bus)) == 2  # one push per (pass, watch), none repeated by the redelivery
+    assert len(stream_kinds(bus, sessions, entry.id)) == 2  # one event per (pass, watch), none repeated

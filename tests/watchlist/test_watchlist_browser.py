@@ -26,6 +26,7 @@ from checkpoint.passes.images import image_relpath, write_image
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.models import DispatcherScope
+from checkpoint.watchlist.relay import start_relay_thread
 from checkpoint.watchlist.worker import start_matcher_thread
 from tests.browser import log_in, screenshot_dir
 from tests.watchlist.conftest import pass_event, push_pass, random_plate
@@ -34,13 +35,16 @@ from tests.watchlist.conftest import pass_event, push_pass, random_plate
 @pytest.fixture
 def matcher_redis(servers: tuple[str, str], sessions: sessionmaker[Session],
                   test_settings: Settings) -> Iterator[Redis]:
-    """A matcher thread on the live server's Redis (the `bus` fixture would close the live server's client)."""
+    """Matcher and relay threads on the live server's Redis (the `bus` fixture would close the live server's client)."""
     client = Redis.from_url(servers[1], decode_responses=True)
     stop = threading.Event()
-    thread = start_matcher_thread(client, sessions, stop, consumer="browser-test", data_dir=test_settings.data_dir)
+    relay_thread, relay = start_relay_thread(client, sessions, stop, test_settings.data_dir)
+    thread = start_matcher_thread(client, sessions, stop, consumer="browser-test", data_dir=test_settings.data_dir,
+                                  relay_wake=relay.wake)
     yield client
     stop.set()
     thread.join(timeout=10)
+    relay_thread.join(timeout=10)
     client.close()
 
 

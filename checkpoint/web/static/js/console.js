@@ -6,6 +6,7 @@ const PAGES = [
   { path: "map", title: "地图 Map", roles: [], load: () => import("./pages/map.js") },
   { path: "users", title: "用户 Users", roles: ["admin"], load: () => import("./pages/users.js") },
   { path: "audit", title: "审计 Audit", roles: ["auditor"], load: () => import("./pages/audit.js") },
+  { path: "dead-letters", title: "死信 Dead letters", roles: ["admin"], load: () => import("./pages/dead_letters.js") },
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },
   { path: "analyses", title: "研判 Analyses", roles: ["investigator"], load: () => import("./pages/analyses.js") },
@@ -33,6 +34,7 @@ async function start() {
     nav.append(el("a", { href: `/console/${page.path}`, class: page.path === current ? "active" : "",
                          "data-page": page.path }, page.title));
   }
+  if (user.roles.includes("admin")) watchDeadLetters();
   const root = document.getElementById("page");
   const page = visible.find((p) => p.path === current);
   if (!page) {
@@ -41,6 +43,23 @@ async function start() {
   }
   const module = await page.load();
   await module.render(root, { user, config });
+}
+
+// Admins are told when a worker dead-letters a message: a red badge in the header, linking to the page.
+function watchDeadLetters() {
+  const badge = el("a", { id: "dead-letter-badge", href: "/console/dead-letters", hidden: true });
+  document.getElementById("user-badge").before(badge);
+  const check = async () => {
+    try {
+      const { count } = await api("/dead-letters/summary");
+      badge.hidden = count === 0;
+      badge.textContent = `⚠ 死信 ${count} dead letter${count === 1 ? "" : "s"}`;
+      badge.title = "有消息处理失败，请查看并重放 messages failed: review and replay them";
+    } catch { /* Redis away: the health page says so */ }
+  };
+  check();
+  setInterval(check, 30000);
+  window.addEventListener("dead-letters-changed", check);  // the page replayed some
 }
 
 start().catch((err) => {

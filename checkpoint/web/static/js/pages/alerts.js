@@ -19,6 +19,7 @@ const STYLE = `
 .al-card .steps input { width: 100%; margin-top: 4px; padding: 4px; }
 .al-card ol { margin: 4px 0; padding-left: 18px; font-size: 12px; }
 #alert-connection, #alert-forwarding { font-size: 12px; color: #5a6b85; }
+.al-card .image-pending { display: inline-block; margin-top: 4px; padding: 18px 10px; border: 1px dashed #c77c02; color: #c77c02; font-size: 12px; }
 `;
 
 // The lifecycle's states and steps (labels, which state each follows, notes, deadlines) come from
@@ -98,7 +99,9 @@ export async function render(root, { config }) {
       el("div", {}, el("span", { class: "status" }, stateLabel(lifecycle, a.status)), " ", timer),
       el("div", {}, [["scene", a.image_path], ["plate", a.plate_image_path]].filter(([, kept]) => kept).map(([kind]) =>
         el("img", { src: `/api/v1/watchlist/alerts/${a.id}/images/${kind}`, alt: kind,
-          onerror: (event) => event.target.remove() }))),
+          onerror: (event) => event.target.remove() })),
+        a.images_missing ? el("span", { class: "image-pending", title: "图片保存失败，系统将自动重试 the image could not be kept yet; retried automatically" },
+          "图片待补 image pending") : null),
       (a.predicted || []).length ? el("ol", {}, a.predicted.map((n) => el("li", {},
         `${n.code} ${n.name} · ${(n.distance_m / 1000).toFixed(1)} km · ${formatTime(n.eta_at, config.timezone).slice(11)} (${n.basis})`))) : null,
       a.instruction ? el("div", { class: "meta" }, `指令 ${a.instruction}`) : null,
@@ -133,13 +136,63 @@ export async function render(root, { config }) {
   showForwarding();
   setInterval(showForwarding, 10000);
 
+  // The live stream opens before the list loads (events meanwhile wait in `early`), so nothing falls between.
+  let early = [];
+  const onEvent = (kind, a) => {
+    if (early) { early.push([kind, a]); return; }
+    if (kind !== "update") beep();
+    upsert(a, kind !== "update");
+  };
+  followAlerts(status, onEvent);
   for (const a of (await api("/watchlist/alerts?limit=50")).reverse()) upsert(a, false);
+  for (const [kind, a] of early) upsert(a, kind !== "update");
+  early = null;
   setInterval(() => { for (const node of alerts.values()) node.tick(); }, 1000);
+}
 
-  const source = new EventSource("/api/v1/watchlist/alerts/stream");
-  source.addEventListener("open", () => { status.textContent = "● 已连接 live"; });
-  source.addEventListener("error", () => { status.textContent = "○ 重连中 reconnecting…"; });
-  source.addEventListener("new", (event) => { beep(); upsert(JSON.parse(event.data), true); });
-  source.addEventListener("repeat", (event) => { beep(); upsert(JSON.parse(event.data), true); });
-  source.addEventListener("update", (event) => upsert(JSON.parse(event.data), false));
+// Alerts over Server-Sent Events that never skip: each event's id is the server's outbox event id; a
+// reconnect (the browser's own, or ours after the stream closed) resumes after the last id seen, and the
+// server replays what was missed. Repeats (a relay's after a crash) are dropped by id. "Reconnecting" shows
+// only when the stream stays down for more than OUTAGE_MS, not on every normal reconnect.
+const OUTAGE_MS = 4000;
+
+function followAlerts(status, onEvent) {
+  let lastId = 0;
+  let source = null;
+  let outageTimer = null;
+  let retryMs = 1000;
+  const live = () => {
+    clearTimeout(outageTimer);
+    outageTimer = null;
+    retryMs = 1000;
+    status.textContent = "● 已连接 live";
+    status.dataset.state = "live";
+  };
+  const troubled = () => {
+    if (outageTimer) return;
+    outageTimer = setTimeout(() => {
+      status.textContent = "○ 重连中 reconnecting…";
+      status.dataset.state = "reconnecting";
+    }, OUTAGE_MS);
+  };
+  const handle = (kind) => (event) => {
+    const id = Number(event.lastEventId);
+    if (id && id <= lastId) return;  // seen already
+    if (id) lastId = id;
+    onEvent(kind, JSON.parse(event.data));
+  };
+  const open = () => {
+    const url = lastId ? `/api/v1/watchlist/alerts/stream?since=${lastId}` : "/api/v1/watchlist/alerts/stream";
+    source = new EventSource(url);
+    source.addEventListener("open", live);
+    source.addEventListener("error", () => {
+      troubled();
+      if (source.readyState === EventSource.CLOSED) {  // the browser gave up: reopen after the last id seen
+        setTimeout(open, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      }
+    });
+    for (const kind of ["new", "repeat", "update"]) source.addEventListener(kind, handle(kind));
+  };
+  open();
 }
