@@ -4,7 +4,7 @@ A private PostgreSQL (stopped with `-m immediate` as a crash would) and a privat
 -9, restarted on its append-only file), and each part of the application as a process started by
 command, killed with -9 and started again: the API (uvicorn on `checkpoint.serving:api_process_app`,
 as each API process of `checkpoint serve` runs), the passes writer, the watchlist matcher, the alert
-relay where this tree has one, and the snapshot LPR workers. Counters read the truth from PostgreSQL
+relay, and the snapshot LPR workers. Counters read the truth from PostgreSQL
 and Redis, so a case asserts exact counts: passes stored per pass id, alerts stored per (pass, watch),
 alert ids appended to `checkpoint:alerts`.
 """
@@ -109,8 +109,7 @@ class System:
             "snapshots": [*cli, "capture", "snapshots", "--processes",
                           str(self.snapshot_processes)],
         }
-        if relay_available():
-            commands["relay"] = [*cli, "watchlist", "relay"]
+        commands["relay"] = [*cli, "watchlist", "relay"]
         self.services = {name: Service(name, argv, env, self.work / f"{name}.log") for name, argv in commands.items()}
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -137,7 +136,7 @@ class System:
         return dict(self.services["api"].env)
 
     def start(self, *names: str) -> None:
-        """Start the named services (default: API, writer, matcher and the relay if any) and wait for the API."""
+        """Start the named services (default: API, writer, matcher and relay) and wait for the API."""
         for name in names or self.core_services():
             if not self.services[name].alive():
                 self.services[name].start()
@@ -329,11 +328,3 @@ class System:
     def wait_drained(self, timeout_s: float = 60.0) -> None:
         wait_for(self.groups_drained, timeout_s, "the writer and matcher groups to have read and acked everything",
                  every_s=0.1)
-
-
-def relay_available() -> bool:
-    """Whether this tree has the alert relay command (`checkpoint watchlist relay`, issue 14 part 1)."""
-    from checkpoint.watchlist.cli import app
-
-    return any((command.name or getattr(command.callback, "__name__", "")) == "relay"
-               for command in app.registered_commands)

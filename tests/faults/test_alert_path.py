@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.fault_clients import AlertListener, Plates, WebhookReceiver
-from bench.fault_system import System, relay_available, wait_for
+from bench.fault_system import System, wait_for
 from checkpoint.watchlist.alert_images import ALERTS_DIR
 from tests.faults.drill import (
     assert_every_accepted_pass_stored_once,
@@ -53,9 +53,6 @@ def test_matcher_killed_every_expected_alert_stored_once(system: System, plates:
     assert_every_expected_alert_stored_once(system, accepted, watched)
 
 
-@pytest.mark.xfail(reason="issue 14 part 1: the matcher commits a hit as pushed, then publishes; killed in "
-                          "between, the alert is never published (fixed by the alert outbox and its relay, "
-                          "which also arm the fault point matcher.after_commit)", strict=False)
 def test_matcher_killed_after_commit_every_alert_published(system: System, plates: Plates,
                                                            dispatcher: AlertListener, webhook: WebhookReceiver) -> None:
     lists, watched_plates = mixed_plates(plates, CAMERAS, PASSES_EACH, WATCHED_EACH)
@@ -108,8 +105,6 @@ def test_alerts_sse_reconnect_with_last_event_id_misses_nothing(system: System, 
     assert {alert_id: seen[alert_id] for alert_id in first_ids | second_ids} == dict.fromkeys(first_ids | second_ids, 1)
 
 
-@pytest.mark.xfail(reason="issue 14 part 3: a hit whose pass image cannot be copied for the alert is retried, "
-                          "then dead-lettered, and no alert is raised", strict=False)
 def test_alert_image_folder_unwritable_every_alert_still_raised(system: System, plates: Plates,
                                                                webhook: WebhookReceiver) -> None:
     device = system.register_devices(1)[0]
@@ -129,9 +124,6 @@ def test_alert_image_folder_unwritable_every_alert_still_raised(system: System, 
         blocker.unlink()
 
 
-@pytest.mark.xfail(reason="issue 14 part 2: Redis restarts from its AOF with the index 'ready' flag set, so a "
-                          "watch approved while it was down is never enforced and one withdrawn keeps matching "
-                          "(fixed by the watch change log in PostgreSQL)", strict=False)
 def test_watch_approved_and_withdrawn_during_redis_outage_in_force_once_redis_is_back(
         system: System, plates: Plates) -> None:
     approved_plate, withdrawn_plate = plates.take(2)
@@ -151,7 +143,6 @@ def test_watch_approved_and_withdrawn_during_redis_outage_in_force_once_redis_is
     assert_every_expected_alert_stored_once(system, accepted, approved, timeout_s=10)  # and none for the withdrawn
 
 
-@pytest.mark.skipif(not relay_available(), reason="no alert relay in this tree yet (issue 14 part 1)")
 @pytest.mark.parametrize("fault", ["relay.after_publish", "relay.after_publish:3"])
 def test_relay_killed_every_alert_delivered(system: System, plates: Plates, dispatcher: AlertListener,
                                             webhook: WebhookReceiver, fault: str) -> None:
