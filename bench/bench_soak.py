@@ -3,7 +3,7 @@
     python -m bench.bench_soak --minutes 30 --rate 480 --watched 1000 --fault-every-s 120
 
 A system of its own (bench/fault_system.py: private PostgreSQL and Redis, the API, writer, matcher
-and, where the tree has one, the alert relay, each a process). 120 smart cameras (one a checkpoint,
+and the alert relay, each a process). 120 smart cameras (one a checkpoint,
 4 lanes) push `rate` passes a second in all over HTTP, each push retried with the same record id
 until answered 202, as cameras do. `watched` plates are registered and approved through the API
 first; each passes once, at a random moment of the run, so each should raise one new alert. One
