@@ -110,6 +110,8 @@ class System:
                           str(self.snapshot_processes)],
         }
         commands["relay"] = [*cli, "watchlist", "relay"]
+        # every group declared on the pass stream must be read, or it holds the stream (and /health says so)
+        commands["coverage"] = [*cli, "coverage", "verify"]
         self.services = {name: Service(name, argv, env, self.work / f"{name}.log") for name, argv in commands.items()}
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class System:
         return dict(self.services["api"].env)
 
     def start(self, *names: str) -> None:
-        """Start the named services (default: API, writer, matcher and relay) and wait for the API."""
+        """Start the named services (default: API, writer, matcher, relay and coverage) and wait for the API."""
         for name in names or self.core_services():
             if not self.services[name].alive():
                 self.services[name].start()
@@ -144,7 +146,7 @@ class System:
             self.wait_api()
 
     def core_services(self) -> tuple[str, ...]:
-        return tuple(name for name in ("api", "writer", "matcher", "relay") if name in self.services)
+        return tuple(name for name in ("api", "writer", "matcher", "relay", "coverage") if name in self.services)
 
     def wait_api(self, timeout_s: float = 60.0) -> None:
         wait_for(lambda: self.http("GET", "/api/v1/health")[0] == 200, timeout_s, "the API to answer /health",
