@@ -41,4 +41,7 @@ class Pass(Base):
     lon: Mapped[float] = mapped_column(Float)
     image_path: Mapped[str | None] = mapped_column(Text)
     plate_image_path: Mapped[str | None] = mapped_column(Text)
+    vehicle_colour: Mapped[str | None] = mapped_column(String(16))  # passes/vehicle.py vocabularies
+    vehicle_type: Mapped[str | None] = mapped_column(String(16))
+    vehicle_brand: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -6,13 +6,13 @@ pass id is made where the vehicle is seen, so every later step is idempotent on 
 this format: capture builds records through it, the writer checks and stores them, and the
 consumers (watchlist, trajectory, coverage) decode events with it.
 
-On the streams a pass travels as ONE field, `captured.v1`, whose value is a record: the values in
+On the streams a pass travels as ONE field, `captured.v2`, whose value is a record: the values in
 RECORD_FIELDS order joined by tabs, None as an empty string, and a backslash, tab, newline or
 carriage return inside a value written as PostgreSQL's COPY text format writes it (`\\\\`, `\\t`,
-`\\n`, `\\r`). Any value travels, unchanged; and the record's first 14 values are the pass row in
+`\\n`, `\\r`). Any value travels, unchanged; and the record's first 17 values are the pass row in
 COPY text format (`NULL ''`), so the writer stores it by adding the position and receive time to
 each line (passes/store.py) instead of parsing ~20 fields a pass. A PassEvent is one field,
-`event.v1`: the record with the checkpoint's latitude and longitude appended, tab-separated.
+`event.v2`: the record with the checkpoint's latitude and longitude appended, tab-separated.
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ from functools import lru_cache
 
 from checkpoint.core.bus import Fields
 
-CAPTURED_KEY = "captured.v1"  # the one stream field of a packed CapturedPass; the key names the format
-EVENT_KEY = "event.v1"  # the one stream field of a packed PassEvent
-_EVENT_KEY_BYTES = EVENT_KEY.encode()
+CAPTURED_KEY = "captured.v2"  # the one stream field of a packed CapturedPass; the key names the format
+EVENT_KEY = "event.v2"  # the one stream field of a packed PassEvent
+# v1 (before 2026-12-08) had no vehicle attributes: entries still on a stream at an upgrade are read
+# by inserting three empty values before `source` (record_of, event_of).
+CAPTURED_KEY_V1 = "captured.v1"
+EVENT_KEY_V1 = "event.v1"
+_EVENT_KEYS_BYTES = (EVENT_KEY.encode(), EVENT_KEY_V1.encode())
 RECORD_FIELDS = ("plate", "pass_id", "captured_at", "checkpoint_id", "plate_colour", "plate_type", "confidence",
                  "feed_id", "device_id", "lane", "direction", "speed_kmh", "image_path", "plate_image_path",
-                 "source")
+                 "vehicle_colour", "vehicle_type", "vehicle_brand", "source")
 RECORD_TABS = len(RECORD_FIELDS) - 1
 STORED_VALUES = RECORD_FIELDS.index("source")  # the values before `source` are pass table columns
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -55,6 +59,11 @@ class CapturedPass:
     speed_kmh: float | None = None
     image_path: str | None = None  # relative to the data directory
     plate_image_path: str | None = None
+    # The vehicle itself (passes/vehicle.py vocabularies): from GA/T 1400 cameras' own values or our
+    # own vehicle model; None where nobody described it.
+    vehicle_colour: str | None = None
+    vehicle_type: str | None = None
+    vehicle_brand: str | None = None
     source: str = "camera"  # camera (our LPR on video), snapshot (our LPR on a pushed JPEG), smart, test
     pass_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
@@ -65,15 +74,16 @@ class CapturedPass:
     def to_record(self) -> str:
         """The values in RECORD_FIELDS order, tab-separated, escaped only where a value needs it."""
         texts: tuple[str, ...] = (self.plate, self.plate_colour, self.plate_type, self.direction or "",
-                                  self.image_path or "", self.plate_image_path or "", self.source)
+                                  self.image_path or "", self.plate_image_path or "", self.vehicle_colour or "",
+                                  self.vehicle_type or "", self.vehicle_brand or "", self.source)
         joined = "".join(texts)
         if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
             texts = tuple(text.translate(_ESCAPES) for text in texts)
-        plate, colour, plate_type, direction, image, plate_image, source = texts
+        plate, colour, plate_type, direction, image, plate_image, v_colour, v_type, v_brand, source = texts
         return "\t".join((
             plate, str(self.pass_id), self.captured_at.isoformat(), str(self.checkpoint_id), colour, plate_type,
             str(self.confidence), _opt(self.feed_id), _opt(self.device_id), _opt(self.lane), direction,
-            _opt(self.speed_kmh), image, plate_image, source,
+            _opt(self.speed_kmh), image, plate_image, v_colour, v_type, v_brand, source,
         ))
 
     @classmethod
@@ -85,20 +95,37 @@ class CapturedPass:
         if "\\" in record:
             values = [unescape(value) for value in values]
         (plate, pass_id, captured_at, checkpoint_id, colour, plate_type, confidence, feed_id, device_id, lane,
-         direction, speed_kmh, image, plate_image, source) = values
+         direction, speed_kmh, image, plate_image, v_colour, v_type, v_brand, source) = values
         return cls(
             pass_id=uuid.UUID(pass_id), checkpoint_id=int(checkpoint_id), plate=plate,
             captured_at=datetime.fromisoformat(captured_at), plate_colour=colour, plate_type=plate_type,
             confidence=float(confidence), feed_id=int(feed_id) if feed_id else None,
             device_id=int(device_id) if device_id else None, lane=int(lane) if lane else None,
             direction=direction or None, speed_kmh=float(speed_kmh) if speed_kmh else None,
-            image_path=image or None, plate_image_path=plate_image or None, source=source,
+            image_path=image or None, plate_image_path=plate_image or None, vehicle_colour=v_colour or None,
+            vehicle_type=v_type or None, vehicle_brand=v_brand or None, source=source,
         )
 
     @classmethod
     def from_fields(cls, fields: Fields) -> CapturedPass:
         """The pass of a `checkpoint:reads` entry; KeyError if it is not one."""
-        return cls.from_record(fields[CAPTURED_KEY])
+        return cls.from_record(record_of(fields))
+
+
+def _v1_to_v2(record: str) -> str:
+    """A v1 record (no vehicle attributes) as v2: three empty values before `source`."""
+    head, _, source = record.rpartition("\t")
+    return f"{head}\t\t\t\t{source}"
+
+
+def record_of(fields: Fields) -> str:
+    """The packed record of a `checkpoint:reads` entry, v1 entries upgraded; KeyError if it is not one."""
+    record = fields.get(CAPTURED_KEY)
+    if record is not None:
+        return record
+    if CAPTURED_KEY_V1 not in fields:
+        raise KeyError(CAPTURED_KEY)
+    return _v1_to_v2(fields[CAPTURED_KEY_V1])
 
 
 def _opt(value: float | int | None) -> str:
@@ -142,7 +169,7 @@ def utc_day(captured_at: str) -> date:
 def checked(record: str) -> tuple[int, date]:
     """The checkpoint id and UTC day of a packed record, after the checks the COPY framing needs.
 
-    A record must have its 15 values and no raw newline (either would shift the COPY's columns or
+    A record must have its 18 values and no raw newline (either would shift the COPY's columns or
     rows), and a backslash only in the escapes to_record() writes; PostgreSQL checks the rest.
     """
     plate, pass_id, captured_at, checkpoint_id, _ = record.split("\t", 4)
@@ -176,17 +203,21 @@ class PassEvent:
     @classmethod
     def from_fields(cls, fields: Fields) -> PassEvent:
         """The event of a `checkpoint:passes` entry; KeyError if it is not one."""
-        record, lat, lon = split_event(fields[EVENT_KEY])
+        if EVENT_KEY in fields:
+            record, lat, lon = split_event(fields[EVENT_KEY])
+        else:
+            record, lat, lon = split_event(fields[EVENT_KEY_V1])
+            record = _v1_to_v2(record)
         return cls(captured=CapturedPass.from_record(record), lat=float(lat), lon=float(lon))
 
 
 def event_record(captured_record: str, lat: str, lon: str) -> str:
-    """The `event.v1` value: what the writer appends for each stored pass."""
+    """The `event.v2` value: what the writer appends for each stored pass."""
     return f"{captured_record}\t{lat}\t{lon}"
 
 
 def split_event(value: str) -> tuple[str, str, str]:
-    """The captured record, latitude and longitude of an `event.v1` value."""
+    """The captured record, latitude and longitude of an `event.v2` value."""
     parts = value.rsplit("\t", 2)
     if len(parts) != 3:
         raise MalformedRecord(f"an {EVENT_KEY} value without its position")
@@ -196,8 +227,8 @@ def split_event(value: str) -> tuple[str, str, str]:
 def plate_of_raw_event(fields: dict[bytes, bytes]) -> str:
     """The plate of a `checkpoint:passes` entry read as bytes, without decoding the rest (the matcher
     needs only the plate of most passes); KeyError or ValueError if the entry is not an event."""
-    value = fields[_EVENT_KEY_BYTES]
+    value = fields.get(_EVENT_KEYS_BYTES[0]) or fields[_EVENT_KEYS_BYTES[1]]
     plate = value[:value.index(b"\t")]
-    if b"\\" in plate:  # an escaped value (never a normalized plate): parse it the full way
-        return CapturedPass.from_record(split_event(value.decode())[0]).plate
+    if b"\\" in plate:  # an escaped value (never a normalized plate): its first value, unescaped
+        return unescape(plate.decode())
     return plate.decode()

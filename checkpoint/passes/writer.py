@@ -38,7 +38,7 @@ from checkpoint.core.faults import fault_point
 from checkpoint.core.stream_trim import PeriodicTrim
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes import partitions, store
-from checkpoint.passes.record import CAPTURED_KEY, EVENT_KEY, checked
+from checkpoint.passes.record import EVENT_KEY, checked, record_of
 from checkpoint.sites.models import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class PassWriter:
             if at == half:
                 fault_point("writer.mid_batch")
             try:
-                record = fields[CAPTURED_KEY]
+                record = record_of(fields)
                 rows.append((msg_id, fields, record, *checked(record)))
             except (KeyError, ValueError, TypeError) as exc:
                 self._refuse(msg_id, fields, f"malformed captured pass: {exc!r}")

@@ -41,13 +41,13 @@ def test_health_reports_an_unwritable_data_dir(client: TestClient, bus: redis_li
 def test_health_reports_stream_lag_and_dead_letters(client: TestClient, bus: redis_lib.Redis,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(5):
-        bus.xadd(READS_STREAM, {"captured.v1": f"{PLATE}\t{n}"})
+        bus.xadd(READS_STREAM, {"captured.v2": f"{PLATE}\t{n}"})
     ensure_group(bus, READS_STREAM, "passes")
     bus.xreadgroup("passes", "t-writer", {READS_STREAM: ">"}, count=2)  # delivered, not acked
-    bus.xadd(PASSES_STREAM, {"event.v1": PLATE})
+    bus.xadd(PASSES_STREAM, {"event.v2": PLATE})
     ensure_group(bus, PASSES_STREAM, "t-matcher")
     for _ in range(2):
-        bus.xadd(DEAD_STREAM, {"captured.v1": PLATE, "_reason": "unknown checkpoint 999"})
+        bus.xadd(DEAD_STREAM, {"captured.v2": PLATE, "_reason": "unknown checkpoint 999"})
     redis_7: bool = int(str(bus.info("server")["redis_version"]).split(".")[0]) >= 7  # XINFO's lag is 7.0's
 
     response = client.get(URL)

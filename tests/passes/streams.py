@@ -22,7 +22,7 @@ def with_value(item: CapturedPass, name: str, value: str) -> Fields:
     """The packed entry of `item` with one value replaced as is (no escaping): a record a bad producer wrote."""
     values = item.to_record().split("\t")
     values[RECORD_FIELDS.index(name)] = value
-    return {"captured.v1": "\t".join(values)}
+    return {"captured.v2": "\t".join(values)}
 
 
 def legacy_fields(item: CapturedPass) -> Fields:

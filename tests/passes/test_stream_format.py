@@ -37,8 +37,18 @@ def test_a_pass_and_its_event_come_back_unchanged(item: CapturedPass) -> None:
 def test_a_record_without_special_values_is_the_values_joined_by_tabs() -> None:
     assert FULL.to_record() == ("粤L12345\t0b9c3a5e-6a43-4a35-9a0a-2f3f3c9b1e01\t2026-11-25T10:00:01.250000+00:00\t12"
                                 "\tblue\tsmall\t0.97\t3\t4\t2\tin\t61.5\timages/20261125/HZ-1/a_scene.jpg"
-                                "\timages/20261125/HZ-1/a_plate.jpg\tcamera")
+                                "\timages/20261125/HZ-1/a_plate.jpg\t\t\t\tcamera")
     assert BARE.to_record().split("\t")[7:13] == ["", "", "", "", "", ""]
+
+
+def test_a_vehicle_described_travels_and_a_v1_entry_still_reads() -> None:
+    described = replace(FULL, vehicle_colour="white", vehicle_type="van", vehicle_brand="五菱")
+    assert CapturedPass.from_fields(described.to_fields()) == described
+    v1 = FULL.to_record().replace("\t\t\t\tcamera", "\tcamera")  # the record as v1 wrote it
+    assert CapturedPass.from_fields({"captured.v1": v1}) == FULL
+    event_v1 = {"event.v1": f"{v1}\t23.1\t114.4"}
+    assert PassEvent.from_fields(event_v1) == PassEvent(FULL, 23.1, 114.4)
+    assert plate_of({key.encode(): value.encode() for key, value in event_v1.items()}) == "粤L12345"
 
 
 @pytest.mark.parametrize("fields", [
