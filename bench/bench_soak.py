@@ -39,7 +39,8 @@ import psutil
 import redis as redis_lib
 
 from bench.fault_clients import AlertListener, Camera, PlannedPass, Plates, WebhookReceiver, plate_crop_b64
-from bench.fault_system import System, wait_for
+from bench.fault_system import System
+from bench.waiting import wait_for
 
 FAULTS = ("writer", "matcher", "api", "redis", "postgres", "relay")
 SAMPLE_EVERY_S = 10.0

@@ -19,16 +19,17 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg2
 import redis as redis_lib
 from sqlalchemy import select
 
 from bench.fault_service import ROOT, Service
+from bench.waiting import wait_for
 from checkpoint.capture import service as capture_service
 from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core import users
@@ -42,20 +43,6 @@ from checkpoint.sites.models import Checkpoint
 
 ALERTS_STREAM = "checkpoint:alerts"
 PASSWORD = "Fault-drill-password-1"
-T = TypeVar("T")
-
-
-def wait_for(predicate: Callable[[], T], timeout_s: float = 10.0, what: str = "condition",
-             every_s: float = 0.05) -> T:
-    """Poll `predicate` until it returns something true; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(every_s)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,11 @@
-"""Wait on a condition instead of sleeping a fixed time."""
+"""Wait on a condition instead of sleeping a fixed time (bench/waiting.py, with the tests' default)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+from bench.waiting import wait_for
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 5.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
+    return wait_for(predicate, timeout_s, what)

@@ -15,7 +15,8 @@ import psycopg2
 import pytest
 
 from bench.fault_clients import AlertListener, Plates, WebhookReceiver
-from bench.fault_system import System, wait_for
+from bench.fault_system import System
+from bench.waiting import wait_for
 
 
 @pytest.fixture(scope="session")

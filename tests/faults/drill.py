@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.fault_clients import AlertListener, Camera, PlannedPass, Plates, WebhookReceiver, planned, plate_crop_b64
-from bench.fault_system import DeviceKey, System, wait_for
+from bench.fault_system import DeviceKey, System
+from bench.waiting import wait_for
 
 IMAGE = plate_crop_b64()
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.fault_clients import AlertListener, Plates, WebhookReceiver
-from bench.fault_system import System, wait_for
+from bench.fault_system import System
+from bench.waiting import wait_for
 from checkpoint.watchlist.alert_images import ALERTS_DIR
 from tests.faults.drill import (
     assert_every_accepted_pass_stored_once,

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.fault_clients import Plates
-from bench.fault_system import System, wait_for
+from bench.fault_system import System
+from bench.waiting import wait_for
 from checkpoint.passes.images import IMAGES_DIR
 from tests.faults.drill import Traffic, assert_every_accepted_pass_stored_once, traffic
 

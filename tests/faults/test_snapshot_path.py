@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.fault_system import System, wait_for
+from bench.fault_system import System
+from bench.waiting import wait_for
 from checkpoint.lpr import PlateEngine, is_valid_plate, make_plate_engine, normalize_plate
 
 SCENES = next((folder / "shared" / "data" / "plates-dev" / "ccpd_scenes" for folder in Path(__file__).resolve().parents
