@@ -29,7 +29,7 @@ import numpy as np
 from redis import Redis
 
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
-from checkpoint.core.bus import READS_STREAM, Fields, Message
+from checkpoint.core.bus import READS_STREAM, Fields, Message, redis_client
 from checkpoint.core.settings_groups import CaptureSettings
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.core.supervisor import Supervisor
@@ -191,7 +191,7 @@ def run_snapshot_process(redis_url: str, data_dir: str, lpr_json: str, consumer:
     from checkpoint.core.logging import setup_logging
 
     setup_logging()
-    bus = Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    bus = redis_client(redis_url)
     reader = SnapshotReader(make_plate_engine(LprSettings.model_validate_json(lpr_json)), bus, Path(data_dir),
                             consumer, repeat_window_s=repeat_window_s)
     try:
@@ -250,7 +250,7 @@ class SnapshotPool:
 
     def run(self, stop: threading.Event, every_s: float = 1.0) -> None:
         """Watch for queued snapshots until `stop`, then stop the processes (each finishes its snapshot first)."""
-        bus = Redis.from_url(self.redis_url, decode_responses=True, health_check_interval=30)
+        bus = redis_client(self.redis_url)
         try:
             while not stop.is_set() and not self.started:
                 try:

@@ -8,6 +8,18 @@ from typing import Any
 import hiredis
 from redis import Redis
 
+# A hung or unreachable Redis must fail a call, not hang the process: every BLOCK we issue is shorter
+# than SOCKET_TIMEOUT_S (reads ≤ 1 s, the live stream's heartbeat 10 s).
+CONNECT_TIMEOUT_S = 5.0
+SOCKET_TIMEOUT_S = 30.0
+
+
+def redis_client(url: str) -> Redis:
+    """The one way a process opens its Redis client: text replies, health checks and timeouts."""
+    return Redis.from_url(url, decode_responses=True, health_check_interval=30,
+                          socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S,
+                          socket_keepalive=True)
+
 
 class Bus:
     """The process's Redis client, set once at start-up."""
@@ -16,7 +28,7 @@ class Bus:
 
     @classmethod
     def configure(cls, url: str) -> Redis:
-        cls.client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        cls.client = redis_client(url)
         return cls.client
 
     @classmethod

@@ -41,10 +41,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# An unreachable or silently dead PostgreSQL must fail a call, not hang it: a connect gives up after
+# 5 s, and TCP keepalives notice a peer gone without a FIN within ~1 min.
+CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                "keepalives_count": 3}
+
+
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     """Pool bigger than the API thread pool (40): a request waiting for a connection must never
     hold the last thread another request needs to give its connection back."""
-    return create_engine(url, pool_size=pool_size, max_overflow=30, pool_pre_ping=True, future=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=30, pool_pre_ping=True, future=True,
+                         connect_args=CONNECT_ARGS)
 
 
 class Database:

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
-from redis import Redis
-
 from checkpoint.capture.video.config import FeedConfig
 from checkpoint.capture.video.status import FeedStatusWriter
 from checkpoint.capture.video.worker import FeedWorker
+from checkpoint.core.bus import redis_client
 from checkpoint.lpr import LprSettings, make_plate_engine
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ def run_capture_process(feeds: list[FeedConfig], redis_url: str, data_dir: str, 
     The shared values have no lock: a process killed while holding one would block the watchdog.
     """
     engine = make_plate_engine(LprSettings.model_validate_json(lpr_json))
-    bus = Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    bus = redis_client(redis_url)
     thread_stop = threading.Event()
     engine_lock = threading.Lock() if len(feeds) > 1 else None  # onnxruntime sessions run one call at a time
     workers = [FeedWorker(config, engine, bus, Path(data_dir), engine_lock) for config in feeds]
@@ -149,7 +148,7 @@ class Supervisor:
         return restarted
 
     def _mark_failed(self, supervised: CaptureProcess) -> None:
-        bus = Redis.from_url(self.redis_url, decode_responses=True)
+        bus = redis_client(self.redis_url)
         try:
             for config in supervised.feeds:
                 FeedStatusWriter(bus, config.feed_id).set_state("failed", "capture process restarting too fast")
