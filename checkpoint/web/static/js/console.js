@@ -4,14 +4,14 @@ import { api, el } from "./api.js";
 // Each page names the roles that see it; an empty list means every logged-in user.
 const PAGES = [
   { path: "map", title: "地图 Map", roles: [], load: () => import("./pages/map.js") },
-  { path: "users", title: "用户 Users", roles: ["admin"], load: () => import("./pages/users.js") },
+  { path: "users", title: "用户 Users", roles: ["admin", "security_admin"], load: () => import("./pages/users.js") },
   { path: "audit", title: "审计 Audit", roles: ["auditor"], load: () => import("./pages/audit.js") },
   { path: "dead-letters", title: "死信 Dead letters", roles: ["admin"], load: () => import("./pages/dead_letters.js") },
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },
   { path: "analyses", title: "研判 Analyses", roles: ["investigator"], load: () => import("./pages/analyses.js") },
   { path: "passes", title: "过车 Passes", roles: ["dispatcher", "investigator", "admin"], load: () => import("./pages/passes.js") },
-  { path: "watchlist", title: "布控 Watchlist", roles: ["officer"], load: () => import("./pages/watchlist.js") },
+  { path: "watchlist", title: "布控 Watchlist", roles: ["officer", "approver"], load: () => import("./pages/watchlist.js") },
   { path: "alerts", title: "预警 Alerts", roles: ["dispatcher"], load: () => import("./pages/alerts.js") },
 ];
 
