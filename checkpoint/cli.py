@@ -82,6 +82,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
         if system.first_admin_password:
             typer.echo("first start: created user 'admin' with password (shown once, change it after login):")
             typer.echo(f"    {system.first_admin_password}")
+            typer.echo("then add a security admin (grants roles), an auditor and approvers: "
+                       "checkpoint user add NAME --role security_admin|auditor|approver")
         for name, password in demo_passwords.items():
             typer.echo(f"demo user {name} created with password (shown once): {password}")
         if demo:

@@ -69,9 +69,9 @@ def prepare_database(settings: Settings, engine: Engine) -> str | None:
     Returns the first admin's password when it was created now (to be shown once), else None.
     """
     upgrade(engine)
-    db_roles.prepare(engine, settings.resolved_secret_key())
     with engine.begin() as conn:  # back as far as retention keeps (the writer adds any other on demand)
         ensure_current_partitions(conn, days_back=settings.retention.longest_days() + 1)
+    db_roles.prepare(engine, settings.resolved_secret_key())  # after the partitions: the app role owns them
     assert Database.sessions is not None
     with Database.sessions() as session:
         if is_empty(session):

@@ -17,6 +17,7 @@ import hmac
 import logging
 
 from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,16 @@ def prepare(engine: Engine, secret_key: str) -> str | None:
             conn.execute(text(f"GRANT {quoted} TO current_user"))
         conn.execute(text(f'GRANT CONNECT, TEMPORARY ON DATABASE {_quote(database)} TO {quoted}'))
         conn.execute(text(f"GRANT USAGE, CREATE ON SCHEMA public TO {quoted}"))
+        conn.execute(text("SET LOCAL lock_timeout = '5s'"))  # a table in use is handed over at the next start
         for name, kind in conn.execute(OWNED_SQL, {"app": role}).all():
             if name in AUDIT_TABLES:
                 continue
             what = {"S": "SEQUENCE", "v": "VIEW", "m": "MATERIALIZED VIEW"}.get(kind, "TABLE")
-            conn.execute(text(f"ALTER {what} {_quote(name)} OWNER TO {quoted}"))
+            try:
+                with conn.begin_nested():
+                    conn.execute(text(f"ALTER {what} {_quote(name)} OWNER TO {quoted}"))
+            except OperationalError:
+                log.warning("core.owner_not_changed", extra={"table": name, "why": "in use (lock timeout)"})
         for table in AUDIT_TABLES:
             conn.execute(text(f"REVOKE ALL ON {_quote(table)} FROM {quoted}"))
             conn.execute(text(f"GRANT INSERT, SELECT ON {_quote(table)} TO {quoted}"))

@@ -3,7 +3,7 @@
 - 系统管理员 `admin`: creates accounts (with operational roles only), disables them, resets passwords,
   runs devices and checkpoints. Grants no privileged role, approves nothing.
 - 安全管理员 `security_admin`: grants and revokes roles. Approves nothing, creates no account.
-- 审计管理员 `auditor`: reads and exports the audit log, nothing else of the three.
+- 审计管理员 `auditor`: reads and exports the audit log, and holds no other role.
 - 审批人 `approver`: approves watches and withdrawals; creates no account, grants no role.
 
 One account never holds two of these four. Across accounts: `approver` takes effect only once a second
@@ -40,6 +40,8 @@ class SeparationOfDuties(Forbidden):
 def duty_conflict(roles: list[str]) -> str | None:
     """Why these roles cannot be held by one account, or None."""
     held = [role for role in SEPARATED if role.value in roles]
+    if Role.auditor.value in roles and len(set(roles)) > 1:
+        return ("三员分立：审计管理员不兼任其他角色 (the audit admin reads the audit log and holds no other role)")
     for first, second in combinations(held, 2):
         return (f"三员分立：同一账号不能同时担任{ROLE_NAMES[first]}与{ROLE_NAMES[second]} "
                 f"(separated duties: {first.value} and {second.value} need two people)")

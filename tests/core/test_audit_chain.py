@@ -84,7 +84,8 @@ def test_verify_finds_a_changed_row_and_a_removed_row(chained: Engine, tmp_path:
     add_rows(chained, 6)
     report = audit_chain.verify(chained, tmp_path)
     assert report.ok and report.rows == 6, report.problems
-    ids = [row[0] for row in chained.connect().execute(text("SELECT id FROM audit_log ORDER BY id"))]
+    with chained.connect() as conn:
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM audit_log ORDER BY id"))]
 
     tamper(chained, f"UPDATE audit_log SET reason = '无' WHERE id = {ids[2]}")
     assert [p for p in audit_chain.verify(chained).problems if f"row {ids[2]} was changed" in p]
@@ -126,7 +127,8 @@ def test_the_cli_verify_names_the_changed_row(chained: Engine, tmp_path: Path) -
     command = [sys.executable, "-m", "checkpoint", "audit", "verify"]
     intact = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert intact.returncode == 0 and "audit chain intact: 3 rows" in intact.stdout, intact.stderr[-2000:]
-    first = chained.connect().execute(text("SELECT min(id) FROM audit_log")).scalar()
+    with chained.connect() as conn:
+        first = conn.execute(text("SELECT min(id) FROM audit_log")).scalar()
     tamper(chained, f"UPDATE audit_log SET target = '粤L99999' WHERE id = {first}")
     broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert broken.returncode == 1 and f"row {first} was changed" in broken.stderr, broken.stderr[-2000:]

@@ -107,7 +107,8 @@ def test_an_admins_password_reset_ties_the_account_to_them_until_its_owner_chang
 def test_one_account_holds_one_separated_duty(client: TestClient, make_user: Callable[..., User],
                                                session: Session) -> None:
     security, user = make_user("security_admin"), make_user("officer")
-    for roles in (["admin", "auditor"], ["security_admin", "approver"], ["auditor", "approver"]):
+    for roles in (["admin", "auditor"], ["security_admin", "approver"], ["auditor", "approver"],
+                  ["auditor", "investigator"], ["admin", "approver", "officer"]):
         response = client.put(f"{USERS}/{user.id}/roles", headers=bearer(security),
                               json={"roles": roles, "reason": "test"})
         assert response.status_code == 422 and "三员分立" in response.json()["detail"], response.text
