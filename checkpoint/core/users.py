@@ -8,11 +8,9 @@ from sqlalchemy.orm import Session
 from checkpoint.core import audit
 from checkpoint.core.duties import check_duties
 from checkpoint.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from checkpoint.core.login_sessions import LoginLocked, check_second_factor
+from checkpoint.core.login_sessions import check_second_factor
 from checkpoint.core.models import Role, User
 from checkpoint.core.security import hash_password, password_problem, verify_password
-
-__all__ = ["LoginLocked", "authenticate", "create", "update"]
 
 
 def parse_roles(roles: list[str]) -> list[str]:
