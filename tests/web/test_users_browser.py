@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.models import AuditEntry, RoleGrant, User
 from tests.browser import log_in, screenshot_dir
+from tests.conftest import PASSWORD
 
 
 def row_of(browser: webdriver.Chrome, username: str) -> webdriver.remote.webelement.WebElement:
@@ -80,3 +81,24 @@ def test_admin_disables_a_user_and_resets_a_password_shown_once(
     with sessions() as db:
         assert db.get_one(User, user.id).active is False
         assert db.get_one(User, user.id).password_set_by == admin.id
+
+
+def test_a_user_changes_their_own_password_from_the_header(
+        browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User],
+        sessions: sessionmaker[Session]) -> None:
+    user = committed_user("approver")
+    log_in(browser, live_server, user.username)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#user-badge a"))
+    browser.find_element(By.CSS_SELECTOR, "#user-badge a").click()
+    form = wait.until(lambda b: b.find_element(By.ID, "password-form"))
+    assert browser.find_elements(By.ID, "totp-start")  # approvers may enrol a second factor
+    assert "account" not in {a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
+    form.find_element(By.NAME, "current_password").send_keys(PASSWORD)
+    form.find_element(By.NAME, "new_password").send_keys("Lychee-orchard-51")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda b: b.current_url.endswith("/login"))
+    log_in(browser, live_server, user.username, "Lychee-orchard-51")
+    wait.until(lambda b: "/console/" in b.current_url)
+    with sessions() as db:
+        assert db.get_one(User, user.id).password_set_by is None

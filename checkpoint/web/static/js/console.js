@@ -13,6 +13,7 @@ const PAGES = [
   { path: "passes", title: "过车 Passes", roles: ["dispatcher", "investigator", "admin"], load: () => import("./pages/passes.js") },
   { path: "watchlist", title: "布控 Watchlist", roles: ["officer", "approver"], load: () => import("./pages/watchlist.js") },
   { path: "alerts", title: "预警 Alerts", roles: ["dispatcher"], load: () => import("./pages/alerts.js") },
+  { path: "account", title: "账号 Account", roles: [], nav: false, load: () => import("./pages/account.js") },
 ];
 
 function allowed(page, user) {
@@ -22,7 +23,9 @@ function allowed(page, user) {
 async function start() {
   const [user, config] = await Promise.all([api("/auth/me"), api("/console/config")]);
   document.getElementById("site-name").textContent = config.site_name;
-  document.getElementById("user-badge").textContent = `${user.display_name} (${user.roles.join(", ")})`;
+  const badge = document.getElementById("user-badge");
+  badge.replaceChildren(el("a", { href: "/console/account", title: "我的账号：密码、动态口令 Account: password, second factor" },
+    `${user.display_name} (${user.roles.join(", ")})`));
   document.getElementById("logout").addEventListener("click", async () => {
     await api("/auth/logout", { method: "POST" });
     window.location.assign("/login");
@@ -30,7 +33,7 @@ async function start() {
   const current = window.location.pathname.split("/")[2] || "map";
   const visible = PAGES.filter((page) => allowed(page, user));
   const nav = document.getElementById("nav");
-  for (const page of visible) {
+  for (const page of visible.filter((p) => p.nav !== false)) {
     nav.append(el("a", { href: `/console/${page.path}`, class: page.path === current ? "active" : "",
                          "data-page": page.path }, page.title));
   }
