@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,6 +14,7 @@ from checkpoint.core.schemas import LoginRequest, LoginResponse, PasswordChange,
 from checkpoint.core.security import verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+PRUNE_SHARE = 0.01  # one login in a hundred forgets old throttle pairs and ended sessions
 LOCKED: dict[int | str, dict[str, Any]] = {429: {"description": "too many failed logins from this address: wait"}}
 
 
@@ -28,6 +30,8 @@ def login(body: LoginRequest, request: Request, response: Response, session: Ses
         audit.record(session, None, "auth.login_locked", actor_name=name, client_ip=source)
         session.commit()
         raise
+    if random.random() < PRUNE_SHARE:
+        login_sessions.prune(session)
     session.commit()  # the reservation is seen by parallel tries before this password is checked
     try:
         user = users.authenticate(session, name, body.password, source, body.totp)

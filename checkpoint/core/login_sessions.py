@@ -70,6 +70,15 @@ def reserve_try(session: Session, username: str, source: str, auth: AuthSettings
     return int(attempts)
 
 
+def prune(session: Session, now: datetime | None = None) -> None:
+    """Forget quiet throttle pairs and ended logins (run now and then at a login: both tables stay small)."""
+    moment = now or utcnow()
+    session.execute(delete(LoginThrottle).where(LoginThrottle.last_attempt_at < moment - FORGET_AFTER,
+                                                (LoginThrottle.blocked_until.is_(None))
+                                                | (LoginThrottle.blocked_until < moment)))
+    session.execute(delete(LoginSession).where(LoginSession.expires_at < moment - FORGET_AFTER))
+
+
 def clear_tries(session: Session, username: str, source: str) -> None:
     session.execute(delete(LoginThrottle).where(LoginThrottle.username == username,
                                                 LoginThrottle.source == source))

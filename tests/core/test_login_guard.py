@@ -24,7 +24,7 @@ from checkpoint.core import login_sessions
 from checkpoint.core.bus import get_bus
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import utcnow
-from checkpoint.core.models import AuditEntry, LoginSession, User
+from checkpoint.core.models import AuditEntry, LoginSession, LoginThrottle, User
 from checkpoint.core.security import password_problem
 from checkpoint.core.settings_groups import AuthSettings
 from tests.browser import _free_port
@@ -80,6 +80,8 @@ def test_the_delay_doubles_with_each_further_failure(session: Session) -> None:
         login_sessions.reserve_try(session, "li.na", "198.51.100.4", auth, now=later)
     login_sessions.clear_tries(session, "li.na", "198.51.100.4")  # a successful login starts again
     login_sessions.reserve_try(session, "li.na", "198.51.100.4", auth, now=later)
+    login_sessions.prune(session, now=later + timedelta(days=2))  # quiet for a day: forgotten
+    assert session.get(LoginThrottle, ("li.na", "198.51.100.4"), populate_existing=True) is None
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
