@@ -266,8 +266,10 @@ def test_matcher_never_matches_on_an_index_older_than_the_database(
     assert drain(matcher) == 1
     with sessions() as db:  # committed, and nobody tells Redis (the API died right after its commit)
         supervisor = db.get_one(User, withdrawn.approved_by)
-        service.withdraw_watch(db, supervisor, db.get_one(WatchEntry, withdrawn.id), "vehicle recovered")
         requester = db.get_one(User, withdrawn.requested_by)
+        entry = db.get_one(WatchEntry, withdrawn.id)
+        service.request_withdrawal(db, requester, entry, "vehicle recovered")
+        service.withdraw_watch(db, supervisor, entry, "vehicle recovered")
         from checkpoint.watchlist.schemas import WatchCreate
 
         fresh = service.create_watch(db, requester, WatchCreate(pattern=approved_plate, category="stolen",
