@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
@@ -26,7 +27,7 @@ def test_admin_edits_a_users_roles(browser: webdriver.Chrome, live_server: str, 
     security, second, officer = committed_user("security_admin"), committed_user("security_admin"), \
         committed_user("officer")
     log_in(browser, live_server, security.username)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))  # the table re-renders
     wait.until(lambda b: "/console/" in b.current_url)
     browser.get(f"{live_server}/console/users")
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"#users-table tr[data-user='{officer.username}']"))
@@ -64,7 +65,7 @@ def test_admin_disables_a_user_and_resets_a_password_shown_once(
         sessions: sessionmaker[Session], tmp_path: Path) -> None:
     admin, user = committed_user("admin"), committed_user("dispatcher")
     log_in(browser, live_server, admin.username)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))  # the table re-renders
     wait.until(lambda b: "/console/" in b.current_url)
     browser.get(f"{live_server}/console/users")
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"#users-table tr[data-user='{user.username}']"))
@@ -88,7 +89,7 @@ def test_a_user_changes_their_own_password_from_the_header(
         sessions: sessionmaker[Session]) -> None:
     user = committed_user("approver")
     log_in(browser, live_server, user.username)
-    wait = WebDriverWait(browser, 20)
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))  # the table re-renders
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#user-badge a"))
     browser.find_element(By.CSS_SELECTOR, "#user-badge a").click()
     form = wait.until(lambda b: b.find_element(By.ID, "password-form"))

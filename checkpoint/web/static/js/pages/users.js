@@ -54,7 +54,7 @@ export async function render(root, { user, config }) {
   if (isSecurity) root.append(el("section", { class: "panel" }, el("h2", {}, "待确认的授权 Grants awaiting a second security admin"), grants));
 
   const act = async (work, done) => {
-    try { await work(); show(done); await load(); } catch (err) { show(err.message, true); }
+    try { await work(); await load(); show(done); } catch (err) { show(err.message, true); }
   };
   const resetPassword = (u) => act(async () => {
     const reset = await api(`/users/${u.id}/password-reset`, { method: "POST" });
