@@ -132,3 +132,19 @@ def test_the_cli_verify_names_the_changed_row(chained: Engine, tmp_path: Path) -
     tamper(chained, f"UPDATE audit_log SET target = '粤L99999' WHERE id = {first}")
     broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert broken.returncode == 1 and f"row {first} was changed" in broken.stderr, broken.stderr[-2000:]
+
+
+def test_the_running_application_connects_as_the_app_role(chained: Engine) -> None:
+    from checkpoint.core.config import Settings
+    from checkpoint.runtime import app_database_url
+
+    settings = Settings(secret_key=TEST_SECRET)
+    url = app_database_url(settings, chained, chained.url.render_as_string(hide_password=False))
+    running = create_engine(url)
+    try:
+        with running.connect() as conn:
+            assert conn.execute(text("SELECT current_user")).scalar() == db_roles.app_role(str(chained.url.database))
+            owner = conn.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'")).scalar()
+            assert owner != conn.execute(text("SELECT current_user")).scalar()
+    finally:
+        running.dispose()
