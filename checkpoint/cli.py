@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
+from checkpoint.audit_cli import app as audit_app
 from checkpoint.capture.video.cli import app as capture_app
 from checkpoint.core.config import get_settings
 from checkpoint.core.errors import DomainError
@@ -32,6 +33,7 @@ SSE_SHUTDOWN_S = 3  # the dispatchers' live streams never end by themselves: at 
 
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)
 app.add_typer(user_app, name="user", help="Add and manage users.")
+app.add_typer(audit_app, name="audit", help="Audit log: verify its hash chain, anchor its head outside the database.")
 app.add_typer(geodata_app, name="geodata", help="Build, check and load the map data (areas, roads, checkpoints).")
 app.add_typer(coverage_app, name="coverage", help="Coverage: ≥ 2 captures into and out of each area.")
 app.add_typer(lpr_app, name="lpr", help="Plate recognition: read images, evaluate accuracy.")
@@ -69,14 +71,19 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
                                           settings, video_feeds)
         server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
             create_app(), host=host, port=port, log_config=None, access_log=False,
-            timeout_graceful_shutdown=SSE_SHUTDOWN_S))
+            timeout_graceful_shutdown=SSE_SHUTDOWN_S, ssl_certfile=settings.tls_files()[0],
+            ssl_keyfile=settings.tls_files()[1]))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        typer.echo(f"Checkpoint console: http://{shown_host}:{port}/  (ready in {time.monotonic() - started:.1f} s)")
+        scheme = "https" if settings.tls_cert else "http"
+        ready_s = time.monotonic() - started
+        typer.echo(f"Checkpoint console: {scheme}://{shown_host}:{port}/  (ready in {ready_s:.1f} s)")
         if system.embedded.database_url:
             typer.echo(f"embedded PostgreSQL and Redis keep their data in {settings.data_dir.resolve()}")
         if system.first_admin_password:
             typer.echo("first start: created user 'admin' with password (shown once, change it after login):")
             typer.echo(f"    {system.first_admin_password}")
+            typer.echo("then add a security admin (grants roles), an auditor and approvers: "
+                       "checkpoint user add NAME --role security_admin|auditor|approver")
         for name, password in demo_passwords.items():
             typer.echo(f"demo user {name} created with password (shown once): {password}")
         if demo:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from redis import Redis
 from sqlalchemy import Engine
 
-from checkpoint.core import users
+from checkpoint.core import db_roles, users
 from checkpoint.core.bus import Bus
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import Database
@@ -51,6 +51,10 @@ def running_system(settings: Settings, prepare: bool = True, redis: bool = True)
         system = System(settings, engine, bus, embedded, database_url, redis_url)
         if prepare:
             system.first_admin_password = prepare_database(settings, engine)
+        system.database_url = app_database_url(settings, engine, database_url)
+        if system.database_url != database_url:  # from here on, never as the audit log's owner
+            Database.dispose()
+            system.engine = Database.configure(system.database_url)
         yield system
     finally:
         if redis:
@@ -67,6 +71,7 @@ def prepare_database(settings: Settings, engine: Engine) -> str | None:
     upgrade(engine)
     with engine.begin() as conn:  # back as far as retention keeps (the writer adds any other on demand)
         ensure_current_partitions(conn, days_back=settings.retention.longest_days() + 1)
+    db_roles.prepare(engine, settings.resolved_secret_key())  # after the partitions: the app role owns them
     assert Database.sessions is not None
     with Database.sessions() as session:
         if is_empty(session):
@@ -77,6 +82,14 @@ def prepare_database(settings: Settings, engine: Engine) -> str | None:
         admin = users.ensure_first_admin(session, password)
         session.commit()
     return password if admin is not None else None
+
+
+def app_database_url(settings: Settings, engine: Engine, database_url: str) -> str:
+    """The application role's URL (core/db_roles.py) once prepare made it, else the configured one."""
+    role = db_roles.app_role(engine.url.database or "")
+    with engine.connect() as conn:
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}).first()
+    return db_roles.runtime_url(database_url, role if exists else None, settings.resolved_secret_key())
 
 
 class WorkerNeedsServers(Exception):

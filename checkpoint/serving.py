@@ -26,7 +26,9 @@ def serve_api_processes(system: System, host: str, port: int, processes: int) ->
     os.environ["CHECKPOINT_REDIS_URL"] = system.redis_url
     config = uvicorn.Config(f"{__name__}:api_process_app", factory=True, host=host, port=port, workers=processes,
                             log_config=None, access_log=False,
-                            timeout_graceful_shutdown=3)  # live alert streams never end by themselves
+                            timeout_graceful_shutdown=3,  # live alert streams never end by themselves
+                            ssl_certfile=system.settings.tls_files()[0],
+                            ssl_keyfile=system.settings.tls_files()[1])
     Multiprocess(config, sockets=[config.bind_socket()]).run()  # returns once its processes have stopped
 
 

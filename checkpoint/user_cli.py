@@ -16,7 +16,8 @@ from checkpoint.core.security import generate_password
 from checkpoint.runtime import System, running_system
 
 app = typer.Typer(no_args_is_help=True)
-ROLE_HELP = "officer, dispatcher, investigator, planner, admin, auditor; repeatable"
+ROLE_HELP = ("officer, dispatcher, investigator, planner; one of admin, security_admin, auditor, approver "
+             "(三员分立); repeatable")
 
 
 def _fail(message: str) -> typer.Exit:

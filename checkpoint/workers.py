@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from checkpoint.capture import feed_history
 from checkpoint.capture.snapshot_worker import SnapshotPool
+from checkpoint.core import audit_chain
 from checkpoint.core.streams import ensure_declared_groups
 from checkpoint.core.supervisor import Supervisor
 from checkpoint.coverage import worker as coverage_worker
@@ -70,6 +71,7 @@ def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
     ensure_declared_groups(bus)  # every group holds back the trim from the start, run yet or not
     start_background_workers(engine, bus, settings.data_dir, supervisor.stop, writers=0 if apart else 1,
                              days_by_class=settings.retention.days_by_class(), supervisor=supervisor)
+    supervisor.add_thread("audit-anchor", lambda stop: audit_chain.anchor_loop(engine, settings.data_dir, stop))
     supervisor.add_thread("capture-feed-history", lambda stop: feed_history.run(engine, bus, consumer, stop))
     days_back = settings.retention.summary_days()
     supervisor.add_thread("trajectory-summaries",

@@ -20,17 +20,16 @@ import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from checkpoint.capture.api import get_session_opener
-from checkpoint.core import users
+from checkpoint.core import db_roles, login_sessions, users
 from checkpoint.core.bus import Bus, get_bus
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import Database, get_session
 from checkpoint.core.embedded import EmbeddedServers, start_embedded
 from checkpoint.core.models import User
 from checkpoint.core.redis_process import RedisServer
-from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 
 pytest_plugins = ["tests.browser"]  # live server, headless Chromium, log_in: shared by every console test
@@ -91,6 +90,7 @@ def engine(servers: tuple[str, str], test_settings: Settings) -> Iterator[Engine
     Database.dispose()
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db_roles.drop_app_role(conn, name)  # roles are cluster-wide: prepare made one for this database
     admin.dispose()
 
 
@@ -134,6 +134,20 @@ def client(session: Session, bus: redis_lib.Redis, test_settings: Settings) -> I
         yield test_client
 
 
+def token_for(user: User, ttl_s: int = 600) -> str:
+    """A bearer token of a real login of `user` (core/login_sessions.py), in the session that holds the
+    user, else in one of its own, committed."""
+    owner = object_session(user)
+    if owner is not None:
+        token, _ = login_sessions.open_session(owner, user, TEST_SECRET, ttl_s)
+        return token
+    assert Database.sessions is not None
+    with Database.sessions() as db:
+        token, _ = login_sessions.open_session(db, user, TEST_SECRET, ttl_s)
+        db.commit()
+    return token
+
+
 @pytest.fixture
 def make_user(session: Session) -> Callable[..., User]:
     def make(*roles: str, username: str | None = None, password: str = PASSWORD) -> User:
@@ -150,9 +164,7 @@ def auth_headers(make_user: Callable[..., User]) -> Callable[..., dict[str, str]
     """Bearer headers for a new user holding `roles`."""
 
     def headers(*roles: str) -> dict[str, str]:
-        user = make_user(*roles)
-        token, _ = issue_token(TEST_SECRET, user.id, user.token_version, 600)
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {token_for(make_user(*roles))}"}
 
     return headers
 

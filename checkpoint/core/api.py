@@ -1,98 +1,30 @@
-"""Core routes: login/logout, the current user, user administration, the audit log, health."""
+"""Core routes: console settings, the audit log, health (auth_api: logins; users_api: accounts)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from checkpoint.core import audit, users
+from checkpoint.core import audit
+from checkpoint.core.auth_api import router as auth_router
 from checkpoint.core.bus import Bus
 from checkpoint.core.db import Database
-from checkpoint.core.deps import (
-    COOKIE_NAME,
-    AdminUser,
-    AuditorUser,
-    CurrentUser,
-    SessionDep,
-    SettingsDep,
-    client_ip,
-)
+from checkpoint.core.deps import AuditorUser, CurrentUser, SessionDep, SettingsDep
 from checkpoint.core.health import Health, report
-from checkpoint.core.schemas import (
-    AuditEntryPublic,
-    ConsoleConfig,
-    LoginRequest,
-    LoginResponse,
-    UserCreate,
-    UserPublic,
-    UserUpdate,
-)
-from checkpoint.core.security import issue_token
+from checkpoint.core.schemas import AuditEntryPublic, ConsoleConfig
+from checkpoint.core.users_api import router as users_router
 
 router = APIRouter()
+router.include_router(auth_router)
+router.include_router(users_router)
 VERSION = "0.1.0"
-
-
-@router.post("/auth/login", response_model=LoginResponse, tags=["auth"])
-def login(body: LoginRequest, request: Request, response: Response, session: SessionDep,
-          settings: SettingsDep) -> LoginResponse:
-    """Check the password; answer a bearer token and set the console's httpOnly cookie."""
-    try:
-        user = users.authenticate(session, body.username, body.password, client_ip(request))
-    finally:
-        session.commit()  # the audit row of a failed login is kept too
-    token, expires_at = issue_token(settings.resolved_secret_key(), user.id, user.token_version, settings.token_ttl_s)
-    response.set_cookie(COOKIE_NAME, token, max_age=settings.token_ttl_s, httponly=True, samesite="strict",
-                        secure=settings.cookie_secure, path="/")
-    return LoginResponse(access_token=token, expires_at=expires_at, user=UserPublic.model_validate(user))
-
-
-@router.post("/auth/logout", status_code=204, tags=["auth"])
-def logout(user: CurrentUser, request: Request, session: SessionDep) -> Response:
-    audit.record(session, user, "auth.logout", client_ip=client_ip(request))
-    session.commit()
-    response = Response(status_code=204)
-    response.delete_cookie(COOKIE_NAME, path="/")
-    return response
-
-
-@router.get("/auth/me", response_model=UserPublic, tags=["auth"])
-def me(user: CurrentUser) -> UserPublic:
-    return UserPublic.model_validate(user)
 
 
 @router.get("/console/config", response_model=ConsoleConfig, tags=["console"])
 def console_config(_user: CurrentUser, settings: SettingsDep) -> ConsoleConfig:
     return ConsoleConfig(site_name=settings.site_name, timezone=settings.timezone, tile_url=settings.tile_url)
-
-
-@router.get("/users", response_model=list[UserPublic], tags=["users"])
-def list_users(_admin: AdminUser, session: SessionDep) -> list[UserPublic]:
-    return [UserPublic.model_validate(user) for user in users.list_users(session)]
-
-
-@router.post("/users", response_model=UserPublic, status_code=201, tags=["users"])
-def create_user(body: UserCreate, admin: AdminUser, request: Request, session: SessionDep) -> UserPublic:
-    user = users.create(session, username=body.username, password=body.password, roles=body.roles,
-                        display_name=body.display_name, unit=body.unit)
-    audit.record(session, admin, "user.create", target=user.username, client_ip=client_ip(request),
-                 detail={"roles": user.roles})
-    session.commit()
-    return UserPublic.model_validate(user)
-
-
-@router.patch("/users/{user_id}", response_model=UserPublic, tags=["users"])
-def update_user(user_id: int, body: UserUpdate, admin: AdminUser, request: Request,
-                session: SessionDep) -> UserPublic:
-    user = users.get(session, user_id)
-    changed = users.update(session, user, roles=body.roles, active=body.active, password=body.password,
-                           display_name=body.display_name, unit=body.unit)
-    audit.record(session, admin, "user.update", target=user.username, client_ip=client_ip(request),
-                 detail={"changed": changed, "roles": user.roles, "active": user.active})
-    session.commit()
-    return UserPublic.model_validate(user)
 
 
 @router.get("/audit", response_model=list[AuditEntryPublic], tags=["audit"])

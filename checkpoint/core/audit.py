@@ -22,7 +22,11 @@ def record(
     client_ip: str | None = None,
     actor_name: str | None = None,
 ) -> AuditEntry:
-    """Add one audit row in the caller's transaction; the caller commits with its own work."""
+    """Add one audit row in the caller's transaction; the caller commits with its own work.
+
+    Record it last, just before the commit: the row's insert trigger chains it to the previous row
+    under a lock held until the transaction ends (migration 0023), so every other audit writer waits
+    for this transaction's remaining work (docs/BENCHMARKS.md, issue 20: the chain's cost)."""
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         actor_name=actor.username if actor is not None else (actor_name or "-"),

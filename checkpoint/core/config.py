@@ -21,7 +21,13 @@ from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from checkpoint.core.settings_groups import CaptureSettings, LprSettings, RetentionSettings, WatchlistSettings
+from checkpoint.core.settings_groups import (
+    AuthSettings,
+    CaptureSettings,
+    LprSettings,
+    RetentionSettings,
+    WatchlistSettings,
+)
 
 # Names documented before the groups existed, still read (a nested name, when set too, wins).
 FORMER_NAMES: dict[str, tuple[str, str]] = {
@@ -63,7 +69,10 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # CHECKPOINT_SECRET_KEY; None: generated once into data_dir
     tile_url: str | None = None  # a site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png
     geodata_dir: Path = Path(__file__).resolve().parents[2] / "geodata"
-    cookie_secure: bool = False  # set true behind TLS
+    cookie_secure: bool = False  # set true behind a TLS proxy; serving TLS ourselves sets it anyway
+    tls_cert: Path | None = None  # CHECKPOINT_TLS_CERT: serve HTTPS with this certificate (PEM) ...
+    tls_key: Path | None = None  # CHECKPOINT_TLS_KEY: ... and this private key
+    auth: AuthSettings = Field(default_factory=AuthSettings)  # CHECKPOINT_AUTH__IDLE_TIMEOUT_S ...
     lpr: LprSettings = Field(default_factory=LprSettings)  # CHECKPOINT_LPR__USE_PADDLE=false ...
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)  # CHECKPOINT_WATCHLIST__WEBHOOK_URL ...
     capture: CaptureSettings = Field(default_factory=CaptureSettings)  # CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS ...
@@ -90,6 +99,16 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("token_ttl_s must be positive")
         return value
+
+    def secure_cookies(self) -> bool:
+        """Cookies carry Secure when we serve TLS or are told a TLS proxy is in front."""
+        return self.cookie_secure or self.tls_cert is not None
+
+    def tls_files(self) -> tuple[str | None, str | None]:
+        """uvicorn's ssl_certfile and ssl_keyfile: both set (serve HTTPS) or neither."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both CHECKPOINT_TLS_CERT and CHECKPOINT_TLS_KEY, or neither")
+        return (str(self.tls_cert) if self.tls_cert else None), (str(self.tls_key) if self.tls_key else None)
 
     def resolved_secret_key(self) -> str:
         """The token signing key: configured, or generated once and kept in the data directory."""

@@ -13,8 +13,9 @@ from checkpoint.core.bus import get_bus
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import get_session
 from checkpoint.core.errors import Forbidden, NotAuthenticated
+from checkpoint.core.login_sessions import check_session
 from checkpoint.core.models import Role, User
-from checkpoint.core.security import read_token
+from checkpoint.core.security import TokenClaims, read_token
 
 COOKIE_NAME = "checkpoint_session"
 
@@ -49,17 +50,27 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get(COOKIE_NAME)
 
 
-def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
-    """The logged-in user from a bearer token or the console's cookie; 401 otherwise."""
+def token_claims(request: Request, settings: SettingsDep) -> TokenClaims:
+    """The claims of the request's valid token; 401 otherwise."""
     token = _token_from(request)
     if not token:
-        raise NotAuthenticated("log in first: no bearer token or session cookie")
+        raise NotAuthenticated("请先登录 (log in first: no bearer token or session cookie)")
     claims = read_token(settings.resolved_secret_key(), token)
     if claims is None:
-        raise NotAuthenticated("the token is invalid or has expired; log in again")
+        raise NotAuthenticated("登录凭证无效或已过期，请重新登录 (the token is invalid or has expired)")
+    return claims
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
+
+
+def current_user(claims: ClaimsDep, session: SessionDep, settings: SettingsDep) -> User:
+    """The logged-in user from a bearer token or the console's cookie: its login still open and not idle
+    (login_sessions.check_session); 401 otherwise."""
     user = session.get(User, claims.user_id)
     if user is None or not user.active or user.token_version != claims.token_version:
-        raise NotAuthenticated("the token has been revoked; log in again")
+        raise NotAuthenticated("登录凭证已撤销，请重新登录 (the token has been revoked; log in again)")
+    check_session(session, claims, settings.auth.idle_timeout_s)
     return user
 
 
@@ -83,5 +94,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
-AuditorUser = Annotated[User, Depends(require_roles(Role.auditor))]
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]  # 系统管理员
+SecurityAdminUser = Annotated[User, Depends(require_roles(Role.security_admin))]  # 安全管理员
+UserAdminUser = Annotated[User, Depends(require_roles(Role.admin, Role.security_admin))]  # reads accounts
+AuditorUser = Annotated[User, Depends(require_roles(Role.auditor))]  # 审计管理员

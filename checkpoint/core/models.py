@@ -1,4 +1,4 @@
-"""Tables owned by core: users and the append-only audit log."""
+"""Tables owned by core: users, their role grants and login sessions, and the append-only audit log."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,14 +14,16 @@ from checkpoint.core.db import Base, UtcDateTime, utcnow
 
 
 class Role(StrEnum):
-    """What a user may do; a user holds one or more roles."""
+    """What a user may do; a user holds one or more roles (三员分立: see core/duties.py)."""
 
-    officer = "officer"  # registers watches
+    officer = "officer"  # registers watches, requests their withdrawal
     dispatcher = "dispatcher"  # receives and handles hit alerts
     investigator = "investigator"  # searches plates, trajectories, analyses
     planner = "planner"  # checkpoint placement and coverage
-    admin = "admin"  # users, checkpoints, feeds
-    auditor = "auditor"  # reads the audit log
+    admin = "admin"  # 系统管理员: accounts, devices, checkpoints, feeds; grants no role
+    security_admin = "security_admin"  # 安全管理员: grants and revokes roles; approves nothing
+    auditor = "auditor"  # 审计管理员: reads and exports the audit log, nothing else
+    approver = "approver"  # 审批人: approves watches and withdrawals; creates no user, grants no role
 
 
 class User(Base):
@@ -35,6 +37,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)  # bump to revoke tokens
+    created_by: Mapped[int | None] = mapped_column(Integer)  # who created the account (None: shell, system)
+    password_set_by: Mapped[int | None] = mapped_column(Integer)  # an admin's reset; None once the user sets it
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # second factor (RFC 6238), when enrolled
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -55,4 +61,50 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(256))
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    # set by the database's insert trigger (migration 0023): sha256 over the previous row's hash and this row
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RoleGrant(Base):
+    """A role asked for by one security admin; `approver` takes effect only when a second one confirms."""
+
+    __tablename__ = "role_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, refused
+    requested_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginThrottle(Base):
+    """Login tries per (name, source): reserved before the password is checked, so parallel tries cannot
+    pass the limit; a source locks only its own pair, never the name everywhere."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LoginSession(Base):
+    """One login: its token names it (`sid`); logout revokes it, idleness ends it."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     client_ip: Mapped[str | None] = mapped_column(String(64))

@@ -101,6 +101,17 @@ class CaptureSettings(BaseModel):
                              description="a live source this far behind real time skips to the next keyframe")
 
 
+class AuthSettings(BaseModel):
+    """CHECKPOINT_AUTH__*: login lockout per (name, source), idle sessions, second factor."""
+
+    lockout_limit: int = Field(default=5, ge=1, description="failed logins per name and source before a delay")
+    lockout_delay_s: int = Field(default=60, ge=1,
+                                 description="the first delay after the limit; each further failure doubles it")
+    lockout_max_delay_s: int = Field(default=3600, ge=1, description="the longest delay between two tries")
+    idle_timeout_s: int = Field(default=1800, ge=60, description="a login unused this long ends (log in again)")
+    totp_issuer: str = Field(default="Checkpoint", description="the issuer shown in authenticator apps")
+
+
 INGEST_MARGIN = timedelta(days=1)
 """How much younger than its retention a pushed pass must be. Retention (passes/retention.py, hourly)
 removes a UTC day once all of it is older than the class's days, so a pass accepted at its class's

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core import audit
-from checkpoint.core.db import utcnow
-from checkpoint.core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound
-from checkpoint.core.models import AuditEntry, Role, User
+from checkpoint.core.duties import check_duties
+from checkpoint.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from checkpoint.core.login_sessions import check_second_factor
+from checkpoint.core.models import Role, User
 from checkpoint.core.security import hash_password, password_problem, verify_password
-
-LOCKOUT_FAILURES = 10
-LOCKOUT_WINDOW = timedelta(minutes=15)
-
-
-class LoginLocked(DomainError):
-    status = 429
-    reason = "login-locked"
 
 
 def parse_roles(roles: list[str]) -> list[str]:
@@ -29,7 +20,7 @@ def parse_roles(roles: list[str]) -> list[str]:
     unknown = [role for role in roles if role not in known]
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(sorted(known))}")
-    return sorted(set(roles))
+    return check_duties(sorted(set(roles)))
 
 
 def check_username(username: str) -> str:
@@ -39,8 +30,8 @@ def check_username(username: str) -> str:
     return name
 
 
-def check_password(password: str) -> str:
-    if (problem := password_problem(password)) is not None:
+def check_password(password: str, username: str | None = None) -> str:
+    if (problem := password_problem(password, username)) is not None:
         raise InvalidInput(problem)
     return password
 
@@ -68,7 +59,9 @@ def create(
     roles: list[str],
     display_name: str = "",
     unit: str | None = None,
+    created_by: int | None = None,
 ) -> User:
+    """A new account; `created_by` (the admin) also knows its first password until the user changes it."""
     name = check_username(username)
     if get_by_name(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
@@ -77,9 +70,12 @@ def create(
         display_name=display_name or name,
         roles=parse_roles(roles),
         unit=unit,
-        password_hash=hash_password(check_password(password)),
+        password_hash=hash_password(check_password(password, name)),
         active=True,
         token_version=0,
+        created_by=created_by,
+        password_set_by=created_by,
+        totp_enabled=False,
     )
     session.add(user)
     session.flush()
@@ -95,8 +91,10 @@ def update(
     password: str | None = None,
     display_name: str | None = None,
     unit: str | None = None,
+    set_by: int | None = None,
 ) -> list[str]:
-    """Apply the given changes; returns the names of the fields changed (for the audit row)."""
+    """Apply the given changes; returns the names of the fields changed (for the audit row).
+    `set_by`: the admin who resets the password (None: the user themself, or the shell)."""
     changed: list[str] = []
     if roles is not None:
         user.roles = parse_roles(roles)
@@ -112,33 +110,29 @@ def update(
         user.token_version += 1  # a deactivated user's tokens stop working at once
         changed.append("active")
     if password is not None:
-        user.password_hash = hash_password(check_password(password))
-        user.token_version += 1
+        user.password_hash = hash_password(check_password(password, user.username))
+        user.password_set_by = set_by
+        user.token_version += 1  # every login of the user ends
         changed.append("password")
     session.flush()
     return changed
 
 
-def recent_failures(session: Session, username: str) -> int:
-    since = utcnow() - LOCKOUT_WINDOW
-    query = select(func.count()).where(
-        AuditEntry.action == "auth.login_failed", AuditEntry.actor_name == username, AuditEntry.at >= since
-    )
-    return int(session.scalar(query) or 0)
-
-
-def authenticate(session: Session, username: str, password: str, client_ip: str | None) -> User:
-    """The active user with this password; a failure is audited (the caller commits either way)."""
+def authenticate(session: Session, username: str, password: str, client_ip: str | None,
+                 totp_code: str | None = None) -> User:
+    """The active user with this password (and second factor, when enrolled); a failure is audited (the
+    caller commits either way). The caller has reserved the try (login_sessions.reserve_try)."""
     name = username.strip()[:64]
-    if recent_failures(session, name) >= LOCKOUT_FAILURES:
-        audit.record(session, None, "auth.login_locked", actor_name=name, client_ip=client_ip)
-        raise LoginLocked(f"too many failed logins for {name!r}; try again in {LOCKOUT_WINDOW.seconds // 60} minutes")
     user = get_by_name(session, name)
     password_ok = verify_password(user.password_hash if user else None, password)
+    if user is not None and password_ok and user.active and not check_second_factor(user, totp_code):
+        audit.record(session, None, "auth.login_failed", actor_name=name, client_ip=client_ip,
+                     detail={"why": "wrong second factor"})
+        raise NotAuthenticated("动态口令错误 (wrong authenticator code)")
     if user is None or not password_ok or not user.active:
         why = "unknown user" if user is None else ("inactive user" if password_ok else "wrong password")
         audit.record(session, None, "auth.login_failed", actor_name=name, client_ip=client_ip, detail={"why": why})
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("用户名或密码错误 (wrong username or password)")
     audit.record(session, user, "auth.login", client_ip=client_ip)
     return user
 

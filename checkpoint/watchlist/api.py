@@ -1,4 +1,5 @@
-"""Watch routes for officers: register with a preview, list, submit, approve, reject, withdraw.
+"""Watch routes: officers register with a preview, list, submit and ask for withdrawals; approvers
+approve, reject and approve withdrawals (core/duties.py: never their own, nor through a second account).
 
 Approval and withdrawal commit the entry and its versioned change-log row together (a durable fact),
 then bring the Redis index up to the database's version. If Redis is unreachable the answer is still
@@ -35,6 +36,8 @@ from checkpoint.watchlist.schemas import (
 
 router = APIRouter(prefix="/watchlist", tags=["watchlist"])
 Officer = Annotated[User, Depends(require_roles(Role.officer))]
+Approver = Annotated[User, Depends(require_roles(Role.approver))]
+WatchReader = Annotated[User, Depends(require_roles(Role.officer, Role.approver))]
 
 
 @router.post("/watches", response_model=WatchPublic, status_code=201)
@@ -46,12 +49,12 @@ def create_watch(body: WatchCreate, officer: Officer, request: Request, session:
 
 
 @router.get("/watches", response_model=list[WatchPublic])
-def list_watches(_officer: Officer, session: SessionDep, status: str | None = None) -> list[WatchEntry]:
+def list_watches(_officer: WatchReader, session: SessionDep, status: str | None = None) -> list[WatchEntry]:
     return service.list_watches(session, status)
 
 
 @router.get("/watches/{entry_id}", response_model=WatchPublic)
-def read_watch(entry_id: int, _officer: Officer, session: SessionDep) -> WatchEntry:
+def read_watch(entry_id: int, _officer: WatchReader, session: SessionDep) -> WatchEntry:
     return service.get_watch(session, entry_id)
 
 
@@ -63,8 +66,8 @@ def submit_watch(entry_id: int, officer: Officer, session: SessionDep) -> WatchE
 
 
 @router.post("/watches/{entry_id}/approve", response_model=WatchChanged)
-def approve_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchChanged:
-    """A second, supervising officer puts the watch in force on every matcher."""
+def approve_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep, bus: BusDep) -> WatchChanged:
+    """An approver (not the requester, nor an account of theirs) puts the watch in force on every matcher."""
     entry = service.approve_watch(session, officer, service.get_watch(session, entry_id), body.reason)
     session.commit()
     return _changed(entry, bus, session)
@@ -78,21 +81,30 @@ def _changed(entry: WatchEntry, bus: Redis, session: Session) -> WatchChanged:
 
 
 @router.post("/watches/{entry_id}/reject", response_model=WatchPublic)
-def reject_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep) -> WatchEntry:
+def reject_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep) -> WatchEntry:
     entry = service.reject_watch(session, officer, service.get_watch(session, entry_id), body.reason)
     session.commit()
     return entry
 
 
+@router.post("/watches/{entry_id}/withdraw-request", response_model=WatchPublic)
+def request_withdrawal(entry_id: int, body: Decision, user: WatchReader, session: SessionDep) -> WatchEntry:
+    """Ask for an active watch to be withdrawn; it stays in force until an approver approves."""
+    entry = service.request_withdrawal(session, user, service.get_watch(session, entry_id), body.reason)
+    session.commit()
+    return entry
+
+
 @router.post("/watches/{entry_id}/withdraw", response_model=WatchChanged)
-def withdraw_watch(entry_id: int, body: Decision, officer: Officer, session: SessionDep, bus: BusDep) -> WatchChanged:
+def withdraw_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep, bus: BusDep) -> WatchChanged:
+    """An approver approves the pending withdrawal (asked for by someone else)."""
     entry = service.withdraw_watch(session, officer, service.get_watch(session, entry_id), body.reason)
     session.commit()
     return _changed(entry, bus, session)
 
 
 @router.get("/index-status", response_model=IndexStatus)
-def read_index_status(_officer: Officer, session: SessionDep, bus: BusDep) -> IndexStatus:
+def read_index_status(_officer: WatchReader, session: SessionDep, bus: BusDep) -> IndexStatus:
     """The change log's version, the Redis index's and each live matcher's: is every change in force?"""
     return index_status(bus, session)
 

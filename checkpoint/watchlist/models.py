@@ -66,6 +66,10 @@ class WatchEntry(Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    # withdrawal is asked for first (an officer or approver), then approved by a second person
+    withdraw_requested_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    withdraw_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    withdraw_request_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

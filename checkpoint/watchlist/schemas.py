@@ -56,6 +56,8 @@ class WatchPublic(BaseModel):
     approved_by: int | None
     withdrawn_by: int | None
     withdraw_reason: str | None
+    withdraw_requested_by: int | None = None
+    withdraw_request_reason: str | None = None
     created_at: datetime
     submitted_at: datetime | None
     approved_at: datetime | None

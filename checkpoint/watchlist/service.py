@@ -1,8 +1,9 @@
 """Watch lifecycle: draft -> pending approval -> active -> withdrawn or expired (or rejected).
 
-Four eyes: an officer registers and submits; a *supervising officer* — a different user holding both
-the officer and the admin role — approves, rejects, or withdraws. Nobody approves or withdraws a watch
-they requested. Every change is written to the audit log with its reason. A change of what matchers
+Four eyes: an officer registers and submits; an *approver* (审批人) — a different person — approves or
+rejects. Withdrawal too: an officer or approver asks for it, a second person approves it. "Different
+person" covers second accounts: an approver account created, granted or reset by the requester does
+not count (core/duties.py). Every change is written to the audit log with its reason. A change of what matchers
 enforce (approve, withdraw, expire) also writes a versioned `watch_change` row in the same
 transaction (change_log.py). Services flush; the route commits, then brings the Redis index up to
 the database's version (index.mirror).
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.core import audit
 from checkpoint.core.db import utcnow
+from checkpoint.core.duties import SeparationOfDuties, check_second_person
 from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from checkpoint.core.models import Role, User
 from checkpoint.sites.models import Checkpoint
@@ -41,8 +43,12 @@ class FourEyes(Forbidden):
     reason = "four-eyes"
 
 
+ACTS_ZH = {"approve": "审批", "reject": "驳回", "withdraw": "批准撤控"}
+
+
 def is_supervisor(user: User) -> bool:
-    return user.has_any(Role.officer) and user.has_any(Role.admin)
+    """An approver (审批人): approves watches and withdrawals of others."""
+    return user.has_any(Role.approver)
 
 
 def pattern_of(entry: WatchEntry) -> Pattern:
@@ -129,15 +135,18 @@ def submit_watch(session: Session, officer: User, entry: WatchEntry) -> WatchEnt
     return entry
 
 
-def _check_second_user(user: User, entry: WatchEntry, what: str) -> None:
+def _check_second_user(session: Session, user: User, entry: WatchEntry, what: str,
+                       others: tuple[int | None, ...] = ()) -> None:
     if not is_supervisor(user):
-        raise FourEyes(f"to {what} a watch needs a supervising officer (the officer and admin roles)")
-    if user.id == entry.requested_by:
-        raise FourEyes(f"four-eyes rule: you requested watch {entry.id}, another supervisor must {what} it")
+        raise FourEyes(f"需由审批人处理 (to {what} a watch needs the approver role)")
+    try:
+        check_second_person(session, user, [entry.requested_by, *others], ACTS_ZH[what])
+    except SeparationOfDuties as exc:
+        raise FourEyes(f"布控 {entry.id}：{exc}") from None
 
 
 def approve_watch(session: Session, supervisor: User, entry: WatchEntry, reason: str) -> WatchEntry:
-    _check_second_user(supervisor, entry, "approve")
+    _check_second_user(session, supervisor, entry, "approve")
     if entry.status != WatchStatus.pending.value:
         raise WrongWatchState(f"watch {entry.id} is {entry.status}; only a pending watch can be approved")
     now = utcnow()
@@ -151,7 +160,7 @@ def approve_watch(session: Session, supervisor: User, entry: WatchEntry, reason:
 
 
 def reject_watch(session: Session, supervisor: User, entry: WatchEntry, reason: str) -> WatchEntry:
-    _check_second_user(supervisor, entry, "reject")
+    _check_second_user(session, supervisor, entry, "reject")
     if entry.status != WatchStatus.pending.value:
         raise WrongWatchState(f"watch {entry.id} is {entry.status}; only a pending watch can be rejected")
     if not reason.strip():
@@ -163,13 +172,29 @@ def reject_watch(session: Session, supervisor: User, entry: WatchEntry, reason: 
     return entry
 
 
-def withdraw_watch(session: Session, supervisor: User, entry: WatchEntry, reason: str) -> WatchEntry:
-    """Stop an active watch (vehicle found, case closed); the index drops it right after the commit."""
-    _check_second_user(supervisor, entry, "withdraw")
+def request_withdrawal(session: Session, user: User, entry: WatchEntry, reason: str) -> WatchEntry:
+    """Ask for an active watch to be stopped (vehicle found, case closed); an approver decides."""
+    if not user.has_any(Role.officer, Role.approver):
+        raise Forbidden("需由布控民警或审批人申请撤控 (an officer or approver asks for a withdrawal)")
     if entry.status != WatchStatus.active.value:
         raise WrongWatchState(f"watch {entry.id} is {entry.status}; only an active watch can be withdrawn")
     if not reason.strip():
-        raise InvalidInput("say why the watch is withdrawn")
+        raise InvalidInput("请填写撤控原因 (say why the watch is withdrawn)")
+    entry.withdraw_requested_by, entry.withdraw_requested_at = user.id, utcnow()
+    entry.withdraw_request_reason = reason.strip()
+    audit.record(session, user, "watch.withdraw_request", target=f"watch:{entry.id}", reason=reason)
+    session.flush()
+    return entry
+
+
+def withdraw_watch(session: Session, supervisor: User, entry: WatchEntry, reason: str) -> WatchEntry:
+    """Approve the pending withdrawal of an active watch; the index drops it right after the commit."""
+    if entry.status != WatchStatus.active.value:
+        raise WrongWatchState(f"watch {entry.id} is {entry.status}; only an active watch can be withdrawn")
+    if entry.withdraw_requested_by is None:
+        raise WrongWatchState(f"布控 {entry.id} 没有撤控申请，请先申请撤控 (ask for the withdrawal first)")
+    _check_second_user(session, supervisor, entry, "withdraw", (entry.withdraw_requested_by,))
+    reason = reason.strip() or (entry.withdraw_request_reason or "")
     entry.status, entry.ended_at = WatchStatus.withdrawn.value, utcnow()
     entry.withdrawn_by, entry.withdraw_reason = supervisor.id, reason.strip()
     audit.record(session, supervisor, "watch.withdraw", target=f"watch:{entry.id}", reason=reason)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import secrets
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
-from checkpoint.core.models import Role
+from checkpoint.core.models import Role, User
 from checkpoint.main import create_app
+from tests.conftest import token_for
 
 OPEN_ROUTES = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
 
@@ -60,15 +62,24 @@ def test_every_route_needs_a_token(client: TestClient) -> None:
         assert client.get(path).status_code == 401
 
 
-def test_every_role_guarded_route_refuses_other_roles(client: TestClient,
-                                                      auth_headers: Callable[..., dict[str, str]]) -> None:
+def headers_holding(session: Session, roles: list[str]) -> dict[str, str]:
+    """A user holding `roles` all at once: a row no service would make (core/duties.py refuses such
+    combinations), so the guards are seen to refuse by role alone."""
+    user = User(username=f"g{secrets.token_hex(4)}", display_name="", roles=roles, password_hash="-",
+                active=True, token_version=0, totp_enabled=False)
+    session.add(user)
+    session.flush()
+    return {"Authorization": f"Bearer {token_for(user)}"}
+
+
+def test_every_role_guarded_route_refuses_other_roles(client: TestClient, session: Session) -> None:
     guarded = 0
     for method, path, route in api_routes():
         needed = required_roles(route.dependant)
         if needed is None:
             continue
         others = [role.value for role in Role if role.value not in needed]
-        response = client.request(method, concrete(path), json={}, headers=auth_headers(*others))
+        response = client.request(method, concrete(path), json={}, headers=headers_holding(session, others))
         assert response.status_code == 403, f"{method} {path} answered {response.status_code} to roles {others}"
         assert "needs the" in response.json()["detail"]
         guarded += 1

@@ -103,7 +103,7 @@ def test_settings_are_read_only_where_a_process_starts() -> None:
     """Workers, services and routes get their settings as arguments (or SettingsDep), never read them."""
     package = Path(__file__).resolve().parents[2] / "checkpoint"
     entry_points = {"core/config.py", "core/deps.py", "runtime.py", "serving.py", "cli.py", "user_cli.py",
-                    "dead_letters_cli.py"}
+                    "dead_letters_cli.py", "audit_cli.py"}
     readers = {str(path.relative_to(package)) for path in package.rglob("*.py")
                if re.search(r"\bget_settings\b|\bSettings\(\)", path.read_text(encoding="utf-8"))}
     assert readers, "the search finds nothing: it is broken"

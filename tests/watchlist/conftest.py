@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from checkpoint.core import users
 from checkpoint.core.bus import PASSES_STREAM, ensure_group
 from checkpoint.core.models import User
-from checkpoint.core.security import issue_token
 from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import CapturedPass, PassEvent
 from checkpoint.sites.models import Checkpoint
@@ -27,7 +26,7 @@ from checkpoint.watchlist.models import WatchEntry
 from checkpoint.watchlist.relay import Relay
 from checkpoint.watchlist.schemas import WatchCreate
 from checkpoint.watchlist.worker import GROUP, Matcher
-from tests.conftest import PASSWORD, TEST_SECRET
+from tests.conftest import PASSWORD, token_for
 
 
 def random_plate(prefix: str = "粤L") -> str:
@@ -36,8 +35,7 @@ def random_plate(prefix: str = "粤L") -> str:
 
 
 def headers_for(user: User) -> dict[str, str]:
-    token, _ = issue_token(TEST_SECRET, user.id, user.token_version, 600)
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token_for(user)}"}
 
 
 def pass_event(plate: str, checkpoint: Checkpoint, at: datetime | None = None, colour: str = "blue") -> PassEvent:
@@ -58,7 +56,7 @@ def checkpoints(session: Session) -> list[Checkpoint]:
 
 @pytest.fixture
 def supervisor(make_user: Callable[..., User]) -> User:
-    return make_user("officer", "admin")
+    return make_user("officer", "approver")
 
 
 @pytest.fixture
@@ -95,7 +93,7 @@ def committed_watch(sessions: sessionmaker[Session], bus: Redis) -> Callable[...
     with sessions() as db:
         requester = users.create(db, username=f"o{secrets.token_hex(4)}", password=PASSWORD, roles=["officer"])
         approver = users.create(db, username=f"s{secrets.token_hex(4)}", password=PASSWORD,
-                                roles=["officer", "admin"])
+                                roles=["officer", "approver"])
         db.commit()
 
     def make(pattern: str, mode: str = "exact", **extra: object) -> WatchEntry:

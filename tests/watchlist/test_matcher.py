@@ -153,8 +153,9 @@ def test_a_withdrawn_watch_stops_matching_at_once(bus: Redis, sessions: sessionm
     with sessions() as db:
         supervisor = db.get(User, entry.approved_by)
         assert supervisor is not None
-        service.withdraw_watch(db, supervisor, db.get(WatchEntry, entry.id),  # type: ignore[arg-type]
-                               "vehicle recovered")
+        found = db.get_one(WatchEntry, entry.id)
+        service.request_withdrawal(db, db.get_one(User, found.requested_by), found, "vehicle recovered")
+        service.withdraw_watch(db, supervisor, found, "vehicle recovered")
         db.commit()
         index.mirror(bus, db)
     push_pass(bus, pass_event(plate, checkpoints[1], datetime.now(UTC) + timedelta(hours=1)))

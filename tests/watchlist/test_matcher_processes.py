@@ -60,7 +60,7 @@ def committed_users(sessions: sessionmaker[Session]) -> tuple[User, User]:
     with sessions() as db:
         officer = users.create(db, username=f"o{secrets.token_hex(4)}", password=PASSWORD, roles=["officer"])
         supervisor = users.create(db, username=f"s{secrets.token_hex(4)}", password=PASSWORD,
-                                  roles=["officer", "admin"])
+                                  roles=["officer", "approver"])
         db.commit()
         return officer, supervisor
 

@@ -27,19 +27,19 @@ def register(client: TestClient, officer: User, pattern: str, **extra: object) -
 
 
 def test_an_officer_cannot_approve_their_own_watch(client: TestClient, make_user: Callable[..., User]) -> None:
-    both = make_user("officer", "admin")
+    both = make_user("officer", "approver")
     watch = register(client, both, random_plate())
     assert watch["status"] == "pending"
     response = client.post(f"{WATCHES}/{watch['id']}/approve", json={}, headers=headers_for(both))
     assert response.status_code == 403
     assert response.json()["reason"] == "four-eyes"
-    assert "another supervisor" in response.json()["detail"]
+    assert "a second person decides" in response.json()["detail"]
 
 
 def test_a_plain_officer_cannot_approve(client: TestClient, officer: User, make_user: Callable[..., User]) -> None:
     watch = register(client, officer, random_plate())
     response = client.post(f"{WATCHES}/{watch['id']}/approve", json={}, headers=headers_for(make_user("officer")))
-    assert response.status_code == 403 and "supervising officer" in response.json()["detail"]
+    assert response.status_code == 403 and "needs the approver role" in response.json()["detail"]
 
 
 def test_approval_puts_the_watch_in_the_index_and_withdrawal_takes_it_out(
@@ -51,8 +51,14 @@ def test_approval_puts_the_watch_in_the_index_and_withdrawal_takes_it_out(
     assert approved.json()["status"] == "active" and approved.json()["approved_by"] == supervisor.id
     assert plate in str(bus.hget(ENTRIES_KEY, str(watch["id"])))
 
-    refused = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": " "}, headers=headers_for(supervisor))
+    refused = client.post(f"{WATCHES}/{watch['id']}/withdraw-request", json={"reason": " "},
+                          headers=headers_for(officer))
     assert refused.status_code == 422 and "why" in refused.json()["detail"]
+    unasked = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": "x"}, headers=headers_for(supervisor))
+    assert unasked.status_code == 409 and "ask for the withdrawal first" in unasked.json()["detail"]
+    asked = client.post(f"{WATCHES}/{watch['id']}/withdraw-request", json={"reason": "vehicle recovered"},
+                        headers=headers_for(officer))
+    assert asked.status_code == 200 and asked.json()["status"] == "active"  # in force until approved
     withdrawn = client.post(f"{WATCHES}/{watch['id']}/withdraw", json={"reason": "vehicle recovered"},
                             headers=headers_for(supervisor))
     assert withdrawn.json()["status"] == "withdrawn" and withdrawn.json()["in_force"] is True
@@ -67,7 +73,8 @@ def test_approval_puts_the_watch_in_the_index_and_withdrawal_takes_it_out(
                             .order_by(AuditEntry.id)).all()
     assert [(row.action, row.reason) for row in audit] == [
         ("watch.create", "car stolen in Huicheng"), ("watch.submit", "car stolen in Huicheng"),
-        ("watch.approve", "case confirmed"), ("watch.withdraw", "vehicle recovered")]
+        ("watch.approve", "case confirmed"), ("watch.withdraw_request", "vehicle recovered"),
+        ("watch.withdraw", "vehicle recovered")]
 
 
 def test_a_draft_is_submitted_by_its_officer(client: TestClient, officer: User, supervisor: User) -> None:

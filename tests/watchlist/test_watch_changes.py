@@ -86,7 +86,7 @@ def officers(sessions: sessionmaker[Session]) -> tuple[User, User]:
     with sessions() as db:
         officer = users.create(db, username=f"o{secrets.token_hex(4)}", password=PASSWORD, roles=["officer"])
         supervisor = users.create(db, username=f"s{secrets.token_hex(4)}", password=PASSWORD,
-                                  roles=["officer", "admin"])
+                                  roles=["officer", "approver"])
         db.commit()
         return officer, supervisor
 
@@ -198,6 +198,7 @@ def test_watch_withdrawn_while_redis_is_down_stops_matching_once_redis_returns(
     wait_until(lambda: hits(sessions, entry_id) == (1, 1), timeout_s=20, what="the first hit")
 
     own_redis.kill()
+    decide(api, officer, entry_id, "withdraw-request")
     withdrawn = decide(api, supervisor, entry_id, "withdraw")
     assert withdrawn["status"] == "withdrawn" and withdrawn["in_force"] is False
     own_redis.start()  # back from its AOF: the index holds the watch, ready flag and all
@@ -224,6 +225,7 @@ def test_redis_restarted_with_a_stale_ready_flag_is_rebuilt_from_postgresql(
 
     own_redis.kill()
     decide(api, supervisor, kept, "approve")  # both answered 200 while Redis is down
+    decide(api, officer, gone, "withdraw-request")
     decide(api, supervisor, gone, "withdraw")
     own_redis.start()
     own_redis.wait_up()
@@ -264,8 +266,10 @@ def test_matcher_never_matches_on_an_index_older_than_the_database(
     assert drain(matcher) == 1
     with sessions() as db:  # committed, and nobody tells Redis (the API died right after its commit)
         supervisor = db.get_one(User, withdrawn.approved_by)
-        service.withdraw_watch(db, supervisor, db.get_one(WatchEntry, withdrawn.id), "vehicle recovered")
         requester = db.get_one(User, withdrawn.requested_by)
+        entry = db.get_one(WatchEntry, withdrawn.id)
+        service.request_withdrawal(db, requester, entry, "vehicle recovered")
+        service.withdraw_watch(db, supervisor, entry, "vehicle recovered")
         from checkpoint.watchlist.schemas import WatchCreate
 
         fresh = service.create_watch(db, requester, WatchCreate(pattern=approved_plate, category="stolen",
@@ -318,6 +322,7 @@ def test_rebuild_killed_midway_leaves_a_usable_index(
 
     with sessions() as db:  # a change while the dead rebuilder's lock lingers
         entry = db.get_one(WatchEntry, entries[0].id)
+        service.request_withdrawal(db, db.get_one(User, entry.requested_by), entry, "vehicle recovered")
         service.withdraw_watch(db, db.get_one(User, entry.approved_by), entry, "vehicle recovered")
         db.commit()
     matcher = new_matcher(bus, sessions)  # catches the old index up: no rebuild, no wait for the lock

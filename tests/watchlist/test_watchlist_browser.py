@@ -61,7 +61,7 @@ def with_scene_image(event: PassEvent, checkpoint: Checkpoint, data_dir: Path) -
 def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
         browser: webdriver.Chrome, live_server: str, committed_user: Callable[..., User],
         sessions: sessionmaker[Session], matcher_redis: Redis, tmp_path: Path, test_settings: Settings) -> None:
-    officer, supervisor, dispatcher = committed_user("officer"), committed_user("officer", "admin"), \
+    officer, supervisor, dispatcher = committed_user("officer"), committed_user("officer", "approver"), \
         committed_user("dispatcher")
     with sessions() as db:
         db.add(DispatcherScope(user_id=dispatcher.id, whole_network=True, districts=[], checkpoint_ids=[]))
@@ -114,7 +114,7 @@ def test_the_watch_page_says_when_a_change_is_not_yet_in_force(
         sessions: sessionmaker[Session], servers: tuple[str, str]) -> None:
     from checkpoint.watchlist import index
 
-    officer, supervisor = committed_user("officer"), committed_user("officer", "admin")
+    officer, supervisor = committed_user("officer"), committed_user("officer", "approver")
     redis = Redis.from_url(servers[1], decode_responses=True)
     plate = random_plate()
     wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])

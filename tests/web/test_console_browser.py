@@ -47,18 +47,21 @@ def test_wrong_password_shows_an_error(browser: webdriver.Chrome, live_server: s
 
 def test_roles_shape_the_navigation(browser: webdriver.Chrome, live_server: str,
                                     committed_user: Callable[..., User], tmp_path: Path) -> None:
-    user = committed_user("admin", "auditor")
-    log_in(browser, live_server, user.username)
+    auditor, admin = committed_user("auditor"), committed_user("admin")  # 三员分立: two people
+    log_in(browser, live_server, auditor.username)
     wait = WebDriverWait(browser, 20)
-    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#nav a")) >= 3)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#nav a")) >= 2)
     nav = {a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
-    assert {"map", "users", "audit"} <= nav
-    assert not nav & {"coverage", "watchlist", "alerts", "trajectory"}  # roles this user does not hold
+    assert {"map", "audit"} <= nav
+    assert not nav & {"users", "coverage", "watchlist", "alerts", "trajectory"}  # roles this user does not hold
     browser.get(f"{live_server}/console/audit")
     wait.until(lambda b: "auth.login" in b.find_element(By.ID, "audit-table").text)
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-audit.png"))
+    log_in(browser, live_server, admin.username)
+    wait.until(lambda b: "users" in {a.get_attribute("data-page") for a in b.find_elements(By.CSS_SELECTOR, "#nav a")})
+    assert "audit" not in {a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
     browser.get(f"{live_server}/console/users")
-    wait.until(lambda b: user.username in b.find_element(By.ID, "users-table").text)
+    wait.until(lambda b: admin.username in b.find_element(By.ID, "users-table").text)
 
 
 def test_console_pages_need_a_login(browser: webdriver.Chrome, live_server: str) -> None:

@@ -4,15 +4,16 @@ import { api, el } from "./api.js";
 // Each page names the roles that see it; an empty list means every logged-in user.
 const PAGES = [
   { path: "map", title: "地图 Map", roles: [], load: () => import("./pages/map.js") },
-  { path: "users", title: "用户 Users", roles: ["admin"], load: () => import("./pages/users.js") },
+  { path: "users", title: "用户 Users", roles: ["admin", "security_admin"], load: () => import("./pages/users.js") },
   { path: "audit", title: "审计 Audit", roles: ["auditor"], load: () => import("./pages/audit.js") },
   { path: "dead-letters", title: "死信 Dead letters", roles: ["admin"], load: () => import("./pages/dead_letters.js") },
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },
   { path: "analyses", title: "研判 Analyses", roles: ["investigator"], load: () => import("./pages/analyses.js") },
   { path: "passes", title: "过车 Passes", roles: ["dispatcher", "investigator", "admin"], load: () => import("./pages/passes.js") },
-  { path: "watchlist", title: "布控 Watchlist", roles: ["officer"], load: () => import("./pages/watchlist.js") },
+  { path: "watchlist", title: "布控 Watchlist", roles: ["officer", "approver"], load: () => import("./pages/watchlist.js") },
   { path: "alerts", title: "预警 Alerts", roles: ["dispatcher"], load: () => import("./pages/alerts.js") },
+  { path: "account", title: "账号 Account", roles: [], nav: false, load: () => import("./pages/account.js") },
 ];
 
 function allowed(page, user) {
@@ -22,7 +23,9 @@ function allowed(page, user) {
 async function start() {
   const [user, config] = await Promise.all([api("/auth/me"), api("/console/config")]);
   document.getElementById("site-name").textContent = config.site_name;
-  document.getElementById("user-badge").textContent = `${user.display_name} (${user.roles.join(", ")})`;
+  const badge = document.getElementById("user-badge");
+  badge.replaceChildren(el("a", { href: "/console/account", title: "我的账号：密码、动态口令 Account: password, second factor" },
+    `${user.display_name} (${user.roles.join(", ")})`));
   document.getElementById("logout").addEventListener("click", async () => {
     await api("/auth/logout", { method: "POST" });
     window.location.assign("/login");
@@ -30,7 +33,7 @@ async function start() {
   const current = window.location.pathname.split("/")[2] || "map";
   const visible = PAGES.filter((page) => allowed(page, user));
   const nav = document.getElementById("nav");
-  for (const page of visible) {
+  for (const page of visible.filter((p) => p.nav !== false)) {
     nav.append(el("a", { href: `/console/${page.path}`, class: page.path === current ? "active" : "",
                          "data-page": page.path }, page.title));
   }

@@ -1,5 +1,5 @@
 // 布控 Watchlist for officers: register a watch (with a 30-day preview), list, approve, reject, withdraw.
-// Approval and withdrawal are for a second, supervising officer (officer + admin roles), never the requester.
+// Approval is for an approver (审批人), never the requester; withdrawal is asked for, then an approver approves it.
 // A change is committed before it is in force: while the index cannot be updated (Redis unreachable) the
 // page says so, from the change's answer (`in_force`) and from /watchlist/index-status, polled every 5 s.
 import { api, el, formatTime } from "../api.js";
@@ -33,7 +33,7 @@ function select(name, options, value) {
 
 export async function render(root, { user, config }) {
   document.head.append(el("style", {}, STYLE));
-  const supervisor = user.roles.includes("officer") && user.roles.includes("admin");
+  const supervisor = user.roles.includes("approver");
   const message = el("p", { id: "watch-message" });
   const previewTable = el("table", { class: "grid", id: "watch-preview" });
   const form = el("form", { class: "wl-form", id: "watch-form" },
@@ -63,7 +63,7 @@ export async function render(root, { user, config }) {
     el("section", { class: "panel" }, el("h2", {}, "登记布控 Register a watch"), form,
       el("h3", {}, "近 30 天命中预览 Passes it would have matched"), previewTable),
     el("section", { class: "panel" }, el("h2", {}, "布控列表 Watches"), indexNotice,
-      supervisor ? el("p", {}, decision) : el("p", { class: "hint" }, "审批需另一位具有 officer + admin 角色的用户 (four eyes)."),
+      el("p", {}, decision, supervisor ? null : el("span", { class: "hint" }, " 审批与撤控由另一位审批人批准 (four eyes: an approver decides).")),
       list)));
 
   const body = () => {
@@ -128,6 +128,8 @@ export async function render(root, { user, config }) {
         indexNotice.textContent = changed.notice || "布控已保存，索引同步中";
       } else if (changed && changed.in_force) {
         say(`#${changed.id} ${step === "approve" ? "已批准，已生效 approved, in force" : "已撤控，已生效 withdrawn, in force"}`, true);
+      } else if (step === "withdraw-request") {
+        say(`#${watch.id} 已申请撤控，待审批人批准 withdrawal asked for: an approver decides`, true);
       }
       await Promise.all([load(), pollIndex()]);
     } catch (err) { say(err.message, false); }
@@ -140,8 +142,11 @@ export async function render(root, { user, config }) {
       buttons.push(el("button", { class: "approve", "data-watch": w.id, onclick: () => act(w, "approve") }, "批准 approve"));
       buttons.push(el("button", { class: "danger", onclick: () => act(w, "reject") }, "驳回 reject"));
     }
-    if (supervisor && !mine && w.status === "active") {
-      buttons.push(el("button", { class: "danger withdraw", "data-watch": w.id, onclick: () => act(w, "withdraw") }, "撤控 withdraw"));
+    if (w.status === "active" && !w.withdraw_requested_by) {
+      buttons.push(el("button", { class: "withdraw-request", "data-watch": w.id, onclick: () => act(w, "withdraw-request") }, "申请撤控 ask to withdraw"));
+    }
+    if (supervisor && !mine && w.status === "active" && w.withdraw_requested_by && w.withdraw_requested_by !== user.id) {
+      buttons.push(el("button", { class: "danger withdraw", "data-watch": w.id, onclick: () => act(w, "withdraw") }, "批准撤控 approve withdrawal"));
     }
     return el("td", { class: "wl-actions" }, buttons);
   };
