@@ -98,7 +98,7 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     wait.until(lambda b: "exact" in b.find_element(By.CSS_SELECTOR, card).text)
     wait.until(lambda b: b.execute_script(  # the alert's own copy of the image, served and decoded
         "const img = document.querySelector(arguments[0]); return img && img.complete && img.naturalWidth > 0;",
-        f"{card} img[alt=scene]"))
+        f"{card} img.img-scene"))
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".hit-marker"))
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-alerts.png"))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.step-sign").click()
