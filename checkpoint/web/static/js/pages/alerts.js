@@ -1,6 +1,7 @@
 // 预警 Alerts for dispatchers: live hits over Server-Sent Events (with a sound), the images, the map with
 // the hit checkpoint and the predicted path, and one button per lifecycle step with its deadline.
 import { api, el, formatTime } from "../api.js";
+import { addLegend, drawAreas, drawRoads, labelCheckpoints } from "../mapcontext.js";
 
 const STYLE = `
 .al-layout { display: flex; height: 100%; }
@@ -48,7 +49,7 @@ function countdown(dueIso) {
   if (!dueIso) return ["", false];
   const left = Math.round((new Date(dueIso) - Date.now()) / 1000);
   const abs = Math.abs(left);
-  const text = `${Math.floor(abs / 3600) ? `${Math.floor(abs / 3600)}h ` : ""}${Math.floor((abs % 3600) / 60)}m ${abs % 60}s`;
+  const text = `${Math.floor(abs / 3600) ? `${Math.floor(abs / 3600)} 小时 ` : ""}${Math.floor((abs % 3600) / 60)} 分 ${abs % 60} 秒`;
   return left >= 0 ? [`剩余 ${text} left`, false] : [`超时 overdue ${text}`, true];
 }
 
@@ -57,12 +58,12 @@ const checkpointLabel = (code, name, id) => (code ? `${code} ${name}`.trim() : `
 const lastCheckpoint = (a) => checkpointLabel(a.last_checkpoint_code, a.last_checkpoint_name, a.last_checkpoint_id);
 const CATEGORY = { stolen: "被盗抢", case_related: "涉案", cloned_plate: "套牌", fugitive: "在逃", unlicensed: "无牌/假牌",
   traffic_violation: "交通违法", other: "其他" };
-const MODE = { exact: "精确", wildcard: "模糊(通配)", fuzzy: "容错" };
+const MODE = { exact: "精确 exact", wildcard: "通配 wildcard", fuzzy: "容错 fuzzy" };
 const BASIS = { observed: "按实测 observed", "road speed": "按道路限速 road speed" };
 const watchesText = (a) => {
   const watches = a.watches && a.watches.length ? a.watches : [{ entry_id: a.entry_id, why: a.why }];
   return watches.map((w) => `布控 ${w.pattern || `#${w.entry_id}`}${w.category ? ` ${CATEGORY[w.category] || w.category}` : ""}`
-    + `${w.match_mode ? ` · ${MODE[w.match_mode] || w.match_mode}` : ""} · ${w.why}`).join("；");
+    + `${w.match_mode ? ` · ${MODE[w.match_mode] || w.match_mode}` : ""}${w.why && w.why !== "exact" ? ` · ${w.why}` : ""}`).join("；");
 };
 const imagesOf = (a) => (a.last_image_path || a.last_plate_image_path
   ? [["last_scene", a.last_image_path, "最近过车 last scene"], ["last_plate", a.last_plate_image_path, "最近车牌 last plate"]]
@@ -86,11 +87,18 @@ export async function render(root, { config }) {
     el("aside", { class: "al-list" }, el("h2", {}, "实时预警 Live alerts ", status), forwarding, listDiv)));
   const map = L.map(mapDiv).setView([23.1, 114.4], 9);
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
-  const [areas, checkpoints, lifecycle] = await Promise.all([api("/areas?kind=district"), api("/checkpoints"),
+  const [areas, roads, checkpoints, lifecycle] = await Promise.all([api("/areas"), api("/roads"), api("/checkpoints"),
     api("/watchlist/alerts/lifecycle")]);
-  L.geoJSON(areas, { style: { color: "#5a6b85", weight: 1.5, dashArray: "6 4", fillOpacity: 0.03 } }).addTo(map);
+  drawAreas(map, areas);
+  const roadLayer = drawRoads(map, roads);
   L.geoJSON(checkpoints, { pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, weight: 1, color: "#fff",
     fillColor: "#1d7dd8", fillOpacity: 0.8 }).bindTooltip(`${f.properties.code} ${f.properties.name}`) }).addTo(map);
+  labelCheckpoints(map, checkpoints);
+  addLegend(map, roadLayer, [
+    el("div", {}, el("span", { class: "dot", style: "background:#1d7dd8" }), "卡口 checkpoint"),
+    el("div", {}, el("span", { class: "dot", style: "background:#7a0014;opacity:.6" }), "首次命中 first hit"),
+    el("div", {}, el("span", { class: "dot", style: "background:#b00020" }), "最近出现 last seen"),
+    el("div", {}, el("span", { class: "line", style: "border-top: 3px dashed #d62828" }), "预测去向 predicted route")]);
   const overlay = L.layerGroup().addTo(map);
   const alerts = new Map();
 

@@ -6,7 +6,9 @@ import { addStyle, zonedInput, zonedIso } from "./trajectory.js";
 
 const time = (config) => (iso) => formatTime(iso, config.timezone);
 const COLOUR = { blue: "蓝", yellow: "黄", green: "绿", white: "白", black: "黑", unknown: "未知" };
-const passCell = (config) => (p) => `${time(config)(p.captured_at)} ${p.checkpoint_code} ${p.checkpoint_name || ""} ${COLOUR[p.plate_colour] || p.plate_colour || ""}牌`;
+const checkpointNames = new Map();  // code -> name, filled at render: results name checkpoints by code + name
+const checkpointText = (code, name) => `${code} ${name || checkpointNames.get(code) || ""}`.trim();
+const passCell = (config) => (p) => `${time(config)(p.captured_at)} ${checkpointText(p.checkpoint_code, p.checkpoint_name)} ${COLOUR[p.plate_colour] || p.plate_colour || ""}牌`;
 // Numbers for people: durations in 秒/分/小时/天, shares in per cent, never raw floats.
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "";
@@ -40,11 +42,11 @@ const ANALYSES = {
       ["占比 share", (r) => percent(r.night_share)], ["夜数 nights", (r) => r.night_days]] },
   "resting-places": { title: "落脚点 Resting places", days: 30,
     params: [["plate", "号牌 plate", ""], ["min_times", "至少次数 times", "2"]],
-    columns: (c) => [["卡口 checkpoint", (r) => `${r.checkpoint_code} ${r.checkpoint_name}`], ["次数 times", (r) => r.times],
+    columns: (c) => [["卡口 checkpoint", (r) => checkpointText(r.checkpoint_code, r.checkpoint_name)], ["次数 times", (r) => r.times],
       ["停留 rested", (r) => duration(Number(r.rest_hours) * 3600)], ["最近 last", (r) => time(c)(r.last_at)]] },
   frequent: { title: "频繁过车 Frequent passing", days: 7,
     params: [["checkpoint", "卡口 checkpoint", "", "checkpoint"], ["min_passes", "至少次数 passes", "10"]],
-    columns: (c) => [["号牌 plate", (r) => r.plate], ["卡口 checkpoint", (r) => `${r.checkpoint_code} ${r.checkpoint_name || ""}`], ["次数 passes", (r) => r.passes],
+    columns: (c) => [["号牌 plate", (r) => r.plate], ["卡口 checkpoint", (r) => checkpointText(r.checkpoint_code, r.checkpoint_name)], ["次数 passes", (r) => r.passes],
       ["首次 first", (r) => time(c)(r.first_at)], ["末次 last", (r) => time(c)(r.last_at)]] },
   "area-collision": { title: "区域碰撞 Area-time collision", days: 1, params: [],
     columns: () => [["号牌 plate", (r) => r.plate], ["各组过车 passes per pair", (r) => r.passes.join(" / ")]] },
@@ -67,6 +69,7 @@ const pickers = {};
 export async function render(root, { config }) {
   addStyle();
   const [checkpointList, areaList] = await Promise.all([checkpointChoices(), areaChoices()]);
+  for (const c of checkpointList) checkpointNames.set(c.value, c.label.slice(c.value.length + 1));
   const choices = { checkpoints: checkpointList, areas: areaList.filter((a) => a.hint !== "市 city") };
   const choose = el("select", { id: "analysis-kind" }, Object.entries(ANALYSES).map(([key, a]) => el("option", { value: key }, a.title)));
   const fields = el("div", { class: "inline-form" });
