@@ -124,7 +124,7 @@ export async function render(root, { config }) {
         .bindTooltip(`${next.code} ${next.name} · ${etaText(next, config.timezone)}`).addTo(overlay);
     }
     const bounds = L.latLngBounds([[a.lat, a.lon], lastOf(a), ...(a.predicted || []).map((n) => [n.lat, n.lon])]);
-    map.fitBounds(bounds.pad(0.3), { maxZoom: 13 });
+    map.fitBounds(bounds.pad(0.3), { maxZoom: 13, animate: false });
   };
 
   const card = (a, fresh) => {
