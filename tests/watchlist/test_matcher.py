@@ -277,3 +277,13 @@ def test_a_pass_matching_two_watches_makes_one_alert_listing_both(
         [again] = db.scalars(select(HitAlert).where(HitAlert.plate == plate))
     assert again.hit_count == 2 and len(again.watches) == 2
     assert stream_kinds(bus, sessions, wildcard.id) == ["new", "repeat"]
+
+
+def test_a_fuzzy_watch_typed_one_character_short_matches_the_whole_plate(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    entry = committed_watch(plate[:-1], "fuzzy")  # the officer saw only six characters
+    push_pass(bus, pass_event(plate, checkpoints[0]))
+    drain(new_matcher(bus, sessions))
+    [alert] = alerts_for(sessions, entry.id)
+    assert alert.plate == plate and alert.why == f"extra {plate[-1]}@7"
