@@ -97,6 +97,7 @@ def test_an_investigator_runs_an_analysis(browser: webdriver.Chrome, live_server
     assert "条结果 results" in browser.find_element(By.ID, "analysis-status").text
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-analyses.png"))
     # a result opens the plate's trajectory over the analysed window, with its passes listed beside the replay
+    assert first is not None
     row = next(tr for tr in browser.find_elements(By.CSS_SELECTOR, "#analysis-table tr") if plate in tr.text)
     row.find_element(By.CSS_SELECTOR, "a.open-trajectory").click()
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#pass-table tr[data-pass]")) == 8)
