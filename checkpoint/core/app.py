@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,13 +10,9 @@ from checkpoint.core.api import VERSION
 from checkpoint.core.api import router as core_router
 from checkpoint.core.dead_letters_api import router as dead_letters_router
 from checkpoint.core.errors import install_error_handlers, problem_response
+from checkpoint.core.problem_zh import validation_detail, validation_message
 
 API_PREFIX = "/api/v1"
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-    return f"{loc}: {error.get('msg')}" if loc else str(error.get("msg"))
 
 
 def create_base_app() -> FastAPI:
@@ -28,11 +22,12 @@ def create_base_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [dict(err) for err in exc.errors()]
-        detail = "; ".join(_describe(err) for err in errors)
+        detail = validation_detail(errors)  # Chinese, field by field: "缺少必填项：车牌 plate"
         response = problem_response(422, "invalid-input", detail)
         response.body = response.render({"title": "invalid-input", "status": 422, "detail": detail,
                                          "reason": "invalid-input",
-                                         "errors": [{"loc": list(err.get("loc", ())), "msg": err.get("msg")}
+                                         "errors": [{"loc": list(err.get("loc", ())), "type": err.get("type"),
+                                                     "msg": validation_message(err), "msg_en": err.get("msg")}
                                                     for err in errors]})
         response.headers["content-length"] = str(len(response.body))
         return response

@@ -16,6 +16,9 @@ import redis.exceptions
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from checkpoint.core.problem_zh import chinese_detail
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ REDIS_DOWN_DETAIL = "消息队列暂时无法访问，请稍后重试 (Redis is 
 
 
 def problem_response(status: int, reason: str, detail: str) -> JSONResponse:
-    body = {"title": reason, "status": status, "detail": detail, "reason": reason}
+    """The RFC 9457 body; `detail` always opens with a Chinese sentence (problem_zh.py)."""
+    body = {"title": reason, "status": status, "detail": chinese_detail(status, reason, detail), "reason": reason}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": str(RETRY_AFTER_S)}
@@ -107,6 +111,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(exc.status, exc.reason, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """The framework's own 404/405/...: the same problem body, in Chinese first."""
+        reason = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code,
+                                                                                           "bad-request")
+        response = problem_response(exc.status_code, reason, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         _log_outage("core.database_unavailable", request, exc)

@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import InvalidInput
-from checkpoint.lpr.normalize import normalize_plate
+from checkpoint.lpr.alphabet import DIGITS, EMBASSY, EMERGENCY, LETTERS, PROVINCES, TAIL_MARKS
+from checkpoint.lpr.normalize import is_valid_plate, normalize_plate
 from checkpoint.trajectory.roads import RoadNetwork, road_network
 from checkpoint.trajectory.schemas import Leg, Trajectory, TrajectoryPass, Trip
 from checkpoint.trajectory.trips import split_trips
@@ -42,9 +43,23 @@ PREPARE_SQL = (f"PREPARE {PREPARED_NAME} (text[], timestamptz, timestamptz, int)
 EXECUTE_SQL = text(f"EXECUTE {PREPARED_NAME} (:plates, :start, :end, :limit)")
 
 
+# what a typed plate may hold: plate characters, the letters GA 36 leaves out (read as 0 and 1), separators
+TYPED_PLATE_CHARS = set(PROVINCES + DIGITS + LETTERS + "IO" + TAIL_MARKS + EMBASSY + EMERGENCY + " ·-")
+
+
 def exact_plate(_session: Session, plate: str) -> list[str]:
-    """The plate itself, in canonical form: the default matcher."""
-    return [normalize_plate(plate)]
+    """The plate itself, in canonical form: the default matcher. Text that is no plate is refused with the
+    reason, never searched in a repaired form the investigator did not type (`hello!!` is not HELL0)."""
+    strange = sorted({char for char in plate.strip().upper() if char not in TYPED_PLATE_CHARS})
+    if strange:
+        raise InvalidInput(f"“{plate.strip()}”含有车牌中不会出现的字符：{' '.join(strange)}；精确查询请输入完整车牌，"
+                           f"不确定的字符请用模糊查询 ({plate.strip()!r} is not a valid plate: it has characters no"
+                           " plate has)")
+    canonical = normalize_plate(plate)
+    if not is_valid_plate(canonical):
+        raise InvalidInput(f"“{plate.strip()}”不是有效的车牌：车牌为省份简称 + 字母 + 5 位字母或数字（新能源 6 位）；"
+                           f"缺字或多字请用模糊查询 ({plate.strip()!r} is not a valid plate)")
+    return [canonical]
 
 
 def check_range(start: datetime, end: datetime, longest: timedelta = MAX_RANGE) -> None:

@@ -24,6 +24,7 @@ from checkpoint.core.errors import Conflict, InvalidInput, NotFound
 from checkpoint.core.models import User
 from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.passes.record import PassEvent
+from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
 from checkpoint.watchlist.models import AlertEvent, AlertStatus, DispatcherScope, HitAlert, WatchHit
@@ -48,70 +49,134 @@ class WrongAlertState(Conflict):
 
 @dataclass(frozen=True)
 class Hit:
-    """A pass matched by a watch, as the matcher found it."""
+    """A pass matched by a watch, as the matcher found it (the watch's fields, for the alert's list)."""
 
     event: PassEvent
     entry_id: int
     why: str
     district: str
+    priority: int = 2
+    pattern: str = ""
+    match_mode: str = ""
+    category: str = ""
+
+    def watch(self) -> dict[str, Any]:
+        return {"entry_id": self.entry_id, "pattern": self.pattern, "match_mode": self.match_mode,
+                "category": self.category, "priority": self.priority, "why": self.why[:128]}
 
 
 @dataclass(frozen=True)
 class Recorded:
     alert: HitAlert
     new_alert: bool  # False: a repeat joined an open alert
-    to_push: bool  # False: this (pass, watch) was stored before (a redelivered pass): nothing to tell
+    to_push: bool  # False: this pass was stored before on these watches (redelivered): nothing to tell
+    kind: str = "new"  # the event to queue: new, repeat, or update (a redelivered pass hit one more watch)
 
 
 def record_hit(session: Session, hit: Hit, settings: WatchlistSettings,
                predicted: list[dict[str, object]] | None = None, data_dir: Path | None = None) -> Recorded:
-    """Store a hit once per (pass, watch); group repeats of one plate on one watch within the window.
+    """One watch's hit: record_pass with that hit alone."""
+    return record_pass(session, [hit], settings, predicted, data_dir)
 
-    A new alert keeps its pass's images under data_dir/alerts/ (alert_images.py), beyond pass retention;
-    if they cannot be kept now (disk full, folder unwritable) the alert is raised without them and
-    `images_pending` says which are still to keep (retried by the relay). The caller queues the event
-    (queue_event) in this same transaction.
+
+def record_pass(session: Session, hits: list[Hit], settings: WatchlistSettings,
+                predicted: list[dict[str, object]] | None = None, data_dir: Path | None = None) -> Recorded:
+    """Store one pass's hits (one per watch it matched, at least one) as ONE alert: a new one, or the
+    vehicle's open alert within the grouping window, which then follows it (last checkpoint, position,
+    images and the predictions from there, `predicted` being those of this pass). Each (pass, watch) is
+    stored once, so a redelivered pass changes nothing.
+
+    Images are kept under data_dir/alerts/ (alert_images.py), beyond pass retention; any that cannot be
+    kept now (disk full, folder unwritable) are left in `images_pending` for the relay to retry. The
+    caller queues the event (queue_event, kind `Recorded.kind`) in this same transaction.
     """
-    captured = hit.event.captured
-    existing = session.get(WatchHit, (captured.pass_id, hit.entry_id))
-    if existing is not None:
-        alert = session.get(HitAlert, existing.alert_id)
+    ordered = sorted({hit.entry_id: hit for hit in hits}.values(), key=lambda h: (h.priority, h.entry_id))
+    first_hit = ordered[0]
+    captured = first_hit.event.captured
+    known = {row.entry_id: row.alert_id for row in session.scalars(
+        select(WatchHit).where(WatchHit.pass_id == captured.pass_id,
+                               WatchHit.entry_id.in_([hit.entry_id for hit in ordered])))}
+    fresh = [hit for hit in ordered if hit.entry_id not in known]
+    if known:  # a redelivered pass: its alert exists; tell only of watches it now hits as well
+        alert = session.get(HitAlert, next(iter(known.values())), with_for_update=True)
         assert alert is not None
-        return Recorded(alert, new_alert=False, to_push=False)  # its event was queued with it
+        if not fresh:
+            return Recorded(alert, new_alert=False, to_push=False, kind="repeat")  # queued the first time
+        _add_watches(alert, fresh)
+        return Recorded(alert, new_alert=False, to_push=_store_hits(session, alert, fresh), kind="update")
     window_start = captured.captured_at - timedelta(seconds=settings.group_window_s)
-    open_alert = session.scalar(
+    alert = session.scalar(
         select(HitAlert)
-        .where(HitAlert.entry_id == hit.entry_id, HitAlert.plate == captured.plate,
-               HitAlert.last_seen_at >= window_start, HitAlert.status != AlertStatus.closed.value)
+        .where(HitAlert.plate == captured.plate, HitAlert.last_seen_at >= window_start,
+               HitAlert.status != AlertStatus.closed.value)
         .order_by(HitAlert.last_seen_at.desc()).limit(1).with_for_update()
     )
-    if open_alert is not None:
-        open_alert.hit_count += 1
-        if captured.captured_at >= open_alert.last_seen_at:
-            open_alert.last_pass_id, open_alert.last_seen_at = captured.pass_id, captured.captured_at
-            open_alert.last_checkpoint_id = captured.checkpoint_id
-        alert, new_alert = open_alert, False
-    else:
-        now = utcnow()
-        images = kept_images(data_dir, {"scene": captured.image_path, "plate": captured.plate_image_path})
-        alert = HitAlert(
-            entry_id=hit.entry_id, pass_id=captured.pass_id, plate=captured.plate,
-            checkpoint_id=captured.checkpoint_id, district=hit.district, captured_at=captured.captured_at,
-            last_pass_id=captured.pass_id, last_checkpoint_id=captured.checkpoint_id,
-            last_seen_at=captured.captured_at, hit_count=1, why=hit.why[:128], lat=hit.event.lat,
-            lon=hit.event.lon, image_path=images.kept.get("scene"), plate_image_path=images.kept.get("plate"),
-            images_pending=images.pending or None, predicted=predicted or [], status=AlertStatus.new.value,
-            created_at=now, sign_due_at=now + timedelta(seconds=settings.sign_due_s),
-        )
-        session.add(alert)
-        new_alert = True
+    checkpoint = session.get(Checkpoint, captured.checkpoint_id)
+    code, name = (checkpoint.code, checkpoint.name) if checkpoint is not None else ("", "")
+    if alert is not None:
+        if not _store_hits(session, alert, fresh):  # another matcher stored this pass meanwhile
+            return Recorded(alert, new_alert=False, to_push=False, kind="repeat")
+        alert.hit_count += 1
+        _add_watches(alert, fresh)
+        if captured.captured_at >= alert.last_seen_at:  # the car moved on: the alert follows it
+            _follow(alert, first_hit.event, code, name, predicted, data_dir)
+        return Recorded(alert, new_alert=False, to_push=True, kind="repeat")
+    now = utcnow()
+    images = kept_images(data_dir, {"scene": captured.image_path, "plate": captured.plate_image_path})
+    alert = HitAlert(
+        entry_id=first_hit.entry_id, watches=[hit.watch() for hit in ordered], pass_id=captured.pass_id,
+        plate=captured.plate, checkpoint_id=captured.checkpoint_id, checkpoint_code=code, checkpoint_name=name,
+        district=first_hit.district, captured_at=captured.captured_at, last_pass_id=captured.pass_id,
+        last_checkpoint_id=captured.checkpoint_id, last_checkpoint_code=code, last_checkpoint_name=name,
+        last_lat=first_hit.event.lat, last_lon=first_hit.event.lon, last_seen_at=captured.captured_at,
+        hit_count=1, why=first_hit.why[:128], lat=first_hit.event.lat, lon=first_hit.event.lon,
+        image_path=images.kept.get("scene"), plate_image_path=images.kept.get("plate"),
+        images_pending=images.pending or None, predicted=predicted or [], status=AlertStatus.new.value,
+        created_at=now, sign_due_at=now + timedelta(seconds=settings.sign_due_s),
+    )
+    session.add(alert)
+    if not _store_hits(session, alert, fresh):  # another matcher stored this pass meanwhile: its alert stands
+        session.delete(alert)
+        session.flush()
+        return Recorded(alert, new_alert=False, to_push=False, kind="new")
+    return Recorded(alert, new_alert=True, to_push=True, kind="new")
+
+
+def _follow(alert: HitAlert, event: PassEvent, code: str, name: str, predicted: list[dict[str, object]] | None,
+            data_dir: Path | None) -> None:
+    """Move the alert to the vehicle's newest pass: where, when, its images, the predictions from there."""
+    captured = event.captured
+    images = kept_images(data_dir, {"last_scene": captured.image_path, "last_plate": captured.plate_image_path})
+    alert.last_pass_id, alert.last_seen_at = captured.pass_id, captured.captured_at
+    alert.last_checkpoint_id = captured.checkpoint_id
+    alert.last_checkpoint_code, alert.last_checkpoint_name = code, name
+    alert.last_lat, alert.last_lon = event.lat, event.lon
+    alert.last_image_path = images.kept.get("last_scene")
+    alert.last_plate_image_path = images.kept.get("last_plate")
+    earlier = {kind: path for kind, path in (alert.images_pending or {}).items() if not kind.startswith("last_")}
+    alert.images_pending = {**earlier, **images.pending} or None
+    alert.predicted = list(predicted or [])
+
+
+def _add_watches(alert: HitAlert, hits: list[Hit]) -> None:
+    """List watches the alert did not name yet, keeping the most urgent first."""
+    listed = {int(watch["entry_id"]) for watch in alert.watches or []}
+    added = [hit.watch() for hit in hits if hit.entry_id not in listed]
+    if added:  # a new list object: JSONB columns notice assignment, not mutation
+        alert.watches = sorted([*(alert.watches or []), *added], key=lambda w: (w["priority"], w["entry_id"]))
+
+
+def _store_hits(session: Session, alert: HitAlert, hits: list[Hit]) -> bool:
+    """Store each (pass, watch) for the alert; False if every one was stored already (by another matcher
+    that took the same pass over and committed first): then there is nothing to tell."""
     session.flush()
-    inserted = session.execute(
-        insert(WatchHit).values(pass_id=captured.pass_id, entry_id=hit.entry_id, alert_id=alert.id,
-                                captured_at=captured.captured_at, pushed=True)
-        .on_conflict_do_nothing().returning(WatchHit.alert_id)
-    ).first()
-    return Recorded(alert, new_alert=new_alert, to_push=inserted is not None)
+    stored = False
+    for hit in hits:
+        stored |= session.execute(
+            insert(WatchHit).values(pass_id=hit.event.captured.pass_id, entry_id=hit.entry_id, alert_id=alert.id,
+                                    captured_at=hit.event.captured.captured_at, pushed=True)
+            .on_conflict_do_nothing().returning(WatchHit.alert_id)).first() is not None
+    return stored
 
 
 @dataclass(frozen=True)

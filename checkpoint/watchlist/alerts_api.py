@@ -19,7 +19,7 @@ from checkpoint.watchlist import alerts, webhook
 from checkpoint.watchlist.alert_images import alert_image_file
 from checkpoint.watchlist.lifecycle import LifecyclePublic, lifecycle
 from checkpoint.watchlist.live_stream import EventReaderDep, live_events, parse_event_id
-from checkpoint.watchlist.models import DispatcherScope, HitAlert, WebhookDelivery
+from checkpoint.watchlist.models import IMAGE_COLUMNS, DispatcherScope, HitAlert, WebhookDelivery
 from checkpoint.watchlist.relay import latest_event_id
 from checkpoint.watchlist.schemas import (
     AlertAction,
@@ -75,13 +75,14 @@ def act_on_alert(alert_id: int, body: AlertAction, dispatcher: Dispatcher, sessi
 
 
 @router.get("/alerts/{alert_id}/images/{kind}", response_class=FileResponse)
-def alert_image(alert_id: int, kind: Literal["scene", "plate"], dispatcher: Dispatcher, session: SessionDep,
-                settings: SettingsDep) -> FileResponse:
-    """An alert's own copy of its pass image (kept after the pass itself has expired), in scope only."""
+def alert_image(alert_id: int, kind: Literal["scene", "plate", "last_scene", "last_plate"], dispatcher: Dispatcher,
+                session: SessionDep, settings: SettingsDep) -> FileResponse:
+    """An alert's own copy of its pass image (kept after the pass itself has expired), in scope only: the
+    first hit's (scene, plate) or the latest repeat's (last_scene, last_plate)."""
     alert = alerts.get_alert(session, alerts.scope_of(session, dispatcher.id), alert_id)
-    path = alert_image_file(settings.data_dir, alert.image_path if kind == "scene" else alert.plate_image_path)
+    path = alert_image_file(settings.data_dir, getattr(alert, IMAGE_COLUMNS[kind]))
     if path is None:
-        raise AlertImageNotFound(f"alert {alert_id} has no {kind} image")
+        raise AlertImageNotFound(f"预警 {alert_id} 没有这张图片 alert {alert_id} has no {kind} image")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 

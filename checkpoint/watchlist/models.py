@@ -76,21 +76,36 @@ class WatchEntry(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+# an alert's images: the kind (as in `images_pending` and the image route) -> its column
+IMAGE_COLUMNS = {"scene": "image_path", "plate": "plate_image_path", "last_scene": "last_image_path",
+                 "last_plate": "last_plate_image_path"}
+
+
 class HitAlert(Base):
-    """One alert per vehicle and watch within the grouping window; repeats raise `hit_count`."""
+    """One alert per vehicle within the grouping window, listing every watch it matched; repeats raise
+    `hit_count` and move its last checkpoint, position, images and predictions along with the car."""
 
     __tablename__ = "hit_alert"
-    __table_args__ = (Index("ix_hit_alert_entry_plate_last_seen", "entry_id", "plate", "last_seen_at"),)
+    __table_args__ = (Index("ix_hit_alert_entry_plate_last_seen", "entry_id", "plate", "last_seen_at"),
+                      Index("ix_hit_alert_plate_last_seen", "plate", "last_seen_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watch_entry.id"), index=True)  # the most urgent watch
+    # every watch matched: {entry_id, pattern, match_mode, category, priority, why}, the most urgent first
+    watches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
     pass_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the first pass
     plate: Mapped[str] = mapped_column(String(16))
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    checkpoint_code: Mapped[str] = mapped_column(String(32), default="", server_default="")  # as at the hit
+    checkpoint_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
     district: Mapped[str] = mapped_column(String(32), index=True)
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_pass_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     last_checkpoint_id: Mapped[int] = mapped_column(Integer)
+    last_checkpoint_code: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    last_checkpoint_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    last_lat: Mapped[float | None] = mapped_column()
+    last_lon: Mapped[float | None] = mapped_column()
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     hit_count: Mapped[int] = mapped_column(Integer, default=1)
     why: Mapped[str] = mapped_column(String(128))
@@ -98,6 +113,8 @@ class HitAlert(Base):
     lon: Mapped[float] = mapped_column()
     image_path: Mapped[str | None] = mapped_column(Text)
     plate_image_path: Mapped[str | None] = mapped_column(Text)
+    last_image_path: Mapped[str | None] = mapped_column(Text)  # the latest repeat's images (none: the first's)
+    last_plate_image_path: Mapped[str | None] = mapped_column(Text)
     predicted: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.new.value, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -112,8 +129,8 @@ class HitAlert(Base):
     feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     feedback: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # pass images not yet kept for the alert (the alerts folder could not be written): kind -> pass image
-    # path, retried by the relay's image loop; NULL when nothing is pending
+    # pass images not yet kept for the alert (the alerts folder could not be written): kind (IMAGE_COLUMNS)
+    # -> pass image path, retried by the relay's image loop; NULL when nothing is pending
     images_pending: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
     @property

@@ -5,8 +5,10 @@ Three match modes. *exact*: the normalised plate. *wildcard*: `?` is one charact
 end after a `*`) and the known characters; a read is looked up under each mask in use, then the
 regex decides.
 *fuzzy*: tolerant of recognition confusions (0/D/Q/U, 8/B, 2/Z/7, 5/S, 6/G, 1/T, 4/A) and, unless
-strict, of one missing or extra character. Fuzzy reads are found through confusion-normalised keys
-(every character folded to its class) and deletion neighbourhoods, then verified here.
+strict, of one missing or extra character — in the read, or in what the officer typed: `粤LT246`
+(one character short of a plate) is a valid normal fuzzy pattern. Fuzzy reads are found through
+confusion-normalised keys (every character folded to its class) and deletion neighbourhoods (a
+pattern one character short of a plate also files its insertions), then verified here.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Pattern:
         keys = [f"f:{key}"]
         if self.strictness is not Strictness.strict:
             keys += sorted({f"d:{deleted}" for deleted in deletions(key)})
+            if not is_valid_plate(self.text):  # typed one short: a full read is one of its insertions
+                keys += sorted({f"f:{canonical(longer)}" for longer in insertions(self.text)})
         return keys
 
     def explain(self, plate: str) -> str | None:
@@ -104,43 +108,70 @@ class Mask:
         return "".join([plate[i] for i in self.positions]) if self.applies_to(len(plate)) else None
 
 
+def insertions(text: str) -> set[str]:
+    """Every string made by inserting one letter or digit after the province character."""
+    return {text[:i] + char + text[i:] for i in range(1, len(text) + 1) for char in DIGITS + LETTERS}
+
+
+def one_off_plate(text: str) -> bool:
+    """Whether one character more or one fewer makes `text` a plate (what a normal fuzzy match forgives)."""
+    return any(map(is_valid_plate, deletions(text))) or any(map(is_valid_plate, insertions(text)))
+
+
+PLATE_RULE = ("车牌为省份简称 + 字母 + 5 位字母或数字（新能源 6 位），不含 I、O (a province character, a letter and 5"
+              " — 6 for new-energy — letters or digits, without I or O)")
+
+
 def parse_pattern(mode: MatchMode, text: str, strictness: Strictness = Strictness.normal) -> Pattern:
-    """Validate a pattern as typed by an officer; InvalidInput says what is wrong with it."""
+    """Validate a pattern as typed by an officer; InvalidInput says, in Chinese first, what is wrong with it.
+
+    Exact: a whole plate, taken as typed apart from spaces, separators and letter case. Fuzzy: a plate, or
+    (unless strict) a plate with one character missing or extra. Wildcard: see _check_wildcard."""
     raw = text.strip().upper().replace(" ", "").replace("·", "").replace("-", "")
     if not raw:
-        raise InvalidInput("the plate pattern is empty")
+        raise InvalidInput("请填写车牌或号牌模式 (the plate pattern is empty)")
     strange = sorted({char for char in raw if char not in PATTERN_CHARS})
     if strange:
-        raise InvalidInput(f"the pattern contains characters no plate has: {' '.join(strange)}")
+        raise InvalidInput(f"“{text.strip()}”含有车牌中不会出现的字符：{' '.join(strange)}"
+                           f" (the pattern contains characters no plate has)")
     if mode is MatchMode.wildcard:
         return Pattern(mode, _check_wildcard(raw))
     if "?" in raw or "*" in raw:
-        raise InvalidInput(f"'?' and '*' are wildcards: choose the wildcard mode, not {mode.value}")
-    plate = normalize_plate(raw)
-    if not is_valid_plate(plate):
-        raise InvalidInput(f"{raw} is not a valid plate: a province character, a letter and 5 (6 for new-energy)"
-                           " letters or digits, without I or O")
-    return Pattern(mode, plate, strictness)
+        raise InvalidInput(f"“?”和“*”是通配符，请选择通配模式 ('?' and '*' are wildcards: choose the wildcard"
+                           f" mode, not {mode.value})")
+    plate = raw if mode is MatchMode.exact else normalize_plate(raw)
+    if is_valid_plate(plate):
+        return Pattern(mode, plate, strictness)
+    if mode is MatchMode.fuzzy and strictness is not Strictness.strict and one_off_plate(plate):
+        return Pattern(mode, plate, strictness)  # one character missing or extra, as the help text promises
+    if mode is MatchMode.fuzzy and strictness is Strictness.strict and one_off_plate(plate):
+        raise InvalidInput(f"{raw} 比车牌多或少一个字符：“严”容错只容许认错字符，请选“中”或“宽” ({raw} is not a"
+                           " valid plate; strict fuzzy allows no missing or extra character: choose normal)")
+    raise InvalidInput(f"{raw} 不是有效的车牌：{PLATE_RULE} ({raw} is not a valid plate)")
 
 
 def _check_wildcard(raw: str) -> str:
+    """`?` one character, `*` any run; at least MIN_WILDCARD_LITERALS known characters on one side of `*`."""
     if "?" not in raw and "*" not in raw:
-        raise InvalidInput("a wildcard pattern needs '?' (one character) or '*' (any run); otherwise use exact")
+        raise InvalidInput("通配模式需要“?”（一个字符）或“*”（任意个字符），否则请选精确 (a wildcard pattern needs"
+                           " '?' (one character) or '*' (any run); otherwise use exact)")
     if "**" in raw:
-        raise InvalidInput("'**' is the same as '*': write one")
+        raise InvalidInput("“**”与“*”相同，请只写一个 ('**' is the same as '*': write one)")
     literals = sum(1 for char in raw if char not in "?*")
     if literals < MIN_WILDCARD_LITERALS:
-        raise InvalidInput(f"too broad: a wildcard pattern needs at least {MIN_WILDCARD_LITERALS} known characters,"
-                           f" {raw} has {literals}")
+        raise InvalidInput(f"范围太宽：通配模式至少需要 {MIN_WILDCARD_LITERALS} 个已知字符，{raw} 只有 {literals} 个"
+                           f" (too broad: a wildcard pattern needs at least {MIN_WILDCARD_LITERALS} known characters)")
     if raw[0] not in PROVINCES + "?*":
-        raise InvalidInput(f"a plate starts with a province character ({PROVINCES[:6]}...), not {raw[0]}")
+        raise InvalidInput(f"车牌以省份简称开头（{PROVINCES[:6]}…），不是 {raw[0]} (a plate starts with a province"
+                           f" character, not {raw[0]})")
     indexed = wildcard_mask(raw)[1]
     if len(indexed) < MIN_WILDCARD_LITERALS:
-        raise InvalidInput(f"too broad: {raw} needs at least {MIN_WILDCARD_LITERALS} known characters before or"
-                           f" after '*' (the better side has {len(indexed)})")
+        raise InvalidInput(f"范围太宽：{raw} 在“*”之前或之后至少需要 {MIN_WILDCARD_LITERALS} 个已知字符（现有"
+                           f" {len(indexed)} 个） (too broad: known characters before or after '*')")
     longest = len(raw) if "*" not in raw else None
     if longest is not None and not 7 <= longest <= 8:
-        raise InvalidInput(f"{raw} stands for {longest} characters; plates have 7 or 8")
+        raise InvalidInput(f"{raw} 代表 {longest} 个字符，车牌是 7 或 8 个字符 ({raw} stands for {longest}"
+                           " characters; plates have 7 or 8)")
     return raw
 
 

@@ -38,7 +38,7 @@ from checkpoint.watchlist.alerts import (
     kept_images,
     queue_event,
 )
-from checkpoint.watchlist.models import AlertEvent, DispatcherScope, HitAlert
+from checkpoint.watchlist.models import IMAGE_COLUMNS, AlertEvent, DispatcherScope, HitAlert
 
 log = logging.getLogger(__name__)
 RELAY_LOCK = 0x636B_616C  # pg advisory lock key ("ckal"): one relay numbers and publishes at a time
@@ -143,8 +143,8 @@ class Relay:
                 images = kept_images(self.data_dir, dict(pending))
                 if images.pending == pending:
                     continue  # still unwritable
-                alert.image_path = images.kept.get("scene", alert.image_path)
-                alert.plate_image_path = images.kept.get("plate", alert.plate_image_path)
+                for kind, kept in images.kept.items():
+                    setattr(alert, IMAGE_COLUMNS[kind], kept)
                 alert.images_pending = images.pending or None
                 queue_event(session, alert, "update", "images")
                 changed += 1

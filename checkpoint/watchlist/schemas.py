@@ -112,14 +112,21 @@ class AlertPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    entry_id: int
+    entry_id: int  # the most urgent watch it matched
+    watches: list[dict[str, Any]] = []  # every watch matched: entry_id, pattern, match_mode, category, priority, why
     pass_id: uuid.UUID
     plate: str
     checkpoint_id: int
+    checkpoint_code: str = ""  # the first hit's checkpoint, as it was named then
+    checkpoint_name: str = ""
     district: str
     captured_at: datetime
     last_pass_id: uuid.UUID
     last_checkpoint_id: int
+    last_checkpoint_code: str = ""  # where the vehicle was seen last: the alert follows it
+    last_checkpoint_name: str = ""
+    last_lat: float | None = None
+    last_lon: float | None = None
     last_seen_at: datetime
     hit_count: int
     why: str
@@ -127,8 +134,10 @@ class AlertPublic(BaseModel):
     lon: float
     image_path: str | None
     plate_image_path: str | None
+    last_image_path: str | None = None  # the latest repeat's images (None: see the first's)
+    last_plate_image_path: str | None = None
     images_missing: bool = False  # raised before its images could be kept: 图片待补, kept by a retry
-    predicted: list[dict[str, Any]]
+    predicted: list[dict[str, Any]]  # next checkpoints and ETAs from the last checkpoint seen
     status: str
     created_at: datetime
     sign_due_at: datetime

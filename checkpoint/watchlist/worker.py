@@ -176,7 +176,8 @@ class Matcher:
             for entry_id in ids:
                 spec = specs.get(entry_id)
                 if spec is not None and (why := self.verify(spec, event)) is not None:
-                    hits.append(Hit(event, entry_id, why, self.district_of(event.captured.checkpoint_id)))
+                    hits.append(Hit(event, entry_id, why, self.district_of(event.captured.checkpoint_id),
+                                    spec.priority, spec.pattern, spec.mode, spec.category))
         return hits
 
     def verify(self, spec: WatchSpec, event: PassEvent) -> str | None:
@@ -211,21 +212,23 @@ class Matcher:
 
     def record(self, hits: list[Hit]) -> None:
         """One transaction for the batch's hits and their alert events (the outbox the relay publishes from),
-        so a crash anywhere after the commit loses nothing: the relay tells the dispatchers."""
-        unique = {(hit.event.captured.pass_id, hit.entry_id): hit for hit in hits}  # a pass appended twice
+        so a crash anywhere after the commit loses nothing: the relay tells the dispatchers. A pass appended
+        twice is one pass; one matching several watches makes one alert listing them."""
+        by_pass: dict[Any, list[Hit]] = {}  # one alert per pass, whatever number of watches it matched
+        for hit in hits:
+            by_pass.setdefault(hit.event.captured.pass_id, []).append(hit)
         told: list[tuple[int, int, str]] = []
         with self.sessions() as session:
-            for hit in unique.values():
-                predicted = self.predictor.predict(hit.event.captured.checkpoint_id, hit.event.captured.captured_at)
-                recorded = alerts.record_hit(session, hit, self.settings, predicted, self.data_dir)
+            for pass_hits in by_pass.values():
+                captured = pass_hits[0].event.captured
+                predicted = self.predictor.predict(captured.checkpoint_id, captured.captured_at)
+                recorded = alerts.record_pass(session, pass_hits, self.settings, predicted, self.data_dir)
                 if not recorded.to_push:
                     continue  # a redelivered pass: stored, and its event queued, the first time
-                first = recorded.alert.pass_id == hit.event.captured.pass_id
-                kind = "new" if first else "repeat"
-                event = alerts.queue_event(session, recorded.alert, kind, self.consumer)
+                event = alerts.queue_event(session, recorded.alert, recorded.kind, self.consumer)
                 if recorded.new_alert and self.outbox is not None:
                     webhook.enqueue(session, recorded.alert, event.body)
-                told.append((recorded.alert.id, recorded.alert.entry_id, kind))
+                told.append((recorded.alert.id, recorded.alert.entry_id, recorded.kind))
             session.commit()
         fault_point("matcher.after_commit")
         if self.outbox is not None:

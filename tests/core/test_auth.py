@@ -55,7 +55,7 @@ def test_wrong_password_is_401_with_audit_row(client: TestClient, make_user: Cal
     response = client.post("/api/v1/auth/login", json={"username": user.username, "password": "nope-nope-1"})
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert "wrong username or password" in response.json()["detail"]
+    assert "用户名或密码错误" in response.json()["detail"]
     rows = audit_rows(session, "auth.login_failed", user.username)
     assert len(rows) == 1 and rows[0].detail["why"] == "wrong password"
 
@@ -63,7 +63,7 @@ def test_wrong_password_is_401_with_audit_row(client: TestClient, make_user: Cal
 def test_unknown_user_fails_the_same_way(client: TestClient, session: Session) -> None:
     response = client.post("/api/v1/auth/login", json={"username": "ghost", "password": "whatever-1"})
     assert response.status_code == 401
-    assert "wrong username or password" in response.json()["detail"]
+    assert "用户名或密码错误" in response.json()["detail"]
     assert audit_rows(session, "auth.login_failed", "ghost")[0].detail["why"] == "unknown user"
 
 

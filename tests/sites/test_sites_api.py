@@ -52,7 +52,7 @@ def test_unknown_checkpoint_is_404(client: TestClient, auth_headers: Headers) ->
     response = client.get("/api/v1/checkpoints/HZ-000000-99", headers=auth_headers("officer"))
     assert response.status_code == 404
     assert response.json() == {"title": "unknown-checkpoint", "status": 404, "reason": "unknown-checkpoint",
-                               "detail": "checkpoint 'HZ-000000-99' does not exist"}
+                               "detail": "没有这个卡口（checkpoint 'HZ-000000-99' does not exist）"}
     found = client.get("/api/v1/checkpoints/HZ-441302-01", headers=auth_headers("officer"))
     assert found.status_code == 200 and found.json()["properties"]["district_name"] == "惠城"
 
@@ -115,9 +115,9 @@ def test_bad_road_files_are_refused_with_the_reason(client: TestClient, auth_hea
     assert response.status_code == 422 and "no roads" in response.json()["detail"]
     garbage = client.post("/api/v1/roads/import", files={"file": ("x.osm.pbf", b"not a pbf at all")}, headers=headers)
     assert garbage.status_code == 422
-    assert garbage.json()["detail"].startswith("'x.osm.pbf': not a readable OSM file")
+    assert "（'x.osm.pbf': not a readable OSM file" in garbage.json()["detail"]  # after the Chinese sentence
     wrong_type = client.post("/api/v1/roads/import", files={"file": ("roads.shp", b"...")}, headers=headers)
     assert wrong_type.status_code == 422 and "expected one of" in wrong_type.json()["detail"]
     bad_json = client.post("/api/v1/roads/import", files={"file": ("roads.geojson", b"{not json")}, headers=headers)
     assert bad_json.status_code == 422
-    assert bad_json.json()["detail"].startswith("'roads.geojson': not valid JSON")
+    assert "（'roads.geojson': not valid JSON" in bad_json.json()["detail"]

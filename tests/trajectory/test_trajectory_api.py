@@ -120,3 +120,18 @@ def test_an_auditor_reviews_the_searches(client: TestClient, auth_headers: Heade
     rows = client.get("/api/v1/audit", params={"action": "trajectory."}, headers=auth_headers("auditor")).json()
     mine = [row for row in rows if row["target"] == plate]
     assert mine and mine[0]["reason"] == REASON and mine[0]["detail"]["results"] == 0
+
+
+def test_an_exact_search_refuses_text_that_is_no_plate_with_the_reason(client: TestClient, auth_headers: Headers,
+                                                                      quiet_day: datetime) -> None:
+    headers = auth_headers("investigator")
+    params = window(quiet_day) | {"reason": REASON}
+    noise = client.get("/api/v1/trajectories/hello!!", params=params, headers=headers)
+    assert noise.status_code == 422 and "含有车牌中不会出现的字符：!" in noise.json()["detail"]
+    short = client.get("/api/v1/trajectories/粤LT246", params=params, headers=headers)
+    assert short.status_code == 422 and "缺字或多字请用模糊查询" in short.json()["detail"]
+    fuzzy = client.get("/api/v1/trajectories/粤LT246", params=params | {"mode": "fuzzy", "strictness": "normal"},
+                       headers=headers)
+    assert fuzzy.status_code == 200 and fuzzy.json()["plates"][0] == "粤LT246"  # as the fuzzy help text promises
+    spaced = client.get("/api/v1/trajectories/粤l 12345", params=params, headers=headers)
+    assert spaced.status_code == 200 and spaced.json()["plates"] == ["粤L12345"]

@@ -96,3 +96,16 @@ def test_an_investigator_runs_an_analysis(browser: webdriver.Chrome, live_server
     wait.until(lambda b: plate in b.find_element(By.ID, "analysis-table").text)
     assert "条结果 results" in browser.find_element(By.ID, "analysis-status").text
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-analyses.png"))
+    # a result opens the plate's trajectory over the analysed window, with its passes listed beside the replay
+    assert first is not None
+    row = next(tr for tr in browser.find_elements(By.CSS_SELECTOR, "#analysis-table tr") if plate in tr.text)
+    row.find_element(By.CSS_SELECTOR, "a.open-trajectory").click()
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#pass-table tr[data-pass]")) == 8)
+    assert browser.find_element(By.ID, "plate").get_attribute("value") == plate
+    assert browser.find_element(By.ID, "start").get_attribute("value") == "2019-06-12T00:00"
+    assert browser.find_element(By.ID, "end").get_attribute("value") == "2019-06-13T00:00"
+    first_row = browser.find_elements(By.CSS_SELECTOR, "#pass-table tr[data-pass]")[0]
+    assert first in first_row.text and "2019/06/12 08:00:00" in first_row.text  # time (site zone), checkpoint
+    first_row.click()
+    wait.until(lambda b: first in b.find_element(By.ID, "pass-image-view").text)
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-trajectory-passes.png"))

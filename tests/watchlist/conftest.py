@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -139,3 +140,17 @@ def published_for(bus: Redis, sessions: sessionmaker[Session], entry_id: int) ->
     relay_all(bus, sessions)
     entries: Any = bus.xrange(ALERTS_STREAM)
     return [fields for _id, fields in entries if json.loads(fields["alert"])["entry_id"] == entry_id]
+
+
+def blocking(chunks: AsyncIterator[str]) -> Iterator[str]:
+    """Read the (asynchronous) live stream from a test, one chunk at a time on an event loop of its own."""
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(anext(chunks))
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(chunks.aclose())  # type: ignore[attr-defined]  # an async generator
+        loop.close()

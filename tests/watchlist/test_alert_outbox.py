@@ -29,7 +29,7 @@ from checkpoint.watchlist.models import AlertEvent, DispatcherScope, HitAlert, W
 from checkpoint.watchlist.relay import Relay, latest_event_id, start_relay_thread
 from checkpoint.watchlist.worker import Matcher
 from tests.waiting import wait_until
-from tests.watchlist.conftest import drain, new_matcher, pass_event, push_pass, random_plate, relay_all
+from tests.watchlist.conftest import blocking, drain, new_matcher, pass_event, push_pass, random_plate, relay_all
 from tests.watchlist.test_webhook_and_prediction import Platform
 
 Watch = Callable[..., WatchEntry]
@@ -128,7 +128,7 @@ def test_relay_killed_after_publish_repeats_at_most_with_same_id(
 
     start = min(int(fields["event_id"]) for fields in first) - 1  # a console that saw everything before
     seen: list[int] = []
-    for chunk in live_events(bus, sessions, WHOLE_NETWORK, start, heartbeat_s=0.5):
+    for chunk in blocking(live_events(bus, sessions, WHOLE_NETWORK, start, heartbeat_s=0.5)):
         if chunk.startswith("id: "):
             event_id = int(chunk.split("\n", 1)[0][4:])
             if json.loads(chunk.split("data: ", 1)[1])["entry_id"] in entry_ids:
@@ -168,7 +168,7 @@ def test_sse_delivers_from_postgresql_while_redis_is_down(bus: Redis, sessions: 
     drain(new_matcher(bus, sessions))
     relay_all(bus, sessions)  # numbered (and published on the live Redis)
     down = Redis(port=1, decode_responses=True)  # nothing listens there: Redis is "down" for this stream
-    for chunk in live_events(down, sessions, WHOLE_NETWORK, start, heartbeat_s=0.5, poll_s=0.1):
+    for chunk in blocking(live_events(down, sessions, WHOLE_NETWORK, start, heartbeat_s=0.5, poll_s=0.1)):
         if chunk.startswith("id: ") and json.loads(chunk.split("data: ", 1)[1])["entry_id"] == entry.id:
             assert "event: new" in chunk
             break

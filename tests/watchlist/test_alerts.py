@@ -18,7 +18,7 @@ from checkpoint.watchlist.alerts import Hit
 from checkpoint.watchlist.live_stream import live_events
 from checkpoint.watchlist.models import AlertEvent, DispatcherScope
 from checkpoint.watchlist.relay import latest_event_id
-from tests.watchlist.conftest import WatchMaker, headers_for, pass_event, random_plate, relay_all
+from tests.watchlist.conftest import WatchMaker, blocking, headers_for, pass_event, random_plate, relay_all
 
 ALERTS = "/api/v1/watchlist/alerts"
 
@@ -62,7 +62,8 @@ def test_a_dispatcher_sees_only_alerts_in_scope(client: TestClient, session: Ses
     assert client.post(f"{ALERTS}/{outside}/action", json={"action": "sign"},
                        headers=headers_for(dispatcher)).status_code == 404
 
-    events = live_events(bus, in_test_transaction(session), alerts.scope_of(session, dispatcher.id), stream_start)
+    events = blocking(live_events(bus, in_test_transaction(session), alerts.scope_of(session, dispatcher.id),
+                                    stream_start))
     assert next(events).startswith("retry:")
     delivered = next(events)  # the out-of-scope alert came first and was skipped
     assert json.loads(delivered.split("data: ", 1)[1])["id"] == inside

@@ -139,3 +139,27 @@ def test_sse_stays_open_on_an_idle_stream_past_the_socket_timeout(
         plate = alerts.raise_one()
         event = next_of(read_stream(lines, comments), plate, [])
     assert event.kind == "new"  # the same connection, still live
+
+
+def test_open_streams_hold_no_worker_thread(
+        live_server: str, sessions: sessionmaker[Session], committed_user: Callable[..., User]) -> None:
+    """More open consoles than the server's worker threads (40): every other request is still answered."""
+    headers = headers_for(whole_network_dispatcher(committed_user, sessions))
+    address = urlsplit(live_server)
+    streams = []
+    try:
+        for _ in range(45):
+            connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=20)
+            connection.request("GET", STREAM, headers=headers)
+            response = connection.getresponse()
+            assert response.status == 200 and response.readline().startswith(b"retry:")
+            streams.append(connection)
+        started = time.monotonic()
+        other = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=20)
+        other.request("GET", "/api/v1/watchlist/alerts?limit=1", headers=headers)
+        assert other.getresponse().status == 200
+        other.close()
+        assert time.monotonic() - started < 5.0  # not waiting for a stream's thread to come free
+    finally:
+        for connection in streams:
+            connection.close()

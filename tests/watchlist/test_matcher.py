@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -212,3 +213,78 @@ def test_a_matcher_dying_after_its_commit_before_its_ack_alerts_each_pass_once(
         assert db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.entry_id == entry.id)) == 2
     assert len(alerts_for(sessions, entry.id)) == 1  # the two passes of one vehicle join one alert
     assert len(stream_kinds(bus, sessions, entry.id)) == 2  # one event per (pass, watch), none repeated
+
+
+def test_a_repeat_moves_the_alert_to_the_last_checkpoint_and_predicts_from_there(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    on_roads = [cp for cp in checkpoints if cp.edge_id is not None]
+    first, second = on_roads[0], on_roads[-1]
+    plate = random_plate()
+    entry = committed_watch(plate)
+    start = datetime.now(UTC) + timedelta(seconds=1)  # (the watch is in force from now)
+    matcher = new_matcher(bus, sessions)
+    push_pass(bus, pass_event(plate, first, start))
+    drain(matcher)
+    before = alerts_for(sessions, entry.id)[0]
+    assert (before.last_checkpoint_code, before.last_checkpoint_name) == (first.code, first.name)
+    assert before.predicted and all(step["checkpoint_id"] != first.id for step in before.predicted)
+
+    push_pass(bus, pass_event(plate, second, start + timedelta(minutes=3)))
+    drain(matcher)
+    [after] = alerts_for(sessions, entry.id)
+    assert after.hit_count == 2
+    assert (after.checkpoint_code, after.checkpoint_name) == (first.code, first.name)  # where it was first seen
+    assert (after.last_checkpoint_id, after.last_checkpoint_code, after.last_checkpoint_name) == \
+        (second.id, second.code, second.name)
+    assert (after.last_lat, after.last_lon) == (second.lat, second.lon)
+    assert after.last_seen_at == start + timedelta(minutes=3)
+    assert after.predicted and all(step["checkpoint_id"] != second.id for step in after.predicted)
+    assert after.predicted != before.predicted
+    for step in after.predicted:  # ETAs counted from the repeat, not the first hit
+        arrival = datetime.fromisoformat(step["eta_at"]) - after.last_seen_at
+        assert abs(arrival.total_seconds() - step["eta_s"]) <= 0.5  # eta_s is rounded
+    repeat = [json.loads(fields["alert"]) for fields in published_for(bus, sessions, entry.id)][-1]
+    assert repeat["last_checkpoint_code"] == second.code and repeat["last_checkpoint_name"] == second.name
+
+    push_pass(bus, pass_event(plate, checkpoints[2], start + timedelta(minutes=1)))  # late, older than the last
+    drain(matcher)
+    [late] = alerts_for(sessions, entry.id)
+    assert late.hit_count == 3 and late.last_checkpoint_id == second.id
+
+
+def test_a_pass_matching_two_watches_makes_one_alert_listing_both(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    exact = committed_watch(plate, priority=3)
+    wildcard = committed_watch(plate[:-2] + "??", "wildcard", priority=1)
+    matcher = new_matcher(bus, sessions)
+    event = pass_event(plate, checkpoints[0])
+    push_pass(bus, event)
+    push_pass(bus, event)  # appended twice: still one pass
+    drain(matcher)
+    with sessions() as db:
+        found = list(db.scalars(select(HitAlert).where(HitAlert.plate == plate)))
+        hits = db.scalar(select(func.count()).select_from(WatchHit).where(WatchHit.pass_id == event.captured.pass_id))
+    assert len(found) == 1 and found[0].hit_count == 1 and hits == 2
+    alert = found[0]
+    assert alert.entry_id == wildcard.id  # the most urgent watch leads
+    assert [(w["entry_id"], w["pattern"], w["why"]) for w in alert.watches] == \
+        [(wildcard.id, wildcard.pattern, f"wildcard {wildcard.pattern}"), (exact.id, plate, "exact")]
+    assert stream_kinds(bus, sessions, wildcard.id) == ["new"]
+
+    push_pass(bus, pass_event(plate, checkpoints[1], datetime.now(UTC) + timedelta(seconds=30)))
+    drain(matcher)
+    with sessions() as db:
+        [again] = db.scalars(select(HitAlert).where(HitAlert.plate == plate))
+    assert again.hit_count == 2 and len(again.watches) == 2
+    assert stream_kinds(bus, sessions, wildcard.id) == ["new", "repeat"]
+
+
+def test_a_fuzzy_watch_typed_one_character_short_matches_the_whole_plate(
+        bus: Redis, sessions: sessionmaker[Session], committed_watch: Watch, checkpoints: list[Checkpoint]) -> None:
+    plate = random_plate()
+    entry = committed_watch(plate[:-1], "fuzzy")  # the officer saw only six characters
+    push_pass(bus, pass_event(plate, checkpoints[0]))
+    drain(new_matcher(bus, sessions))
+    [alert] = alerts_for(sessions, entry.id)
+    assert alert.plate == plate and alert.why == f"extra {plate[-1]}@7"

@@ -95,3 +95,24 @@ def test_exact_is_normalised_and_exact() -> None:
 def test_bad_patterns_are_refused_with_the_reason(mode: MatchMode, pattern: str, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         parse_pattern(mode, pattern)
+
+
+def test_fuzzy_forgives_one_missing_or_extra_character_in_what_is_typed_as_its_help_text_says() -> None:
+    short = parse_pattern(MatchMode.fuzzy, "粤LT246")  # normal: one character short of a plate
+    assert short.text == "粤LT246"
+    assert short.explain("粤LT2468") is not None and short.explain("粤LT246") is not None
+    assert short.explain("粤LT24688") is None  # two off: too far
+    assert parse_pattern(MatchMode.fuzzy, "粤LT246", Strictness.loose).explain("粤L1246B") is not None
+    longer = parse_pattern(MatchMode.fuzzy, "粤LT24680")  # one extra
+    assert longer.explain("粤LT2468") is not None
+    with pytest.raises(InvalidInput, match="严"):  # strict forgives misreads only, and says so
+        parse_pattern(MatchMode.fuzzy, "粤LT246", Strictness.strict)
+    with pytest.raises(InvalidInput, match="not a valid plate"):
+        parse_pattern(MatchMode.fuzzy, "粤L24")
+
+
+def test_exact_refuses_text_that_is_no_plate_instead_of_repairing_it() -> None:
+    with pytest.raises(InvalidInput, match="含有车牌中不会出现的字符"):
+        parse_pattern(MatchMode.exact, "hello!!")
+    with pytest.raises(InvalidInput, match="不是有效的车牌"):
+        parse_pattern(MatchMode.exact, "粤L1234")

@@ -16,6 +16,8 @@ from redis import Redis
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,6 +77,11 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     browser.get(f"{live_server}/console/watchlist")
     wait.until(lambda b: b.find_elements(By.ID, "watch-pattern"))[0].send_keys(plate)
     browser.find_element(By.ID, "watch-reason").send_keys("被盗车辆 stolen car, browser test")
+    Select(browser.find_element(By.NAME, "scope_kind")).select_by_value("checkpoints")
+    browser.find_element(By.ID, "scope-checkpoints").send_keys(checkpoint.code, Keys.ENTER)  # the picker
+    chip = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f".chip[data-value='{checkpoint.code}']"))[0]
+    assert checkpoint.name in chip.text  # chosen by code, shown with its name
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-watchlist.png"))
     browser.find_element(By.ID, "watch-submit").click()
     wait.until(lambda b: "pending" in b.find_element(By.ID, "watch-message").text)
 
@@ -83,6 +90,7 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     browser.get(f"{live_server}/console/watchlist")
     row = f"#watch-table tr[data-pattern='{plate}']"
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=pending] button.approve"))
+    assert browser.find_element(By.CSS_SELECTOR, f"{row} td.scope").text == f"{checkpoint.code} {checkpoint.name}"
     browser.find_element(By.ID, "decision-reason").send_keys("案情属实 confirmed")
     browser.find_element(By.CSS_SELECTOR, f"{row} button.approve").click()
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f"{row}[data-status=active]"))
@@ -98,7 +106,7 @@ def test_officer_registers_supervisor_approves_dispatcher_sees_the_hit(
     wait.until(lambda b: "exact" in b.find_element(By.CSS_SELECTOR, card).text)
     wait.until(lambda b: b.execute_script(  # the alert's own copy of the image, served and decoded
         "const img = document.querySelector(arguments[0]); return img && img.complete && img.naturalWidth > 0;",
-        f"{card} img[alt=scene]"))
+        f"{card} img.img-scene"))
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".hit-marker"))
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "console-alerts.png"))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.step-sign").click()

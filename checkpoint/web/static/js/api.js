@@ -13,10 +13,10 @@ export async function api(path, options = {}) {
   const response = await fetch(`/api/v1${path}`, init);
   if (response.status === 401 && !path.startsWith("/auth/login")) {
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
-    throw new ApiError(401, "not logged in");
+    throw new ApiError(401, "未登录 not logged in");
   }
   if (!response.ok) {
-    let detail = response.statusText;
+    let detail = `请求失败 ${response.status} ${response.statusText}`;
     try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
     throw new ApiError(response.status, detail);
   }

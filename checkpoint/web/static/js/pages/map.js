@@ -1,12 +1,7 @@
 // The map: areas, the road graph and the checkpoints, as vector layers (no tile server needed).
 import { api, el } from "../api.js";
+import { addLegend, drawAreas, drawRoads, labelCheckpoints } from "../mapcontext.js";
 
-const AREA_STYLE = {
-  city: { color: "#0b3d91", weight: 3, fill: false },
-  district: { color: "#5a6b85", weight: 1.5, dashArray: "6 4", fillOpacity: 0.03 },
-  centre: { color: "#c77c02", weight: 2, fillColor: "#f5c26b", fillOpacity: 0.15 },
-};
-const ROAD_WEIGHT = { motorway: 3, trunk: 2.5, primary: 2, secondary: 1.5 };
 const LINE_COLOUR = { city: "#d62828", county: "#1d7dd8" };
 const DIRECTION = { in: "入城 in", out: "出城 out" };
 const STATUS_COLOUR = { online: "#2e7d32", offline: "#ff1744" };
@@ -40,14 +35,8 @@ export async function render(root, { config }) {
 
   const [areas, roads, checkpoints] = await Promise.all([api("/areas"), api("/roads"), api("/checkpoints")]);
   let feedStates = {};
-  const areaLayer = L.geoJSON(areas, {
-    style: (f) => AREA_STYLE[f.properties.kind] || {},
-    onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name + (f.properties.approximate ? "（近似 approx.）" : "")),
-  }).addTo(map);
-  const roadLayer = L.geoJSON(roads, {
-    style: (f) => ({ color: "#7a7a7a", weight: ROAD_WEIGHT[f.properties.highway] || 1, opacity: 0.8, className: "road-edge" }),
-    onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name || f.properties.highway),
-  }).addTo(map);
+  const areaLayer = drawAreas(map, areas);
+  const roadLayer = drawRoads(map, roads);
   const markers = new Map();
   const checkpointLayer = L.geoJSON(checkpoints, {
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {
@@ -56,10 +45,11 @@ export async function render(root, { config }) {
     }),
     onEachFeature: (f, layer) => {
       layer.bindPopup(() => checkpointPopup({ ...f.properties, status: feedStates[f.properties.code] }));
-      layer.bindTooltip(f.properties.code);
+      layer.bindTooltip(`${f.properties.code} ${f.properties.name}`);
       markers.set(f.properties.code, layer);
     },
   }).addTo(map);
+  labelCheckpoints(map, checkpoints);
   // Feed status (admins, dispatchers, planners): the marker's ring is green when a video feed is
   // online and red when all its feeds are down; other roles see the plain markers.
   const paintStatus = async () => {
@@ -81,14 +71,11 @@ export async function render(root, { config }) {
                    { collapsed: false }).addTo(map);
   map.fitBounds(areaLayer.getBounds(), { padding: [10, 10] });
 
-  const legend = L.control({ position: "bottomleft" });
-  legend.onAdd = () => el("div", { class: "legend" },
+  addLegend(map, roadLayer, [
     el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.city}` }), "市界卡口 city line"),
     el("div", {}, el("span", { class: "dot", style: `background:${LINE_COLOUR.county}` }), "县界/城区卡口 county line"),
-    el("div", {}, el("span", { class: "swatch centre" }), "城区 centre area"),
     el("div", {}, el("span", { class: "dot ring", style: `border-color:${STATUS_COLOUR.online}` }), "视频在线 feed online"),
-    el("div", {}, el("span", { class: "dot ring", style: `border-color:${STATUS_COLOUR.offline}` }), "视频离线 feed offline"));
-  legend.addTo(map);
+    el("div", {}, el("span", { class: "dot ring", style: `border-color:${STATUS_COLOUR.offline}` }), "视频离线 feed offline")]);
 
   renderSide(side, checkpoints.features, (code) => {
     const marker = markers.get(code);
@@ -114,7 +101,7 @@ function renderSide(side, features, focus) {
       if (!shown.length) continue;
       list.append(el("h4", {}, `${district} (${items.length})`),
         el("ul", {}, shown.map((p) => el("li", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); focus(p.code); } },
-          `${p.code} ${p.road}`)))));
+          `${p.code} ${p.name}`)))));
     }
   };
   filter.addEventListener("input", draw);

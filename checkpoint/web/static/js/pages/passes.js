@@ -1,5 +1,6 @@
 // Live passes: the newest stored passes, polled; admins also register pushing cameras (devices) here.
 import { api, el, formatTime } from "../api.js";
+import { checkpointChoices, picker } from "../pickers.js";
 
 const POLL_MS = 2000;
 const COLOURS = { blue: "#1f5fbf", yellow: "#e0b000", green: "#2e9d4f", white: "#f2f2f2", black: "#222", unknown: "#999" };
@@ -54,13 +55,15 @@ async function renderPasses(root, config) {
 }
 
 async function renderDevices(root, config) {
+  const checkpoints = await checkpointChoices();
+  const checkpointLabel = new Map(checkpoints.map((c) => [c.id, c.label]));  // devices name checkpoints by code + name
   const message = el("p", { class: "message", role: "status" });
   const keyBox = el("p", { id: "device-key-box", hidden: true });
   const table = el("table", { class: "grid", id: "devices-table" });
   const form = el("form", { class: "inline-form", id: "device-form" },
     el("input", { name: "code", placeholder: "设备编号 device code", required: true }),
     el("input", { name: "name", placeholder: "名称 name" }),
-    el("input", { name: "checkpoint", placeholder: "卡口编号 checkpoint code", required: true }),
+    picker(checkpoints, { id: "device-checkpoint", name: "checkpoint", placeholder: "卡口 checkpoint：输入编号或名称" }),
     el("input", { name: "lanes", placeholder: "车道 lanes, e.g. 1,2 (all)" }),
     el("select", { name: "direction" }, el("option", { value: "" }, "方向 any"), el("option", { value: "in" }, "进 in"),
       el("option", { value: "out" }, "出 out")),
@@ -71,9 +74,9 @@ async function renderDevices(root, config) {
   const show = (text, bad = false) => { message.textContent = text; message.className = bad ? "error" : "message"; };
   const load = async () => {
     const devices = await api("/devices");
-    table.replaceChildren(el("tr", {}, ["编号 code", "名称 name", "卡口 checkpoint id", "车道 lanes", "方向", "类型 kind", "密钥 key",
+    table.replaceChildren(el("tr", {}, ["编号 code", "名称 name", "卡口 checkpoint", "车道 lanes", "方向", "类型 kind", "密钥 key",
       "状态", "登记 created", ""].map((h) => el("th", {}, h))),
-      ...devices.map((d) => el("tr", {}, el("td", {}, d.code), el("td", {}, d.name), el("td", {}, d.checkpoint_id),
+      ...devices.map((d) => el("tr", {}, el("td", {}, d.code), el("td", {}, d.name), el("td", {}, checkpointLabel.get(d.checkpoint_id) || `#${d.checkpoint_id}`),
         el("td", {}, d.lanes.length ? d.lanes.join(",") : "all"), el("td", {}, d.direction || "any"),
         el("td", {}, d.kind === "snapshot" ? "抓拍 snapshot" : "智能 smart"), el("td", {}, `${d.key_prefix}…`), el("td", {}, d.active ? "启用 active" : "停用 disabled"),
         el("td", {}, formatTime(d.created_at, config.timezone)),

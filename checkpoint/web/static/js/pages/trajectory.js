@@ -1,5 +1,6 @@
 // 轨迹 Trajectory: a plate's trips drawn along the roads, replayed on the map with a time slider.
 import { api, el, formatTime } from "../api.js";
+import { addLegend, drawAreas, drawRoads, labelCheckpoints } from "../mapcontext.js";
 
 const TRIP_COLOURS = ["#d62828", "#1d7dd8", "#2a9d8f", "#e76f51", "#6a4c93", "#c77c02"];
 const STYLE_ID = "trajectory-style";
@@ -14,7 +15,14 @@ const STYLE = `
 .trip-list { font-size: 12px; } .trip-list li { margin-bottom: 4px; }
 .trip-list .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 .exports a { margin-right: 10px; }
+#side.trajectory-side.with-passes { width: 560px; }
+.pass-table { font-size: 12px; width: 100%; border-collapse: collapse; }
+.pass-table th, .pass-table td { border-bottom: 1px solid #e3e7ee; padding: 3px 4px; text-align: left; vertical-align: middle; }
+.pass-table tr { cursor: pointer; } .pass-table tr.current { background: #fff4cc; }
+.pass-table img { height: 38px; border: 1px solid #ccc; }
+.pass-image-view { margin: 6px 0; } .pass-image-view img { max-width: 100%; border: 1px solid #ccc; }
 `;
+const DIRECTION = { in: "入城 in", out: "出城 out" };
 
 // A wall-clock time typed in the site's zone (from <input type=datetime-local>) as a UTC ISO string.
 export function zonedIso(value, timeZone) {
@@ -93,12 +101,17 @@ export async function render(root, { config }) {
   const map = L.map(mapDiv).setView([23.1, 114.4], 9);
   if (config.tile_url) L.tileLayer(config.tile_url, { maxZoom: 18 }).addTo(map);
   else mapDiv.classList.add("no-tiles");
-  const [roads, checkpoints] = await Promise.all([api("/roads"), api("/checkpoints")]);
-  const roadLayer = L.geoJSON(roads, { style: () => ({ color: "#9a9a9a", weight: 1, opacity: 0.7 }) }).addTo(map);
+  const [areas, roads, checkpoints] = await Promise.all([api("/areas"), api("/roads"), api("/checkpoints")]);
+  drawAreas(map, areas);
+  const roadLayer = drawRoads(map, roads);
   L.geoJSON(checkpoints, {
     pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 3, weight: 1, color: "#555", fillOpacity: 0.5 }),
-    onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.code} ${f.properties.road}`),
+    onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.code} ${f.properties.name}`),
   }).addTo(map);
+  labelCheckpoints(map, checkpoints);
+  addLegend(map, roadLayer, [
+    el("div", {}, el("span", { class: "line", style: "border-top: 4px solid #d62828" }), "行程 trip (每段一色 one colour each)"),
+    el("div", {}, el("span", { class: "dot", style: "background:#ffd166;border:2px solid #111" }), "回放车辆 replayed vehicle")]);
   map.fitBounds(roadLayer.getBounds());
 
   const now = Date.now();
@@ -106,8 +119,8 @@ export async function render(root, { config }) {
   const form = el("form", { id: "trajectory-form" },
     el("label", {}, "号牌 Plate"), el("input", { name: "plate", id: "plate", required: true, value: params.get("plate") || "", placeholder: "粤L12345" }),
     el("div", { class: "row" },
-      el("div", {}, el("label", {}, "开始 From"), el("input", { type: "datetime-local", name: "start", id: "start", value: zonedInput(now - 7 * 864e5, config.timezone) })),
-      el("div", {}, el("label", {}, "结束 To"), el("input", { type: "datetime-local", name: "end", id: "end", value: zonedInput(now, config.timezone) }))),
+      el("div", {}, el("label", {}, "开始 From"), el("input", { type: "datetime-local", name: "start", id: "start", value: zonedInput(params.get("start") ? Date.parse(params.get("start")) : now - 7 * 864e5, config.timezone) })),
+      el("div", {}, el("label", {}, "结束 To"), el("input", { type: "datetime-local", name: "end", id: "end", value: zonedInput(params.get("end") ? Date.parse(params.get("end")) : now, config.timezone) }))),
     el("label", {}, "分段间隔 Trip gap (min)"), el("input", { type: "number", name: "gap_min", id: "gap", value: "30", min: "1" }),
     el("label", {}, "匹配 Match"), el("select", { name: "match", id: "match" },
       el("option", { value: "exact" }, "精确 exact"),
@@ -115,6 +128,7 @@ export async function render(root, { config }) {
       el("option", { value: "normal" }, "模糊 fuzzy: two misreads, or one missing/extra")),
     el("label", {}, "查询事由 Reason (audited)"), el("input", { name: "reason", id: "reason", required: true, minlength: "4", placeholder: "案件编号 / 事由" }),
     el("button", { type: "submit", id: "trajectory-search" }, "查询轨迹 Search"));
+  if (params.get("match")) form.querySelector("#match").value = params.get("match");
   const status = el("p", { id: "trajectory-status" });
   const results = el("div", { id: "trajectory-results" });
   side.append(el("h2", {}, "轨迹 Trajectory"), form, status, results);
@@ -135,6 +149,7 @@ export async function render(root, { config }) {
       const trajectory = await api(`${path}?${query}`);
       status.textContent = `${trajectory.plates.join(" / ")}: ${trajectory.pass_count} 次过车 passes, ${trajectory.trips.length} 段行程 trips` +
         (trajectory.truncated ? "（已截断 truncated）" : "");
+      side.classList.toggle("with-passes", trajectory.pass_count > 0);
       if (trajectory.pass_count) showTrajectory(map, drawn, results, trajectory, config, `/api/v1${path}/export?${query}`);
     } catch (err) {
       status.className = "error"; status.textContent = err.message;
@@ -194,11 +209,41 @@ function showTrajectory(map, drawn, results, trajectory, config, exportUrl) {
     timer = setInterval(() => {
       slider.value = String(Math.min(Number(slider.max), Number(slider.value) + step));
       show();
+      markCurrent();
       if (Number(slider.value) >= Number(slider.max)) { clearInterval(timer); timer = null; play.textContent = "▶ 回放 Replay"; }
     }, 50);
   });
-  slider.addEventListener("input", show);
+  slider.addEventListener("input", () => { show(); markCurrent(); });
+
+  // The pass table beside the replay: time, checkpoint, direction, image; a row moves the replay there.
+  const rows = [];
+  const viewer = el("div", { class: "pass-image-view", id: "pass-image-view" });
+  const table = el("table", { class: "pass-table", id: "pass-table" },
+    el("tr", {}, ["#", "时间 time", "卡口 checkpoint", "方向 dir.", "图片 image"].map((h) => el("th", {}, h))));
+  trajectory.trips.forEach((trip) => trip.passes.forEach((pass, order) => {
+    const t = Date.parse(pass.captured_at);
+    const thumb = pass.image_path ? el("img", { src: `/api/v1/passes/${pass.id}/images/scene`, alt: `过车图片 ${pass.plate}`,
+      loading: "lazy", onerror: (e) => e.target.replaceWith("无 none") }) : "无 none";
+    const row = el("tr", { "data-pass": pass.id, onclick: () => {
+      slider.value = String(Math.round((t - line.t0) / 1000)); show(); markCurrent();
+      viewer.replaceChildren(pass.image_path ? el("img", { src: `/api/v1/passes/${pass.id}/images/scene`, alt: pass.plate }) : "",
+        el("div", {}, `${formatTime(pass.captured_at, config.timezone)} ${pass.checkpoint_code} ${pass.checkpoint_name} ${DIRECTION[pass.direction] || ""}`));
+    } },
+      el("td", {}, el("span", { class: "swatch", style: `display:inline-block;width:8px;height:8px;background:${colour(trip.index)}` }), ` ${trip.index + 1}.${order + 1}`),
+      el("td", {}, formatTime(pass.captured_at, config.timezone)),
+      el("td", {}, `${pass.checkpoint_code} ${pass.checkpoint_name}`),
+      el("td", {}, DIRECTION[pass.direction] || pass.direction || "–"),
+      el("td", {}, thumb));
+    rows.push({ t, row });
+    table.append(row);
+  }));
+  const markCurrent = () => {
+    const t = line.t0 + Number(slider.value) * 1000;
+    const current = [...rows].reverse().find((r) => r.t <= t) || rows[0];
+    for (const r of rows) r.row.classList.toggle("current", r === current);
+  };
   show();
+  markCurrent();
 
   const trips = el("ol", { class: "trip-list" }, trajectory.trips.map((trip) => el("li", {},
     el("span", { class: "swatch", style: `background:${colour(trip.index)}` }),
@@ -207,5 +252,6 @@ function showTrajectory(map, drawn, results, trajectory, config, exportUrl) {
   const exports = el("p", { class: "exports" },
     el("a", { href: `${exportUrl}&format=geojson`, download: "", id: "export-geojson" }, "导出 GeoJSON"),
     el("a", { href: `${exportUrl}&format=csv`, download: "", id: "export-csv" }, "导出 CSV"));
-  results.append(el("div", { class: "replay" }, play, slider, clock), el("h3", {}, "行程 Trips"), trips, exports);
+  results.append(el("div", { class: "replay" }, play, slider, clock), el("h3", {}, "行程 Trips"), trips, exports,
+    el("h3", {}, `过车记录 Passes (${rows.length})`), viewer, table);
 }
