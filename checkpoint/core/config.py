@@ -21,7 +21,13 @@ from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from checkpoint.core.settings_groups import CaptureSettings, LprSettings, RetentionSettings, WatchlistSettings
+from checkpoint.core.settings_groups import (
+    CaptureSettings,
+    IntakeSettings,
+    LprSettings,
+    RetentionSettings,
+    WatchlistSettings,
+)
 
 # Names documented before the groups existed, still read (a nested name, when set too, wins).
 FORMER_NAMES: dict[str, tuple[str, str]] = {
@@ -68,6 +74,7 @@ class Settings(BaseSettings):
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)  # CHECKPOINT_WATCHLIST__WEBHOOK_URL ...
     capture: CaptureSettings = Field(default_factory=CaptureSettings)  # CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS ...
     retention: RetentionSettings = Field(default_factory=RetentionSettings)  # CHECKPOINT_RETENTION__DAYS_CLASS1 ...
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)  # CHECKPOINT_INTAKE__VIID_SERVER_ID ...
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
