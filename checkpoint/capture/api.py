@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from checkpoint.capture import device_seen, service, snapshots
 from checkpoint.capture.feed_status import checkpoint_states, feed_health
 from checkpoint.capture.key_refresh import KeyRefresher
+from checkpoint.capture.registry_api import router as registry_router
 from checkpoint.capture.schemas import (
     DeviceCreate,
     DevicePublic,
@@ -35,6 +36,7 @@ from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, cli
 from checkpoint.core.models import Role, User
 
 router = APIRouter()
+router.include_router(registry_router)
 key_refresher = KeyRefresher()
 
 

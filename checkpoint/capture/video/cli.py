@@ -41,7 +41,8 @@ def run(
     decoder_nice: Annotated[int | None, typer.Option(help="nice added to decoder threads, so LPR goes first; "
                                                      "default CHECKPOINT_CAPTURE__DECODER_NICE")] = None,
 ) -> None:
-    """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C."""
+    """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C, following registry changes."""
+    from checkpoint.capture.video.config import FeedConfig
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
     from checkpoint.capture.video.supervisor import Supervisor
     from checkpoint.core.config import get_settings
@@ -60,23 +61,29 @@ def run(
             ensure_demo_feeds(session, settings.data_dir)
             session.commit()
         configs = video_feed_configs(session, settings.capture)
-    Database.dispose()
     if decoder not in (None, "pyav", "opencv"):
         typer.echo(f"error: --decoder must be pyav or opencv, not {decoder!r}", err=True)
         raise typer.Exit(code=2)
     configs = [replace(config, decoder=decoder or config.decoder,  # type: ignore[arg-type]  # checked above
                        decoder_nice=config.decoder_nice if decoder_nice is None else decoder_nice)
                for config in configs]
-    if not configs:
-        typer.echo("no enabled rtsp/http/file feeds")
-        raise typer.Exit(code=1)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     supervisor = Supervisor(configs, settings.redis_url, settings.data_dir, settings.lpr,
                             feeds_per_process=feeds_per_process).start()
-    typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes; Ctrl-C stops")
-    supervisor.run(stop)
+    typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes, following the registry; "
+               "Ctrl-C stops")
+    Database.configure(settings.database_url)
+
+    def registry() -> list[FeedConfig]:
+        assert Database.sessions is not None
+        with Database.sessions() as session:
+            return [replace(config, decoder=decoder or config.decoder,  # type: ignore[arg-type]  # checked above
+                            decoder_nice=config.decoder_nice if decoder_nice is None else decoder_nice)
+                    for config in video_feed_configs(session, settings.capture)]
+
+    supervisor.run(stop, registry=registry)
 
 
 

@@ -17,15 +17,16 @@ DEMO_DIR = "demo-feeds"
 
 
 def video_feed_configs(session: Session, capture: CaptureSettings = SITE_DEFAULTS) -> list[FeedConfig]:
-    """Enabled rtsp/http/file feeds of active checkpoints, decoded as the site's `capture` settings say;
-    files are played live, in a loop."""
+    """Enabled rtsp/http/file feeds of active checkpoints, decoded as the site's `capture` settings say
+    (a feed's own RTSP transport first); files are played live, in a loop."""
     rows = session.execute(
         select(Feed, Checkpoint.code).join(Checkpoint, Checkpoint.id == Feed.checkpoint_id)
         .where(Feed.enabled, Checkpoint.active, Feed.kind.in_(VIDEO_KINDS)).order_by(Feed.id)
     ).all()
     return [FeedConfig(feed_id=feed.id, checkpoint_id=feed.checkpoint_id, checkpoint_code=code, source=feed.source,
                        kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file",
-                       repeat_window_s=capture.repeat_window_s, rtsp_transport=capture.rtsp_transport,
+                       repeat_window_s=capture.repeat_window_s,
+                       rtsp_transport=feed.rtsp_transport or capture.rtsp_transport,
                        decoder=capture.decoder,
                        decode_threads=capture.decode_threads, max_lag_s=capture.max_lag_s,
                        decoder_nice=capture.decoder_nice)
