@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.capture import device_seen, service, snapshots
 from checkpoint.capture.feed_status import checkpoint_states, feed_health
+from checkpoint.capture.health_api import router as health_router
 from checkpoint.capture.key_refresh import KeyRefresher
 from checkpoint.capture.registry_api import router as registry_router
 from checkpoint.capture.schemas import (
@@ -37,6 +38,7 @@ from checkpoint.core.models import Role, User
 
 router = APIRouter()
 router.include_router(registry_router)
+router.include_router(health_router)
 key_refresher = KeyRefresher()
 
 
