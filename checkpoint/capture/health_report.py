@@ -1,6 +1,7 @@
 """在线率 and 完好率 of every camera, per checkpoint, district and network, over any window (not only ending now).
 
-在线率 (online rate): the share of the window a camera was online, from its state history in
+在线率 (online rate): the share of the window a camera was online (a device registered within the
+window: of the part since), from its state history in
 PostgreSQL (DeviceStateChange for pushing devices, FeedStateChange and the feed stream for video
 feeds); averaged over the cameras of a checkpoint, district or the network.
 完好率 (intact rate): the share of cameras working correctly over the window: online at least
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from redis import Redis
 from sqlalchemy import case, func, select
@@ -86,7 +87,8 @@ def camera_health(session: Session, bus: Redis, since: datetime, until: datetime
                   intake: IntakeSettings) -> list[CameraHealth]:
     """Every active pushing device and enabled video feed, with its state now and its rates over [since, until)."""
     devices = session.execute(
-        select(Device.id, Device.code, Device.name, Device.kind, Checkpoint.code, Checkpoint.district_name)
+        select(Device.id, Device.code, Device.name, Device.kind, Checkpoint.code, Checkpoint.district_name,
+               Device.created_at)
         .join(Checkpoint, Checkpoint.id == Device.checkpoint_id)
         .where(Device.active.is_(True), Checkpoint.active.is_(True)).order_by(Checkpoint.code, Device.code)).all()
     ids = [row[0] for row in devices]
@@ -94,10 +96,11 @@ def camera_health(session: Session, bus: Redis, since: datetime, until: datetime
     heard = read_seen(bus, ids)
     counts = pass_counts(session, "device_id", ids, since, until)
     cameras = []
-    for device_id, code, name, kind, cp_code, district in devices:
+    for device_id, code, name, kind, cp_code, district, created_at in devices:
         history = histories.get(device_id, [])
-        before = [state for at, state in history if at < since]
-        rate = round(online_share(history, before[-1] if before else "unknown", since, until), 4)
+        start = min(max(since, created_at), until - timedelta(seconds=1))  # not counted down before it existed
+        before = [state for at, state in history if at < start]
+        rate = round(online_share(history, before[-1] if before else "unknown", start, until), 4)
         passes, read = counts.get(device_id, (0, 0))
         intact, share = _intact(rate, passes, read, intake)
         status = heard[device_id]

@@ -123,6 +123,8 @@ T0 = datetime(2021, 3, 1, tzinfo=UTC)  # a past window of its own: [T0, T0 + 24 
 
 def test_rates_over_a_past_window_on_hand_made_histories(session: Session, bus: redis_lib.Redis) -> None:
     a, b, c = (new_device(session)[0] for _ in range(3))
+    for device in (a, b, c):
+        device.created_at = T0 - timedelta(days=30)  # registered long before the window
     history = [(a, T0 - timedelta(hours=1), "online"), (a, T0 + timedelta(hours=6), "offline"),
                (a, T0 + timedelta(hours=9), "online"),  # 21 of 24 h online
                (b, T0 + timedelta(hours=12), "online"),  # unknown before: 12 of 24 h
