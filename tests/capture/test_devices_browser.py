@@ -34,7 +34,7 @@ def test_an_admin_sees_rates_outages_and_every_kind_of_camera(
     now = datetime.now(UTC)
     with sessions() as db:
         checkpoints = list(db.scalars(select(Checkpoint).where(Checkpoint.active).order_by(Checkpoint.id).limit(2)))
-        made = []
+        made: list[Device] = []
         for kind, checkpoint, extra in [
                 ("smart", checkpoints[0], {}), ("snapshot", checkpoints[0], {}),
                 ("gat1400", checkpoints[1], {"tollgate_id": "44130200001210000042", "digest_username": "cam42",
