@@ -38,7 +38,7 @@ class CameraHealth:
     name: str
     checkpoint_code: str
     district: str
-    state: str  # online, offline, unknown (never heard), or a feed's own state
+    state: str  # online, degraded (online, too few plates read), offline, unknown (never heard), a feed's own
     last_seen: str
     last_pass_at: str
     last_error: str
@@ -77,6 +77,11 @@ def pass_counts(session: Session, column: str, ids: list[int], since: datetime,
     return {owner_id: (int(total), int(read or 0)) for owner_id, total, read in rows}
 
 
+def _shown_state(state: str, share: float | None, intake: IntakeSettings) -> str:
+    """online, but reading too few whole plates: degraded."""
+    return "degraded" if state == "online" and share is not None and share < intake.intact_read_share else state
+
+
 def _intact(online_rate: float, passes: int, read: int, intake: IntakeSettings) -> tuple[bool, float | None]:
     share = read / passes if passes else None
     ok = online_rate >= intake.intact_online_share and (share is None or share >= intake.intact_read_share)
@@ -105,7 +110,8 @@ def camera_health(session: Session, bus: Redis, since: datetime, until: datetime
         intact, share = _intact(rate, passes, read, intake)
         status = heard[device_id]
         cameras.append(CameraHealth(kind, f"device:{code}", name or code, cp_code, district,
-                                    history[-1][1] if history else "unknown", status.get("last_seen", ""),
+                                    _shown_state(history[-1][1] if history else "unknown", share, intake),
+                                    status.get("last_seen", ""),
                                     status.get("last_pass_at", ""), status.get("last_error", ""), rate, passes,
                                     None if share is None else round(share, 4), intact))
     feeds = feed_health(session, bus, since, until)
@@ -117,7 +123,8 @@ def camera_health(session: Session, bus: Redis, since: datetime, until: datetime
         intact, share = _intact(row.online_rate, passes, read, intake)
         name, district = feed_rows.get(row.feed_id, ("", ""))
         cameras.append(CameraHealth(row.kind, f"feed:{row.feed_id}", name or f"{row.checkpoint_code} 车道{row.lane}",
-                                    row.checkpoint_code, district, row.state, "", "", row.last_error, row.online_rate,
+                                    row.checkpoint_code, district, _shown_state(row.state, share, intake), "", "",
+                                    row.last_error, row.online_rate,
                                     passes, None if share is None else round(share, 4), intact))
     return cameras
 

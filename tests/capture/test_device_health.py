@@ -146,6 +146,7 @@ def test_rates_over_a_past_window_on_hand_made_histories(session: Session, bus: 
     assert (ra.online_rate, rb.online_rate, rc.online_rate) == (0.875, 0.5, 1.0)
     assert (ra.passes, ra.read_share, rc.passes, rc.read_share, rb.read_share) == (10, 0.9, 4, 0.5, None)
     assert (ra.intact, rb.intact, rc.intact) == (True, False, False)  # b: half offline; c: plates unread
+    assert (ra.state, rc.state) == ("online", "degraded")  # c is online but reads too few plates
     network = health_report.rates(list(mine.values()))
     assert network == health_report.Rates(cameras=3, online_rate=round((0.875 + 0.5 + 1.0) / 3, 4),
                                           intact_rate=round(1 / 3, 4))

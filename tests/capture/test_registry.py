@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.capture.models import Device
 from checkpoint.core.models import AuditEntry
@@ -76,3 +82,27 @@ def test_csv_import_reports_bad_rows_by_line_and_applies_the_others(
     assert feed.source == "rtsp://ops:pw-1@10.9.0.1/main"  # *** kept the stored password
     actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("registry.%"))))
     assert {"registry.added", "registry.import", "registry.export"} <= actions
+
+
+def test_the_cli_imports_and_reports_a_bad_row_by_line(engine: Engine, sessions: sessionmaker[Session],
+                                                        tmp_path: Path) -> None:
+    with sessions() as db:
+        code = first_checkpoint(db).code
+    source = f"rtsp://cli:pw@10.77.0.{secrets.randbelow(250)}/main"
+    csv_file = tmp_path / "registry.csv"
+    csv_file.write_text(CSV_HEADER + f"{code},2,out,rtsp,,,{source},udp,,,,1\n"
+                        + f"{code},99,in,rtsp,,,rtsp://10.0.0.1/x,,,,,1\n", encoding="utf-8")
+    env = {**os.environ, "CHECKPOINT_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    done = subprocess.run([sys.executable, "-m", "checkpoint", "capture", "registry-import", str(csv_file)],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    try:
+        assert done.returncode == 1, done.stderr
+        assert "line 3:" in done.stderr and "99" in done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1])["added"] == 1
+        exported = subprocess.run([sys.executable, "-m", "checkpoint", "capture", "registry-export"], env=env,
+                                  capture_output=True, text=True, timeout=120, check=True).stdout
+        assert f"{code},2,out,rtsp" in exported and "cli:***@" in exported and ":pw@" not in exported
+    finally:
+        with sessions() as db:
+            db.execute(delete(Feed).where(Feed.source == source))
+            db.commit()

@@ -154,3 +154,79 @@ def snapshots(
                         settings.lpr, repeat_window_s=repeat_window_s or settings.capture.repeat_window_s, lazy=False)
     typer.echo(f"reading snapshots in {pool.size} processes; Ctrl-C stops")
     pool.run(stop)
+
+
+@app.command("registry-import")
+def registry_import(
+    csv_file: Annotated[Path, typer.Argument(help="the registry CSV (columns as `registry-export` writes them)")],
+) -> None:
+    """Add and change feeds and devices from a CSV; wrong rows are reported by line, the others applied (audited)."""
+    from checkpoint.capture import registry
+    from checkpoint.core import audit
+    from checkpoint.core.config import get_settings
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    raw = csv_file.read_bytes()
+    try:
+        rows = registry.read_csv(raw.decode("utf-8") if raw[:3] == b"\xef\xbb\xbf" or _utf8(raw)
+                                 else raw.decode("gb18030", errors="replace"))
+    except registry.RowRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            report = registry.import_rows(session, rows, settings.intake.digest_realm)
+            for line, action, target in report.changes:
+                audit.record(session, None, f"registry.{action}", target=target, detail={"line": line},
+                             actor_name="cli")
+            audit.record(session, None, "registry.import", actor_name="cli",
+                         detail={"file": csv_file.name, "added": report.added, "changed": report.changed,
+                                 "errors": len(report.errors)})
+            session.commit()
+    finally:
+        engine.dispose()
+    for line, reason in report.errors:
+        typer.echo(f"line {line}: {reason}", err=True)
+    typer.echo(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+                           "errors": len(report.errors)}))
+    if report.errors:
+        raise typer.Exit(code=1)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@app.command("registry-export")
+def registry_export(
+    csv_file: Annotated[Path | None, typer.Argument(help="where to write; default: standard output")] = None,
+) -> None:
+    """Write every feed and device, one row per camera lane, passwords hidden."""
+    from checkpoint.capture import registry
+    from checkpoint.core import audit
+    from checkpoint.core.config import get_settings
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            text = registry.to_csv(registry.export_rows(session))
+            audit.record(session, None, "registry.export", actor_name="cli", detail={"file": str(csv_file or "-")})
+            session.commit()
+    finally:
+        engine.dispose()
+    if csv_file is None:
+        typer.echo(text, nl=False)
+    else:
+        csv_file.write_text("\ufeff" + text, encoding="utf-8")

@@ -4,7 +4,7 @@ import { api, el, formatTime } from "../api.js";
 
 const KINDS = { rtsp: "RTSP 视频", http: "HTTP 视频", file: "文件视频", smart: "智能相机 JSON", snapshot: "抓拍相机",
                 gat1400: "GA/T 1400" };
-const STATES = { online: "在线 online", offline: "离线 offline", unknown: "未上报 never heard", failed: "故障 failed",
+const STATES = { online: "在线 online", degraded: "降级 degraded", offline: "离线 offline", unknown: "未上报 never heard", failed: "故障 failed",
                  starting: "启动中 starting", stopped: "已停止 stopped", ended: "已结束 ended" };
 const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
 
