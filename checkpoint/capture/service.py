@@ -139,6 +139,16 @@ def register_device(session: Session, body: DeviceCreate, digest_realm: str = "c
     return device, api_key
 
 
+def reissue_key(session: Session, device: Device) -> str:
+    """A new API key for a device (the old one stops working); shown once, like the first."""
+    api_key = "ck_" + secrets.token_urlsafe(32)
+    old_hash = device.api_key_hash
+    device.api_key_hash, device.key_prefix = hash_key(api_key), api_key[:10]
+    session.flush()
+    forget_cached_keys(old_hash)
+    return api_key
+
+
 def list_devices(session: Session) -> list[Device]:
     return list(session.scalars(select(Device).order_by(Device.id)))
 

@@ -230,3 +230,25 @@ def registry_export(
         typer.echo(text, nl=False)
     else:
         csv_file.write_text("\ufeff" + text, encoding="utf-8")
+
+
+@app.command("simulate")
+def simulate() -> None:
+    """Play the demo's pushing cameras (GA/T 1400, smart, snapshot) against a running server, until Ctrl-C.
+
+    The devices and their secrets come as JSON in CHECKPOINT_SIMULATOR (checkpoint demo sets it).
+    """
+    import os
+
+    from checkpoint.capture.demo_devices import SIMULATOR_ENV
+    from checkpoint.capture.viid.simulator import run_plan
+    from checkpoint.core.logging import setup_logging
+
+    setup_logging()
+    if not os.environ.get(SIMULATOR_ENV):
+        typer.echo(f"error: set {SIMULATOR_ENV} (checkpoint demo does)", err=True)
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_plan(json.loads(os.environ[SIMULATOR_ENV]), stop)
