@@ -43,8 +43,8 @@ def prepare_demo_devices(session: Session, realm: str) -> dict[str, Any]:
          "name": "演示抓拍相机"},
     ]
     report = registry.import_rows(session, rows, realm)
-    for line, action, target in report.changes:
-        audit.record(session, None, f"registry.{action}", target=target, detail={"line": line}, actor_name="demo")
+    if report.changes:
+        audit.record(session, None, "registry.import", actor_name="demo", detail=registry.audit_detail(report))
     keys = {}
     for code in (SMART_DEVICE, SNAPSHOT_DEVICE):
         device = session.scalars(select(Device).where(Device.code == code)).one()

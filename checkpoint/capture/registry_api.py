@@ -152,13 +152,8 @@ def import_registry(
     except registry.RowRefused as exc:
         raise InvalidInput(str(exc)) from None
     report = registry.import_rows(session, rows, settings.intake.digest_realm)
-    for line, action, target in report.changes:
-        audit.record(session, admin, f"registry.{action}", target=target, detail={"line": line},
-                     client_ip=client_ip(request))
-    audit.record(session, admin, "registry.import", detail={"added": report.added, "changed": report.changed,
-                                                            "unchanged": report.unchanged,
-                                                            "errors": len(report.errors)},
-                 client_ip=client_ip(request))
+    audit.record(session, admin, "registry.import", detail=registry.audit_detail(report),
+                 client_ip=client_ip(request))  # every change, by line and target
     session.commit()
     service.forget_cached_keys()
     viid_directory.forget()

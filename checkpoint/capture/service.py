@@ -119,6 +119,24 @@ def register_device(session: Session, body: DeviceCreate, digest_realm: str = "c
         raise UnknownCheckpoint(f"checkpoint {body.checkpoint!r} is not registered")
     if session.scalar(select(Device.id).where(Device.code == body.code)) is not None:
         raise DeviceCodeTaken(f"device code {body.code!r} is already registered")
+    device, api_key = new_device(checkpoint, body, digest_realm)
+    session.add(device)
+    session.flush()
+    return device, api_key
+
+
+def reissue_key(session: Session, device: Device) -> str:
+    """A new API key for a device (the old one stops working); shown once, like the first."""
+    api_key = "ck_" + secrets.token_urlsafe(32)
+    old_hash = device.api_key_hash
+    device.api_key_hash, device.key_prefix = hash_key(api_key), api_key[:10]
+    session.flush()
+    forget_cached_keys(old_hash)
+    return api_key
+
+
+def new_device(checkpoint: Checkpoint, body: DeviceCreate, digest_realm: str) -> tuple[Device, str]:
+    """The device row and its API key, checked against its checkpoint (the caller knows the code is free)."""
     bad_lanes = [lane for lane in body.lanes if not 1 <= lane <= checkpoint.lanes]
     if bad_lanes:
         raise InvalidInput(f"lanes {bad_lanes}: checkpoint {checkpoint.code} has lanes 1..{checkpoint.lanes}")
@@ -134,19 +152,7 @@ def register_device(session: Session, body: DeviceCreate, digest_realm: str = "c
         device.tollgate_id = body.tollgate_id
         device.digest_username = body.digest_username
         device.digest_ha1 = digest.ha1(body.digest_username, digest_realm, body.digest_password)
-    session.add(device)
-    session.flush()
     return device, api_key
-
-
-def reissue_key(session: Session, device: Device) -> str:
-    """A new API key for a device (the old one stops working); shown once, like the first."""
-    api_key = "ck_" + secrets.token_urlsafe(32)
-    old_hash = device.api_key_hash
-    device.api_key_hash, device.key_prefix = hash_key(api_key), api_key[:10]
-    session.flush()
-    forget_cached_keys(old_hash)
-    return api_key
 
 
 def list_devices(session: Session) -> list[Device]:

@@ -28,7 +28,9 @@ def test_the_demo_registers_every_kind_and_its_simulator_is_heard(
             devices = {d.code: d for d in db.scalars(select(Device).where(
                 Device.code.in_([GAT1400_DEVICE, SMART_DEVICE, SNAPSHOT_DEVICE])))}
             assert {d.kind for d in devices.values()} == {"gat1400", "smart", "snapshot"}
-            assert db.scalars(select(AuditEntry).where(AuditEntry.target == f"device:{GAT1400_DEVICE}")).first()
+            audited = db.scalars(select(AuditEntry).where(AuditEntry.action == "registry.import")
+                                 .order_by(AuditEntry.id.desc())).first()
+            assert audited is not None and f"device:{GAT1400_DEVICE}" in str(audited.detail)
         viid = plan["gat1400"]
         simulator = Simulator(Camera(live_server, viid["device_id"], viid["tollgate_id"], viid["username"],
                                      viid["password"], lanes=1))

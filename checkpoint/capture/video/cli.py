@@ -180,12 +180,8 @@ def registry_import(
     try:
         with Session(engine) as session:
             report = registry.import_rows(session, rows, settings.intake.digest_realm)
-            for line, action, target in report.changes:
-                audit.record(session, None, f"registry.{action}", target=target, detail={"line": line},
-                             actor_name="cli")
             audit.record(session, None, "registry.import", actor_name="cli",
-                         detail={"file": csv_file.name, "added": report.added, "changed": report.changed,
-                                 "errors": len(report.errors)})
+                         detail=registry.audit_detail(report, file=csv_file.name))
             session.commit()
     finally:
         engine.dispose()

@@ -77,6 +77,11 @@ class Directory:
         self._snapshot = DirectorySnapshot()
         self._lock = threading.Lock()
 
+    def fresh(self) -> DirectorySnapshot | None:
+        """The snapshot when it needs no reload, else None."""
+        snapshot = self._snapshot
+        return snapshot if time.monotonic() - snapshot.loaded_at < DIRECTORY_TTL_S else None
+
     def get(self, open_session: Callable[[], AbstractContextManager[Session]]) -> DirectorySnapshot:
         if time.monotonic() - self._snapshot.loaded_at < DIRECTORY_TTL_S:
             return self._snapshot
