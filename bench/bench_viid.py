@@ -114,7 +114,7 @@ class ViidPusher(PacedPusher):
         if status["StatusCode"] == 0:
             self.sent[self._pending.pop(index)] = started
         else:
-            self.errors.append(f"status {status['StatusCode']}: {status['StatusString']}")
+            self.errors.append(f"{self.device_id} status {status['StatusCode']}: {status['StatusString']}")
 
     def identity(self) -> dict[str, str]:
         return {"User-Identify": self.device_id}
@@ -123,6 +123,18 @@ class ViidPusher(PacedPusher):
         register(self.port, self.device_id)  # Digest first, as a camera does after it starts
         time.sleep(max(0.0, self.start_at - time.monotonic()))  # then push with the others, from the phase start
         super().run()
+
+
+def keep_alive(port: int, device_ids: list[str], stop: threading.Event, every_s: float = 30.0) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    while not stop.wait(every_s):
+        for device_id in device_ids:
+            try:
+                conn.request("POST", "/VIID/System/Keepalive", body=json.dumps({"KeepaliveObject": {
+                    "DeviceID": device_id}}), headers={"User-Identify": device_id})
+                conn.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
 
 def register(port: int, device_id: str) -> None:
@@ -148,6 +160,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=1, help="json, viid phases alternated this many times")
     parser.add_argument("--images", choices=["full", "plate", "none"], default="full")
+    parser.add_argument("--phases", default="json,viid", help="which phases, in order, each round")
     args = parser.parse_args()
 
     scratch = ScratchDatabase.create(ADMIN_URL, "checkpoint_bench_viid")
@@ -201,7 +214,7 @@ def main() -> None:
         viid_images = [{"Type": "01" if image["type"] == "scene" else "02", "FileFormat": "Jpeg",
                         "Data": image["data"]} for image in json.loads(images)]
         for _round in range(args.rounds):
-            for phase in ("json", "viid"):
+            for phase in args.phases.split(","):
                 run_phase(phase, args, port, bus, checkpoints, keys, images, viid_images, groups, scratch.name)
     finally:
         for proc in procs:
@@ -248,15 +261,21 @@ def run_phase(phase: str, args: argparse.Namespace, port: int, bus: Any, checkpo
         pushers = [JsonPusher(port, f"B-{cp.code}", keys[f"B-{cp.code}"], rate, until, images, sent, errors, push_s)
                    for cp in checkpoints]
     else:
-        pushers = [ViidPusher(port, f"4413020000119{n:07d}", f"4413020000121{n:07d}", rate, until, viid_images,
+        cameras = [ViidPusher(port, f"4413020000119{n:07d}", f"4413020000121{n:07d}", rate, until, viid_images,
                               sent, errors, push_s) for n in range(1, len(checkpoints) + 1)]
-        for pusher in pushers:
-            pusher.start_at = start
+        for camera in cameras:
+            camera.start_at = start
+        pushers = list(cameras)
+    alive = threading.Event()
+    if phase == "viid":  # the cameras keep their registration alive, as the standard has them do
+        threading.Thread(target=keep_alive, args=(port, [p.device_id for p in pushers if isinstance(p, ViidPusher)],
+                                                  alive), daemon=True).start()
     for pusher in pushers:
         pusher.start()
     for pusher in pushers:
         pusher.join()
-    elapsed = until - start
+    alive.set()
+    elapsed = time.monotonic() - start  # devices that fell behind go on past `until`: the real length
     postgres = [p for p in psutil.process_iter(["cmdline"]) if database in " ".join(p.info["cmdline"] or [])]
     after = {name: cpu_s(procs) for name, procs in groups.items()} | {"postgres": cpu_s(postgres)}
     deadline = time.monotonic() + 30
@@ -267,6 +286,7 @@ def run_phase(phase: str, args: argparse.Namespace, port: int, bus: Any, checkpo
     cpu = {name: round((after[name] - before[name]) / elapsed, 3) for name in after}
     print(json.dumps({
         "bench": "viid" if phase == "viid" else "json_push", "rate_target": args.rate, "seconds": round(elapsed, 1),
+        "seconds_planned": args.seconds,
         "images": args.images, "accepted": len(sent), "errors": len(errors), "first_error": errors[:1],
         "rate_achieved": round(len(sent) / elapsed, 1), "stored": len(stored_s),
         "push_ms_p50": round(1000 * pct(push_s, 0.5), 1), "push_ms_p99": round(1000 * pct(push_s, 0.99), 1),
