@@ -117,16 +117,34 @@ def registered_key(code: str) -> str:
     return f"checkpoint:viid:registered:{code}"
 
 
+REGISTERED_CACHE_S = 5.0  # a registration Redis confirmed is believed this long without asking again
+_registered_seen: dict[str, float] = {}  # DeviceID -> when Redis last confirmed it (monotonic)
+
+
 def mark_registered(bus: Redis, code: str, ttl_s: int) -> None:
     bus.set(registered_key(code), "1", ex=ttl_s)
+    _registered_seen[code] = time.monotonic()
 
 
 def is_registered(bus: Redis, code: str) -> bool:
-    return bool(bus.exists(registered_key(code)))
+    """Whether the device registered (and kept alive) lately; asked of Redis at most every REGISTERED_CACHE_S.
+
+    A push must not wait on Redis on the event loop each time: at 480 objects/s that round trip
+    queued the pushes behind it (docs/BENCHMARKS.md, issue 17). An UnRegister in another API process
+    is thus seen here within REGISTERED_CACHE_S.
+    """
+    if time.monotonic() - _registered_seen.get(code, -REGISTERED_CACHE_S) < REGISTERED_CACHE_S:
+        return True
+    if bus.exists(registered_key(code)):
+        _registered_seen[code] = time.monotonic()
+        return True
+    _registered_seen.pop(code, None)
+    return False
 
 
 def unregister(bus: Redis, code: str) -> None:
     bus.delete(registered_key(code))
+    _registered_seen.pop(code, None)
 
 
 def status(url: str, code: codes.StatusCode, text: str, object_id: str, now: datetime,
