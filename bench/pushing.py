@@ -36,6 +36,10 @@ class PacedPusher(threading.Thread, metaclass=ABCMeta):
     def accepted(self, index: int, reply: Any, started: float) -> None:
         """Called with the decoded JSON reply of an accepted push."""
 
+    def identity(self) -> dict[str, str]:
+        """The header that says which device pushes (a GA/T 1400 camera sends User-Identify instead)."""
+        return {"X-Device-Key": self.key}
+
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         interval = 1.0 / self.rate
@@ -44,7 +48,7 @@ class PacedPusher(threading.Thread, metaclass=ABCMeta):
         while next_at < self.until and self.more(index):
             time.sleep(max(0.0, next_at - time.monotonic()))
             path, body, content_type = self.push(index)
-            headers = {"X-Device-Key": self.key, "Content-Type": content_type}
+            headers = {**self.identity(), "Content-Type": content_type}
             started = time.monotonic()
             try:
                 try:

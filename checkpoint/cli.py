@@ -67,8 +67,9 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
 
             sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
             demo_passwords = ensure_demo_users(sessions)
+            local = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # where the demo's cameras push
             workers.threads += start_demo(system.bus, sessions, workers.stop_event, system.redis_url,
-                                          settings, video_feeds)
+                                          settings, video_feeds, base_url=f"http://{local}:{port}")
         server = None if api_processes > 1 else uvicorn.Server(uvicorn.Config(
             create_app(), host=host, port=port, log_config=None, access_log=False,
             timeout_graceful_shutdown=SSE_SHUTDOWN_S, ssl_certfile=settings.tls_files()[0],

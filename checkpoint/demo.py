@@ -152,6 +152,7 @@ def ensure_demo_users(sessions: sessionmaker[Session]) -> dict[str, str]:
 def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, settings: Settings, count: int,
                     stop: threading.Event) -> None:
     """Generated videos (made once, about a minute each) read by the real capture pipeline with LPR."""
+    from checkpoint.capture.video.config import FeedConfig
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
     from checkpoint.capture.video.supervisor import Supervisor
 
@@ -159,18 +160,27 @@ def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, settings: S
         ensure_demo_feeds(session, settings.data_dir, count=count)
         session.commit()
         configs = video_feed_configs(session, settings.capture)
+
+    def registry() -> list[FeedConfig]:  # feeds added or disabled on 设备 Devices are followed
+        with sessions() as session:
+            return video_feed_configs(session, settings.capture)
+
     if not stop.is_set():
-        Supervisor(configs, redis_url, settings.data_dir, settings.lpr).start().run(stop)
+        Supervisor(configs, redis_url, settings.data_dir, settings.lpr).start().run(stop, registry=registry)
 
 
 def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, redis_url: str,
-               settings: Settings, video_feeds: int = 0) -> list[threading.Thread]:
-    """Traffic, the demo watch on the taxi's plate (in force before its first pass), and video feeds if asked."""
+               settings: Settings, video_feeds: int = 0, base_url: str | None = None) -> list[threading.Thread]:
+    """Traffic, the demo watch on the taxi's plate (in force before its first pass), a camera of each pushing
+    kind registered through the registry and played by a simulator process, and video feeds if asked."""
+    from checkpoint.capture.demo_devices import start_demo_devices
     from checkpoint.watchlist.demo import start_demo_planter
 
     traffic = threading.Thread(target=run_demo_traffic, args=(bus, sessions, stop), name="demo-traffic", daemon=True)
     traffic.start()
-    threads = [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE)]
+    threads = [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE),
+               start_demo_devices(sessions, settings.intake.digest_realm,
+                                  base_url or f"http://{settings.host}:{settings.port}", stop)]
     if video_feeds > 0:
         video = threading.Thread(target=run_video_feeds, args=(sessions, redis_url, settings, video_feeds, stop),
                                  name="demo-video-feeds", daemon=True)

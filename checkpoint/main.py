@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 
 from checkpoint.capture.api import router as capture_router
+from checkpoint.capture.viid.api import router as viid_router
 from checkpoint.core.app import API_PREFIX, create_base_app
 from checkpoint.core.deps import CurrentUser
 from checkpoint.coverage.api import router as coverage_router
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
     app.include_router(capture_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     app.include_router(watchlist_router, prefix=API_PREFIX)
+    app.include_router(viid_router)  # GA/T 1400 devices call /VIID/... at the root, as the standard names it
     app.state.fuzzy_plate_search = plates_matching  # read by trajectory's fuzzy_plate_search dependency
     _mount_docs(app)
     _mount_console(app)

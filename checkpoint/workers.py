@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import sessionmaker
 
-from checkpoint.capture import feed_history
+from checkpoint.capture import device_health, feed_history
 from checkpoint.capture.snapshot_worker import SnapshotPool
 from checkpoint.core import audit_chain
 from checkpoint.core.streams import ensure_declared_groups
@@ -73,6 +73,8 @@ def start_workers(system: System, apart: bool = False) -> BackgroundWorkers:
                              days_by_class=settings.retention.days_by_class(), supervisor=supervisor)
     supervisor.add_thread("audit-anchor", lambda stop: audit_chain.anchor_loop(engine, settings.data_dir, stop))
     supervisor.add_thread("capture-feed-history", lambda stop: feed_history.run(engine, bus, consumer, stop))
+    supervisor.add_thread("capture-device-health",  # online/offline of every pushing camera, outage alerts
+                          lambda stop: device_health.run(sessions, bus, settings.intake, stop))
     days_back = settings.retention.summary_days()
     supervisor.add_thread("trajectory-summaries",
                           lambda stop: summary_loop(engine, settings.timezone, stop, days_back=days_back))

@@ -13,9 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import service, snapshots
+from checkpoint.capture import device_seen, service, snapshots
 from checkpoint.capture.feed_status import checkpoint_states, feed_health
+from checkpoint.capture.health_api import router as health_router
 from checkpoint.capture.key_refresh import KeyRefresher
+from checkpoint.capture.registry_api import router as registry_router
 from checkpoint.capture.schemas import (
     DeviceCreate,
     DevicePublic,
@@ -28,12 +30,15 @@ from checkpoint.capture.schemas import (
     PushAccepted,
     SnapshotQueued,
 )
+from checkpoint.capture.viid.service import directory as viid_directory
 from checkpoint.core import audit
 from checkpoint.core.db import Database, utcnow
 from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip, require_roles
 from checkpoint.core.models import Role, User
 
 router = APIRouter()
+router.include_router(registry_router)
+router.include_router(health_router)
 key_refresher = KeyRefresher()
 
 
@@ -95,6 +100,7 @@ async def push_pass(body: PassPush, device: CurrentDevice, bus: BusDep, settings
         captured = await run_in_threadpool(service.accept_push, bus, device, body, settings.data_dir, utcnow(),
                                            retention=settings.retention)
     stored = (captured.image_path is not None) + (captured.plate_image_path is not None)
+    device_seen.seen(bus, device.id, "push", utcnow(), passed=True)
     return PushAccepted(pass_id=captured.pass_id, images_stored=stored == len(body.images))
 
 
@@ -114,6 +120,7 @@ def push_snapshot(
     queued = snapshots.accept_snapshot(bus, device, image, lane=lane, direction=direction, taken_at=taken_at,
                                        snapshot_ref=snapshot_ref, data_dir=settings.data_dir, now=utcnow(),
                                        retention=settings.retention)
+    device_seen.seen(bus, device.id, "snapshot", utcnow(), passed=True)
     return SnapshotQueued(snapshot_id=queued.snapshot_id)
 
 
@@ -123,13 +130,16 @@ def list_devices(_admin: AdminUser, session: SessionDep) -> list[DevicePublic]:
 
 
 @router.post("/devices", response_model=DeviceRegistered, status_code=201, tags=["devices"])
-def register_device(body: DeviceCreate, admin: AdminUser, request: Request, session: SessionDep) -> DeviceRegistered:
+def register_device(body: DeviceCreate, admin: AdminUser, request: Request, session: SessionDep,
+                    settings: SettingsDep) -> DeviceRegistered:
     """Register a pushing camera; the answer carries its API key, shown this once."""
-    device, api_key = service.register_device(session, body)
+    device, api_key = service.register_device(session, body, settings.intake.digest_realm)
     audit.record(session, admin, "device.register", target=device.code,
-                 detail={"checkpoint_id": device.checkpoint_id, "key_prefix": device.key_prefix},
+                 detail={"checkpoint_id": device.checkpoint_id, "key_prefix": device.key_prefix, "kind": device.kind,
+                         "tollgate_id": device.tollgate_id},
                  client_ip=client_ip(request))
     session.commit()
+    viid_directory.forget()
     return DeviceRegistered(**DevicePublic.model_validate(device).model_dump(), api_key=api_key)
 
 
@@ -141,6 +151,7 @@ def update_device(device_id: int, body: DeviceUpdate, admin: AdminUser, request:
     audit.record(session, admin, "device.enable" if body.active else "device.disable", target=device.code,
                  client_ip=client_ip(request))
     session.commit()
+    viid_directory.forget()
     return DevicePublic.model_validate(device)
 
 

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 PlateColourName = Literal["blue", "yellow", "green", "white", "black", "unknown"]
 Direction = Literal["in", "out"]
 ImageKind = Literal["scene", "plate"]
-DeviceKind = Literal["smart", "snapshot"]
+DeviceKind = Literal["smart", "snapshot", "gat1400"]
 
 
 class PushedImage(BaseModel):
@@ -60,7 +60,14 @@ class DeviceCreate(BaseModel):
     direction: Direction | None = None
     kind: DeviceKind = Field(default="smart", description="smart: pushes pass records it read itself "
                                                            "(/ingest/passes); snapshot: pushes JPEGs we read "
-                                                           "(/ingest/snapshots)")
+                                                           "(/ingest/snapshots); gat1400: GA/T 1400 camera or "
+                                                           "lower platform (/VIID/..., HTTP Digest)")
+    tollgate_id: str | None = Field(default=None, pattern=r"^\d{20}$",
+                                    description="gat1400: the 20-digit TollgateID it reports")
+    digest_username: str | None = Field(default=None, min_length=1, max_length=64,
+                                        description="gat1400: its HTTP Digest username")
+    digest_password: str | None = Field(default=None, min_length=6, max_length=128, repr=False,
+                                        description="gat1400: its HTTP Digest password (only a hash is kept)")
 
 
 class DeviceUpdate(BaseModel):
@@ -82,6 +89,8 @@ class DevicePublic(BaseModel):
     key_prefix: str
     active: bool
     created_at: datetime
+    tollgate_id: str | None = None
+    digest_username: str | None = None
 
 
 class DeviceRegistered(DevicePublic):

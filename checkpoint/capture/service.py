@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.capture.models import Device
 from checkpoint.capture.schemas import DeviceCreate, PassPush
+from checkpoint.core import digest
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.errors import (
     DATABASE_OUTAGES,
@@ -107,13 +108,35 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def register_device(session: Session, body: DeviceCreate) -> tuple[Device, str]:
-    """Add a device and return it with its API key, which is never stored and never shown again."""
+def register_device(session: Session, body: DeviceCreate, digest_realm: str = "checkpoint-viid") -> tuple[Device, str]:
+    """Add a device and return it with its API key, which is never stored and never shown again.
+
+    A GA/T 1400 device authenticates with HTTP Digest instead: its 20-digit code, TollgateID,
+    username and password are required, and only MD5(username:realm:password) is kept.
+    """
     checkpoint = session.scalar(select(Checkpoint).where(Checkpoint.code == body.checkpoint))
     if checkpoint is None:
         raise UnknownCheckpoint(f"checkpoint {body.checkpoint!r} is not registered")
     if session.scalar(select(Device.id).where(Device.code == body.code)) is not None:
         raise DeviceCodeTaken(f"device code {body.code!r} is already registered")
+    device, api_key = new_device(checkpoint, body, digest_realm)
+    session.add(device)
+    session.flush()
+    return device, api_key
+
+
+def reissue_key(session: Session, device: Device) -> str:
+    """A new API key for a device (the old one stops working); shown once, like the first."""
+    api_key = "ck_" + secrets.token_urlsafe(32)
+    old_hash = device.api_key_hash
+    device.api_key_hash, device.key_prefix = hash_key(api_key), api_key[:10]
+    session.flush()
+    forget_cached_keys(old_hash)
+    return api_key
+
+
+def new_device(checkpoint: Checkpoint, body: DeviceCreate, digest_realm: str) -> tuple[Device, str]:
+    """The device row and its API key, checked against its checkpoint (the caller knows the code is free)."""
     bad_lanes = [lane for lane in body.lanes if not 1 <= lane <= checkpoint.lanes]
     if bad_lanes:
         raise InvalidInput(f"lanes {bad_lanes}: checkpoint {checkpoint.code} has lanes 1..{checkpoint.lanes}")
@@ -121,8 +144,14 @@ def register_device(session: Session, body: DeviceCreate) -> tuple[Device, str]:
     device = Device(code=body.code, name=body.name, checkpoint_id=checkpoint.id, lanes=sorted(set(body.lanes)),
                     direction=body.direction, kind=body.kind, api_key_hash=hash_key(api_key), key_prefix=api_key[:10],
                     active=True)
-    session.add(device)
-    session.flush()
+    if body.kind == "gat1400":
+        if not (body.code.isdigit() and len(body.code) == 20 and body.tollgate_id and body.digest_username
+                and body.digest_password):
+            raise InvalidInput("GA/T 1400 设备须有 20 位数字设备编号、20 位卡口编号 tollgate_id、"
+                               "认证用户名 digest_username 和密码 digest_password")
+        device.tollgate_id = body.tollgate_id
+        device.digest_username = body.digest_username
+        device.digest_ha1 = digest.ha1(body.digest_username, digest_realm, body.digest_password)
     return device, api_key
 
 
@@ -311,8 +340,18 @@ def pass_id_of(device: AuthenticatedDevice, push: PassPush, plate: str) -> uuid.
     return uuid.uuid5(RECORD_NAMESPACE, f"{device.code}/{push.record_id}/{instant}/{plate}")
 
 
+@dataclass(frozen=True)
+class VehicleDescription:
+    """What a GA/T 1400 camera says about the vehicle itself, in passes/vehicle.py words."""
+
+    colour: str | None = None
+    type: str | None = None
+    brand: str | None = None
+
+
 def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_dir: Path,
-                now: datetime, *, retention: RetentionSettings) -> CapturedPass:
+                now: datetime, *, retention: RetentionSettings, vehicle: VehicleDescription | None = None,
+                source: str = "smart") -> CapturedPass:
     """Validate everything, then store the images and append the pass to the reads stream.
 
     Nothing is written when anything is wrong. An exact retry of a numbered record gets the same
@@ -342,7 +381,9 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
             plate_colour=push.plate_colour, plate_type=plate_type_of(plate, PlateColour(push.plate_colour)).value,
             confidence=push.plate_confidence or 0.0, device_id=device.id,
             lane=push.lane_no, direction=push.direction, speed_kmh=push.speed, image_path=paths.get("scene"),
-            plate_image_path=paths.get("plate"), source="smart",
+            plate_image_path=paths.get("plate"), source=source,
+            vehicle_colour=vehicle.colour if vehicle else None, vehicle_type=vehicle.type if vehicle else None,
+            vehicle_brand=vehicle.brand if vehicle else None,
         )
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
     except BaseException:

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from checkpoint.core.settings_groups import (
     AuthSettings,
     CaptureSettings,
+    IntakeSettings,
     LprSettings,
     RetentionSettings,
     WatchlistSettings,
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)  # CHECKPOINT_WATCHLIST__WEBHOOK_URL ...
     capture: CaptureSettings = Field(default_factory=CaptureSettings)  # CHECKPOINT_CAPTURE__SNAPSHOT_WORKERS ...
     retention: RetentionSettings = Field(default_factory=RetentionSettings)  # CHECKPOINT_RETENTION__DAYS_CLASS1 ...
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)  # CHECKPOINT_INTAKE__VIID_SERVER_ID ...
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

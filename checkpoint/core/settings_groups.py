@@ -148,3 +148,31 @@ class RetentionSettings(BaseModel):
         still overlaps it where the zone is ahead of UTC, so one more day is summarised.
         """
         return self.longest_days() + 1
+
+
+class IntakeSettings(BaseModel):
+    """CHECKPOINT_INTAKE__*: the GA/T 1400 视图库 interface and the health of every camera (capture/viid,
+    capture/device_health.py)."""
+
+    viid_server_id: str = Field(default="44130000005030000001", pattern=r"^\d{20}$",
+                                description="this platform's 20-digit VIIDServerID, sent in /VIID/System/Time")
+    digest_realm: str = Field(default="checkpoint-viid", min_length=1, max_length=64,
+                              description="the HTTP Digest realm; a device's stored hash depends on it")
+    nonce_ttl_s: int = Field(default=300, ge=10, description="a digest nonce is stale after this")
+    register_ttl_s: int = Field(default=180, ge=10, description="a registered GA/T 1400 device that sends no "
+                                "keepalive for this long must register again")
+    device_timezone: str = Field(default="Asia/Shanghai", description="the zone of GA/T 1400 times "
+                                 "(PassTime yyyyMMddHHmmss carries no offset)")
+    image_fetch_timeout_s: float = Field(default=2.0, gt=0, description="an image sent as a URL is fetched "
+                                         "within this, else the pass is stored without it")
+    outage_after_s: float = Field(default=300.0, gt=0, description="a device silent this long is offline "
+                                  "and raises an outage alert")
+    health_every_s: float = Field(default=5.0, gt=0, description="how often the health monitor looks")
+    outage_webhook_url: str | None = Field(default=None, description="POSTed a JSON alert when an outage "
+                                           "starts and when it ends; none: console only")
+    plan_online_rate: float = Field(default=0.95, ge=0, le=1, description="the plan's 在线率 threshold")
+    plan_intact_rate: float = Field(default=0.90, ge=0, le=1, description="the plan's 完好率 threshold")
+    intact_read_share: float = Field(default=0.8, ge=0, le=1, description="a device is intact over a window "
+                                     "when a plate was read on at least this share of its passes ...")
+    intact_online_share: float = Field(default=0.9, ge=0, le=1, description="... and it was online at least "
+                                       "this share of the window")

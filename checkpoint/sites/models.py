@@ -65,6 +65,7 @@ class Feed(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('rtsp', 'http', 'file', 'snapshot', 'smart')", name="kind"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        CheckConstraint("rtsp_transport IN ('tcp', 'udp')", name="rtsp_transport"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,6 +76,8 @@ class Feed(Base):
     source: Mapped[str] = mapped_column(Text, default="")  # URL or file path; empty for pushing cameras
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rtsp_transport: Mapped[str | None] = mapped_column(String(8))  # None: the site's CAPTURE__RTSP_TRANSPORT
+    name: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class RoadEdge(Base):

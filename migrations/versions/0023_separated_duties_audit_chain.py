@@ -2,7 +2,7 @@
 withdrawal requests, and the hash-chained audit log
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-08
 
 三员分立: a supervisor used to be officer + admin; that admin could create a second account and approve
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -41,7 +41,8 @@ def run(
     decoder_nice: Annotated[int | None, typer.Option(help="nice added to decoder threads, so LPR goes first; "
                                                      "default CHECKPOINT_CAPTURE__DECODER_NICE")] = None,
 ) -> None:
-    """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C."""
+    """Run the capture supervisor on the enabled rtsp/http/file feeds until Ctrl-C, following registry changes."""
+    from checkpoint.capture.video.config import FeedConfig
     from checkpoint.capture.video.feeds import ensure_demo_feeds, video_feed_configs
     from checkpoint.capture.video.supervisor import Supervisor
     from checkpoint.core.config import get_settings
@@ -60,23 +61,29 @@ def run(
             ensure_demo_feeds(session, settings.data_dir)
             session.commit()
         configs = video_feed_configs(session, settings.capture)
-    Database.dispose()
     if decoder not in (None, "pyav", "opencv"):
         typer.echo(f"error: --decoder must be pyav or opencv, not {decoder!r}", err=True)
         raise typer.Exit(code=2)
     configs = [replace(config, decoder=decoder or config.decoder,  # type: ignore[arg-type]  # checked above
                        decoder_nice=config.decoder_nice if decoder_nice is None else decoder_nice)
                for config in configs]
-    if not configs:
-        typer.echo("no enabled rtsp/http/file feeds")
-        raise typer.Exit(code=1)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     supervisor = Supervisor(configs, settings.redis_url, settings.data_dir, settings.lpr,
                             feeds_per_process=feeds_per_process).start()
-    typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes; Ctrl-C stops")
-    supervisor.run(stop)
+    typer.echo(f"capturing {len(configs)} feeds in {len(supervisor.processes)} processes, following the registry; "
+               "Ctrl-C stops")
+    Database.configure(settings.database_url)
+
+    def registry() -> list[FeedConfig]:
+        assert Database.sessions is not None
+        with Database.sessions() as session:
+            return [replace(config, decoder=decoder or config.decoder,  # type: ignore[arg-type]  # checked above
+                            decoder_nice=config.decoder_nice if decoder_nice is None else decoder_nice)
+                    for config in video_feed_configs(session, settings.capture)]
+
+    supervisor.run(stop, registry=registry)
 
 
 
@@ -147,3 +154,97 @@ def snapshots(
                         settings.lpr, repeat_window_s=repeat_window_s or settings.capture.repeat_window_s, lazy=False)
     typer.echo(f"reading snapshots in {pool.size} processes; Ctrl-C stops")
     pool.run(stop)
+
+
+@app.command("registry-import")
+def registry_import(
+    csv_file: Annotated[Path, typer.Argument(help="the registry CSV (columns as `registry-export` writes them)")],
+) -> None:
+    """Add and change feeds and devices from a CSV; wrong rows are reported by line, the others applied (audited)."""
+    from checkpoint.capture import registry
+    from checkpoint.core import audit
+    from checkpoint.core.config import get_settings
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    raw = csv_file.read_bytes()
+    try:
+        rows = registry.read_csv(raw.decode("utf-8") if raw[:3] == b"\xef\xbb\xbf" or _utf8(raw)
+                                 else raw.decode("gb18030", errors="replace"))
+    except registry.RowRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            report = registry.import_rows(session, rows, settings.intake.digest_realm)
+            audit.record(session, None, "registry.import", actor_name="cli",
+                         detail=registry.audit_detail(report, file=csv_file.name))
+            session.commit()
+    finally:
+        engine.dispose()
+    for line, reason in report.errors:
+        typer.echo(f"line {line}: {reason}", err=True)
+    typer.echo(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+                           "errors": len(report.errors)}))
+    if report.errors:
+        raise typer.Exit(code=1)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@app.command("registry-export")
+def registry_export(
+    csv_file: Annotated[Path | None, typer.Argument(help="where to write; default: standard output")] = None,
+) -> None:
+    """Write every feed and device, one row per camera lane, passwords hidden."""
+    from checkpoint.capture import registry
+    from checkpoint.core import audit
+    from checkpoint.core.config import get_settings
+
+    settings = get_settings()
+    if not settings.database_url:
+        typer.echo("error: set CHECKPOINT_DATABASE_URL (the server `serve` uses)", err=True)
+        raise typer.Exit(code=2)
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            text = registry.to_csv(registry.export_rows(session))
+            audit.record(session, None, "registry.export", actor_name="cli", detail={"file": str(csv_file or "-")})
+            session.commit()
+    finally:
+        engine.dispose()
+    if csv_file is None:
+        typer.echo(text, nl=False)
+    else:
+        csv_file.write_text("\ufeff" + text, encoding="utf-8")
+
+
+@app.command("simulate")
+def simulate() -> None:
+    """Play the demo's pushing cameras (GA/T 1400, smart, snapshot) against a running server, until Ctrl-C.
+
+    The devices and their secrets come as JSON in CHECKPOINT_SIMULATOR (checkpoint demo sets it).
+    """
+    import os
+
+    from checkpoint.capture.demo_devices import SIMULATOR_ENV
+    from checkpoint.capture.viid.simulator import run_plan
+    from checkpoint.core.logging import setup_logging
+
+    setup_logging()
+    if not os.environ.get(SIMULATOR_ENV):
+        typer.echo(f"error: set {SIMULATOR_ENV} (checkpoint demo does)", err=True)
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_plan(json.loads(os.environ[SIMULATOR_ENV]), stop)

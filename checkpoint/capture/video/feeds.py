@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from checkpoint.capture import registry
 from checkpoint.capture.synthetic.feed import generate_feed
 from checkpoint.capture.video.config import SITE_DEFAULTS, FeedConfig
 from checkpoint.core.settings_groups import CaptureSettings
@@ -17,15 +18,16 @@ DEMO_DIR = "demo-feeds"
 
 
 def video_feed_configs(session: Session, capture: CaptureSettings = SITE_DEFAULTS) -> list[FeedConfig]:
-    """Enabled rtsp/http/file feeds of active checkpoints, decoded as the site's `capture` settings say;
-    files are played live, in a loop."""
+    """Enabled rtsp/http/file feeds of active checkpoints, decoded as the site's `capture` settings say
+    (a feed's own RTSP transport first); files are played live, in a loop."""
     rows = session.execute(
         select(Feed, Checkpoint.code).join(Checkpoint, Checkpoint.id == Feed.checkpoint_id)
         .where(Feed.enabled, Checkpoint.active, Feed.kind.in_(VIDEO_KINDS)).order_by(Feed.id)
     ).all()
     return [FeedConfig(feed_id=feed.id, checkpoint_id=feed.checkpoint_id, checkpoint_code=code, source=feed.source,
                        kind=feed.kind, lane=feed.lane, direction=feed.direction, loop=feed.kind == "file",
-                       repeat_window_s=capture.repeat_window_s, rtsp_transport=capture.rtsp_transport,
+                       repeat_window_s=capture.repeat_window_s,
+                       rtsp_transport=feed.rtsp_transport or capture.rtsp_transport,
                        decoder=capture.decoder,
                        decode_threads=capture.decode_threads, max_lag_s=capture.max_lag_s,
                        decoder_nice=capture.decoder_nice)
@@ -33,7 +35,8 @@ def video_feed_configs(session: Session, capture: CaptureSettings = SITE_DEFAULT
 
 
 def ensure_demo_feeds(session: Session, data_dir: Path, count: int = 3, vehicles: int = 20) -> list[Feed]:
-    """Generated videos (made once under data_dir/demo-feeds) registered as file feeds on `count` checkpoints.
+    """Generated videos (made once under data_dir/demo-feeds) registered through the registry as file feeds
+    (lane 1, in) on `count` checkpoints.
 
     The caller commits. Generating a 720p feed of 20 vehicles takes about a minute on a busy 2-core machine.
     """
@@ -44,10 +47,9 @@ def ensure_demo_feeds(session: Session, data_dir: Path, count: int = 3, vehicles
         video = folder / f"{checkpoint.code}.mp4"
         if not video.exists():
             generate_feed(video, vehicles=vehicles, size=(1280, 720), gap_s=3.0, crossing_s=2.0, seed=index)
-        found = session.scalar(select(Feed).where(Feed.checkpoint_id == checkpoint.id, Feed.source == str(video)))
-        if found is None:
-            found = Feed(checkpoint_id=checkpoint.id, lane=1, direction="in", kind="file", source=str(video))
-            session.add(found)
-        feeds.append(found)
+        registry.import_rows(session, [{"checkpoint": checkpoint.code, "lane": "1", "direction": "in", "kind": "file",
+                                        "source": str(video), "name": f"演示视频 {checkpoint.name}"}], "")
+        feeds.append(session.scalars(select(Feed).where(Feed.checkpoint_id == checkpoint.id, Feed.lane == 1,
+                                                        Feed.direction == "in", Feed.kind == "file")).one())
     session.flush()
     return feeds

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
@@ -98,6 +99,7 @@ class Supervisor:
         self.data_dir = data_dir
         self.lpr = lpr or LprSettings()
         self.heartbeat_stale_s = heartbeat_stale_s
+        self.feeds_per_process = feeds_per_process
         self.context = mp.get_context("spawn")  # no forked copies of threads, sockets or ONNX sessions
         groups = [feeds[i:i + feeds_per_process] for i in range(0, len(feeds), feeds_per_process)]
         self.processes = [CaptureProcess(group) for group in groups]
@@ -155,18 +157,58 @@ class Supervisor:
         finally:
             bus.close()
 
-    def run(self, stop: threading.Event, every_s: float = 1.0) -> None:
+    def run(self, stop: threading.Event, every_s: float = 1.0,
+            registry: Callable[[], list[FeedConfig]] | None = None, reload_every_s: float = 2.0) -> None:
+        """Watch the processes until `stop`; with `registry`, also follow it (sync) every reload_every_s."""
+        last_reload = time.monotonic()
         while not stop.wait(every_s):
             self.watch()
+            if registry is not None and time.monotonic() - last_reload >= reload_every_s:
+                last_reload = time.monotonic()
+                try:
+                    self.sync(registry())
+                except Exception:  # the database away for a moment: the running feeds go on
+                    log.exception("capture.registry_not_read")
         self.stop()
+
+    def sync(self, feeds: list[FeedConfig]) -> tuple[list[int], list[int]]:
+        """Run exactly these feeds: stop the processes of feeds removed, disabled or changed, start the new.
+
+        A registry change thus takes effect without a restart (capture run follows the registry);
+        feeds sharing a process with a changed one are restarted with it. Returns (started, stopped) feed ids.
+        """
+        wanted = {feed.feed_id: feed for feed in feeds}
+        kept, stopped = [], []
+        for supervised in self.processes:
+            if all(wanted.get(feed.feed_id) == feed for feed in supervised.feeds):
+                kept.append(supervised)
+                for feed in supervised.feeds:
+                    wanted.pop(feed.feed_id)
+            else:
+                self._stop_process(supervised)
+                stopped += [feed.feed_id for feed in supervised.feeds]
+        new = list(wanted.values())
+        for start in range(0, len(new), self.feeds_per_process):
+            supervised = CaptureProcess(new[start:start + self.feeds_per_process])
+            self._spawn(supervised)
+            kept.append(supervised)
+        self.processes = kept
+        if new or stopped:
+            log.info("capture.registry_followed", extra={"started": [f.feed_id for f in new], "stopped": stopped})
+        return [feed.feed_id for feed in new], stopped
+
+    def _stop_process(self, supervised: CaptureProcess) -> None:
+        if supervised.stop_flag is not None:
+            supervised.stop_flag.value = True
+        if supervised.process is not None:
+            supervised.process.join(timeout=10)
+            if supervised.process.is_alive():
+                supervised.process.kill()
+                supervised.process.join(timeout=5)
 
     def stop(self) -> None:
         for supervised in self.processes:
             if supervised.stop_flag is not None:
                 supervised.stop_flag.value = True
         for supervised in self.processes:
-            if supervised.process is not None:
-                supervised.process.join(timeout=10)
-                if supervised.process.is_alive():
-                    supervised.process.kill()
-                    supervised.process.join(timeout=5)
+            self._stop_process(supervised)

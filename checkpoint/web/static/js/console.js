@@ -6,6 +6,7 @@ const PAGES = [
   { path: "map", title: "地图 Map", roles: [], load: () => import("./pages/map.js") },
   { path: "users", title: "用户 Users", roles: ["admin", "security_admin"], load: () => import("./pages/users.js") },
   { path: "audit", title: "审计 Audit", roles: ["auditor"], load: () => import("./pages/audit.js") },
+  { path: "devices", title: "设备 Devices", roles: ["admin"], load: () => import("./pages/devices.js") },
   { path: "dead-letters", title: "死信 Dead letters", roles: ["admin"], load: () => import("./pages/dead_letters.js") },
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },

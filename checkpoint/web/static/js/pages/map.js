@@ -67,6 +67,27 @@ export async function render(root, { config }) {
   };
   await paintStatus();
   setInterval(paintStatus, 15000);
+  // 在线率 / 完好率 of the whole network over the last 24 h against the plan (admins, dispatchers, planners).
+  const figures = L.control({ position: "topright" });
+  const figureBox = el("div", { class: "map-figures", id: "map-figures", hidden: true });
+  figures.onAdd = () => figureBox;
+  figures.addTo(map);
+  const paintFigures = async () => {
+    try {
+      const h = await api("/devices/health");
+      const show = (label, value, plan) => el("div", {}, `${label} `,
+        el("span", { class: value === null ? "" : value >= plan ? "ok" : "bad" },
+           value === null ? "—" : `${(value * 100).toFixed(1)}%`), ` / 计划 ≥ ${(plan * 100).toFixed(0)}%`);
+      figureBox.replaceChildren(show("在线率 online", h.network.online_rate, h.plan.online_rate),
+        show("完好率 intact", h.network.intact_rate, h.plan.intact_rate),
+        h.outages.length ? el("div", { class: "bad" }, `⚠ 离线告警 ${h.outages.length} outages`) : null);
+      figureBox.hidden = false;
+    } catch (err) {
+      if (err.status !== 403) console.warn("device health", err.message);
+    }
+  };
+  await paintFigures();
+  setInterval(paintFigures, 30000);
   L.control.layers(null, { "区域 Areas": areaLayer, "道路 Roads": roadLayer, "卡口 Checkpoints": checkpointLayer },
                    { collapsed: false }).addTo(map);
   map.fitBounds(areaLayer.getBounds(), { padding: [10, 10] });
