@@ -37,6 +37,9 @@ class PlateType(StrEnum):
     MACAU = "macau"  # black, 粤Z....澳
     EMBASSY = "embassy"  # black, 使
     CONSULATE = "consulate"  # black, ends in 领
+    MILITARY = "military"  # white, two letters (the first red) and five digits
+    ARMED_POLICE = "armed_police"  # white, WJ + province + four digits + a digit or branch letter
+    CIVIL_AVIATION = "civil_aviation"  # 民航 + five letters or digits (airside vehicles)
     UNKNOWN = "unknown"
 
 

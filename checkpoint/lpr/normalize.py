@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from checkpoint.lpr.alphabet import (
     ALPHABET,
+    ARMED_POLICE_BRANCH,
+    CIVIL_AVIATION,
     CONFUSED_DIGIT_FOR_LETTER,
     CONFUSED_LETTER_FOR_DIGIT,
     DIGITS,
@@ -32,7 +34,7 @@ _ALNUM = DIGITS + LETTERS
 _P, _L, _A, _D = f"[{PROVINCES}]", f"[{LETTERS}]", f"[{_ALNUM}]", "[0-9]"
 
 PLATE_FORMATS: dict[PlateType, re.Pattern[str]] = {
-    PlateType.STANDARD: re.compile(f"{_P}{_L}{_A}{{5}}"),
+    PlateType.STANDARD: re.compile(f"{_P}{_L}{_A}{{5}}|粤O{_A}{{5}}"),
     PlateType.NEW_ENERGY: re.compile(f"{_P}{_L}(?:[DF]{_A}{_D}{{4}}|{_D}{{5}}[DF])"),
     PlateType.POLICE: re.compile(f"{_P}{_L}{_A}{{4}}警"),
     PlateType.EMERGENCY: re.compile(f"{_P}{_L}{_A}{{4}}应急"),
@@ -42,6 +44,9 @@ PLATE_FORMATS: dict[PlateType, re.Pattern[str]] = {
     PlateType.MACAU: re.compile(f"粤Z{_A}{{4}}澳"),
     PlateType.CONSULATE: re.compile(f"{_P}{_L}{_A}{{4}}领"),
     PlateType.EMBASSY: re.compile(f"{EMBASSY}{_D}{{6}}|{_D}{{6}}{EMBASSY}"),
+    PlateType.MILITARY: re.compile(f"{_L}{_L}{_D}{{5}}"),
+    PlateType.ARMED_POLICE: re.compile(f"WJ{_P}{_D}{{4}}[{ARMED_POLICE_BRANCH}]"),
+    PlateType.CIVIL_AVIATION: re.compile(f"{CIVIL_AVIATION}{_A}{{5}}"),
 }
 
 
@@ -51,6 +56,7 @@ class Template:
 
     plate_type: PlateType
     positions: tuple[str, ...]
+    letter_o_at: int | None = None  # where this layout's 0 is the letter O (粤O: GA 36 has no O elsewhere)
 
 
 TEMPLATES: tuple[Template, ...] = (
@@ -65,6 +71,11 @@ TEMPLATES: tuple[Template, ...] = (
     Template(PlateType.NEW_ENERGY, (PROVINCES, LETTERS, "DF", _ALNUM) + (DIGITS,) * 4),
     Template(PlateType.NEW_ENERGY, (PROVINCES, LETTERS) + (DIGITS,) * 5 + ("DF",)),
     Template(PlateType.EMERGENCY, (PROVINCES, LETTERS) + (_ALNUM,) * 4 + ("应", "急")),
+    Template(PlateType.STANDARD, ("粤", "0") + (_ALNUM,) * 5, letter_o_at=1),
+    Template(PlateType.EMBASSY, (DIGITS,) * 6 + (EMBASSY,)),
+    Template(PlateType.MILITARY, (LETTERS, LETTERS) + (DIGITS,) * 5),
+    Template(PlateType.ARMED_POLICE, ("W", "J", PROVINCES) + (DIGITS,) * 4 + (ARMED_POLICE_BRANCH,)),
+    Template(PlateType.CIVIL_AVIATION, ("民", "航") + (_ALNUM,) * 5),
 )
 
 
@@ -114,6 +125,8 @@ def best_plate_text(distributions: list[FloatArray], *, min_char_probability: fl
             confidences.append(probability / max(float(masked.sum()), 1e-9))
             log_score += float(np.log(probability))
         else:
+            if template.letter_o_at is not None:
+                chars[template.letter_o_at] = "O"
             choice = PlateChoice("".join(chars), template.plate_type, tuple(confidences))
             if best is None or log_score > best[0]:
                 best = (log_score, choice)
@@ -144,6 +157,8 @@ def normalize_plate(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).upper()
     chars = [LOOKALIKES.get(char, char) for char in folded if char.isalnum()]
+    if len(chars) > 2 and chars[0] == "粤" and chars[1] == "0":
+        chars[1] = "O"  # 粤O: the one series GA 36 spells with an O (a digit never stands second)
     cleaned = "".join(chars)
     if is_valid_plate(cleaned) or len(cleaned) < 2:
         return cleaned
