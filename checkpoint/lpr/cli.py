@@ -109,9 +109,9 @@ def evaluate_command(
         return
     typer.echo(f"images                 {summary['images']}")
     typer.echo(f"plates                 {summary['plates']}")
-    typer.echo(f"exact-plate accuracy   {float(summary['exact_accuracy']):.2%}")
-    typer.echo(f"character accuracy     {float(summary['char_accuracy']):.2%}")
-    typer.echo(f"detection recall       {float(summary['detection_recall']):.2%}")
+    typer.echo(f"exact-plate accuracy   {float(summary['exact_accuracy']):.2%}")  # type: ignore[arg-type]
+    typer.echo(f"character accuracy     {float(summary['char_accuracy']):.2%}")  # type: ignore[arg-type]
+    typer.echo(f"detection recall       {float(summary['detection_recall']):.2%}")  # type: ignore[arg-type]
     typer.echo(f"false plates / image   {summary['false_plates_per_image']}")
     typer.echo(f"median ms / image      {summary['ms_per_image_median']}")
     typer.echo(f"median ms / plate      {summary['ms_per_plate_median']}")

@@ -187,3 +187,12 @@ def shift_detection(detection: Detection, offset_x: float, offset_y: float) -> D
     return Detection(
         corners=corners, box=(x1 + offset_x, y1 + offset_y, x2 + offset_x, y2 + offset_y), score=detection.score
     )
+
+
+def scale_detection(detection: Detection, factor: float) -> Detection:
+    """The detection's corners and box multiplied by `factor`: from a shrunk frame's pixels to the frame's."""
+    if factor == 1.0:
+        return detection
+    corners: Corners = tuple((x * factor, y * factor) for x, y in detection.corners)  # type: ignore[assignment]
+    x1, y1, x2, y2 = detection.box
+    return Detection(corners=corners, box=(x1 * factor, y1 * factor, x2 * factor, y2 * factor), score=detection.score)

@@ -65,6 +65,7 @@ class PlateRead:
     detection_score: float = 1.0
     double_row: bool = False
     crop: npt.NDArray[np.uint8] | None = field(default=None, compare=False, repr=False)
+    vehicle_colour: str | None = None  # body colour around the plate (lpr.vehicle_colour), a GA/T 1400 word
 
     def to_json(self) -> dict[str, object]:
         """The read as plain JSON values (no crop)."""
@@ -77,4 +78,5 @@ class PlateRead:
             "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
             "detection_score": round(self.detection_score, 4),
             "double_row": self.double_row,
+            "vehicle_colour": self.vehicle_colour,
         }

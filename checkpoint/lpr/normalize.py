@@ -24,6 +24,7 @@ from checkpoint.lpr.alphabet import (
     INDEX,
     LETTERS,
     LOOKALIKES,
+    MILITARY_FIRST,
     PROVINCES,
 )
 from checkpoint.lpr.models import PlateColour, PlateType
@@ -44,7 +45,7 @@ PLATE_FORMATS: dict[PlateType, re.Pattern[str]] = {
     PlateType.MACAU: re.compile(f"粤Z{_A}{{4}}澳"),
     PlateType.CONSULATE: re.compile(f"{_P}{_L}{_A}{{4}}领"),
     PlateType.EMBASSY: re.compile(f"{EMBASSY}{_D}{{6}}|{_D}{{6}}{EMBASSY}"),
-    PlateType.MILITARY: re.compile(f"{_L}{_L}{_D}{{5}}"),
+    PlateType.MILITARY: re.compile(f"[{MILITARY_FIRST}]{_L}{_D}{{5}}"),
     PlateType.ARMED_POLICE: re.compile(f"WJ{_P}{_D}{{4}}[{ARMED_POLICE_BRANCH}]"),
     PlateType.CIVIL_AVIATION: re.compile(f"{CIVIL_AVIATION}{_A}{{5}}"),
 }
@@ -73,7 +74,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template(PlateType.EMERGENCY, (PROVINCES, LETTERS) + (_ALNUM,) * 4 + ("应", "急")),
     Template(PlateType.STANDARD, ("粤", "0") + (_ALNUM,) * 5, letter_o_at=1),
     Template(PlateType.EMBASSY, (DIGITS,) * 6 + (EMBASSY,)),
-    Template(PlateType.MILITARY, (LETTERS, LETTERS) + (DIGITS,) * 5),
+    Template(PlateType.MILITARY, (MILITARY_FIRST, LETTERS) + (DIGITS,) * 5),
     Template(PlateType.ARMED_POLICE, ("W", "J", PROVINCES) + (DIGITS,) * 4 + (ARMED_POLICE_BRANCH,)),
     Template(PlateType.CIVIL_AVIATION, ("民", "航") + (_ALNUM,) * 5),
 )
@@ -102,7 +103,12 @@ class PlateChoice:
     char_confidences: tuple[float, ...]
 
 
-def best_plate_text(distributions: list[FloatArray], *, min_char_probability: float = 1e-4) -> PlateChoice | None:
+def best_plate_text(
+    distributions: list[FloatArray],
+    *,
+    min_char_probability: float = 1e-4,
+    excluded: frozenset[PlateType] = frozenset(),
+) -> PlateChoice | None:
     """The most probable text that fits a plate layout, or None when no layout fits.
 
     A template scores the product of its per-position best allowed probability, so a 0 read
@@ -110,7 +116,7 @@ def best_plate_text(distributions: list[FloatArray], *, min_char_probability: fl
     """
     best: tuple[float, PlateChoice] | None = None
     for template in TEMPLATES:
-        if len(template.positions) != len(distributions):
+        if len(template.positions) != len(distributions) or template.plate_type in excluded:
             continue
         chars: list[str] = []
         confidences: list[float] = []
@@ -131,6 +137,17 @@ def best_plate_text(distributions: list[FloatArray], *, min_char_probability: fl
             if best is None or log_score > best[0]:
                 best = (log_score, choice)
     return None if best is None else best[1]
+
+
+WHITE_ONLY = frozenset({PlateType.MILITARY, PlateType.ARMED_POLICE})
+"""Layouts only a white plate carries: a blue, yellow or green plate read letter-first lost its province."""
+
+
+def excluded_types(colour: PlateColour) -> frozenset[PlateType]:
+    """Layouts the plate's colour rules out (none when the colour is unknown)."""
+    if colour in (PlateColour.WHITE, PlateColour.UNKNOWN):
+        return frozenset()
+    return WHITE_ONLY
 
 
 def plate_type_of(text: str, colour: PlateColour = PlateColour.UNKNOWN) -> PlateType:

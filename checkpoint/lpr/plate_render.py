@@ -19,7 +19,7 @@ import numpy.typing as npt
 from PIL import Image as PilImage
 from PIL import ImageDraw, ImageFont
 
-from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
+from checkpoint.lpr.alphabet import DIGITS, LETTERS, MILITARY_FIRST, PROVINCES
 from checkpoint.lpr.models import PlateType
 
 Image = npt.NDArray[np.uint8]
@@ -78,7 +78,7 @@ KINDS: tuple[PlateKind, ...] = (
     PlateKind("consulate", PlateType.CONSULATE, _BLACK, _WHITE, _SPECIAL + ("领",), red_positions=frozenset({6})),
     PlateKind("embassy", PlateType.EMBASSY, _BLACK, _WHITE, ("使",) + (DIGITS,) * 6,
               red_positions=frozenset({0}), has_province=False),
-    PlateKind("military", PlateType.MILITARY, _WHITE, _BLACK, ("VKHBSLJNGCEQ", "ABCDEFGHJKLMNPRSTUVWXY") +
+    PlateKind("military", PlateType.MILITARY, _WHITE, _BLACK, (MILITARY_FIRST, LETTERS) +
               (DIGITS,) * 5, red_positions=frozenset({0}), has_province=False),
     PlateKind("armed_police", PlateType.ARMED_POLICE, _WHITE, _BLACK, ("W", "J", "P") + (DIGITS,) * 4 +
               ("0123456789XBTSHJD",), red_positions=frozenset({0, 1})),
@@ -111,9 +111,9 @@ def _glyph(char: str) -> npt.NDArray[np.float32]:
     font = _font(_font_path(not char.isascii()), 160)
     canvas = PilImage.new("L", (220, 220), 0)
     ImageDraw.Draw(canvas).text((20, 10), char, fill=255, font=font)
-    ink = np.asarray(canvas, dtype=np.float32) / 255.0
+    ink: npt.NDArray[np.float32] = np.asarray(canvas, dtype=np.float32) / 255.0
     if not char.isascii():  # the regular-weight CJK font is thinner than plate characters
-        ink = cv2.dilate(ink, np.ones((5, 5), np.uint8))
+        ink = np.asarray(cv2.dilate(ink, np.ones((5, 5), np.uint8)), dtype=np.float32)
     ys, xs = np.nonzero(ink > 0.1)
     return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
@@ -176,7 +176,7 @@ def degrade(plate_bgr: Image, rng: np.random.Generator, *, target_width: int | N
     framed = cv2.copyMakeBorder(plate_bgr, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=body.tolist())
     fh, fw = framed.shape[:2]
     shift = rng.uniform(-0.03, 0.03, size=(4, 2)) * np.array([fw, fh])
-    source = np.float32([[0, 0], [fw, 0], [fw, fh], [0, fh]])
+    source = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], dtype=np.float32)
     warp = cv2.getPerspectiveTransform(source, (source + shift).astype(np.float32))
     framed = cv2.warpPerspective(framed, warp, (fw, fh), borderMode=cv2.BORDER_REPLICATE)
     scale = target / fw

@@ -30,11 +30,13 @@ def balanced_rows(per_cell: int, seed: int, kinds: tuple[PlateKind, ...] = KINDS
     return rows
 
 
-def write_balanced_set(folder: Path, *, per_cell: int = 2, seed: int = 36) -> int:
+def write_balanced_set(
+    folder: Path, *, per_cell: int = 2, seed: int = 36, kinds: tuple[PlateKind, ...] = KINDS
+) -> int:
     """Render the set into `folder` (images + labels.csv); returns how many plates it holds."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 1)
-    rows = balanced_rows(per_cell, seed)
+    rows = balanced_rows(per_cell, seed, kinds)
     with (folder / "labels.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "plate", "bbox", "corners", "source", "type"])
