@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from checkpoint.lpr import LprSettings, make_plate_engine
+from checkpoint.lpr import ImageError, LprSettings, make_plate_engine
 from checkpoint.lpr.evaluate import load_labels
 from checkpoint.lpr.images import decode_image, load_image
 
@@ -58,8 +58,13 @@ def one_size(name: str, jpeg: str, plate: str, settings_json: str,
     before = peak_rss_mb()
     texts: list[str] = []
     started = time.perf_counter()
-    for _ in range(3):
-        texts = [read.text for read in engine.read(decode_image(data))]
+    try:
+        for _ in range(3):
+            texts = [read.text for read in engine.read(decode_image(data))]
+    except ImageError as exc:  # an engine that refuses the size says so
+        queue.put({"size": name, "pixels": f"{width}x{height}", "refused": str(exc)[-80:],
+                   "peak_rss_mb": peak_rss_mb()})
+        return
     queue.put({"size": name, "pixels": f"{width}x{height}", "jpeg_mb": round(len(data) / 2**20, 1),
                "peak_rss_mb_after_engine": before, "peak_rss_mb": peak_rss_mb(), "plate_read": plate in texts,
                "max_side_px": engine.settings.max_side_px,  # type: ignore[attr-defined]
