@@ -144,10 +144,13 @@ WHITE_ONLY = frozenset({PlateType.MILITARY, PlateType.ARMED_POLICE})
 
 
 def excluded_types(colour: PlateColour) -> frozenset[PlateType]:
-    """Layouts the plate's colour rules out (none when the colour is unknown)."""
-    if colour in (PlateColour.WHITE, PlateColour.UNKNOWN):
-        return frozenset()
-    return WHITE_ONLY
+    """Layouts the plate's colour rules out: a blue, yellow or green plate is never military or WJ.
+
+    Black and unknown rule nothing out: a dim or backlit white plate is often classed black.
+    """
+    if colour in (PlateColour.BLUE, PlateColour.YELLOW, PlateColour.GREEN):
+        return WHITE_ONLY
+    return frozenset()
 
 
 def plate_type_of(text: str, colour: PlateColour = PlateColour.UNKNOWN) -> PlateType:

@@ -102,3 +102,19 @@ def test_local_province_setting_is_checked() -> None:
     rng = np.random.default_rng(3)
     read = engine.read_plate_image(degrade(render_plate(KIND_BY_NAME["blue"], "粤B12345"), rng, target_width=180))
     assert read is not None and read.text == "粤B12345"
+
+
+def test_letter_first_layouts_only_where_the_colour_allows() -> None:
+    from checkpoint.lpr.models import PlateColour
+    from checkpoint.lpr.normalize import best_plate_text, excluded_types
+
+    distributions = []
+    for char, other in zip("KA12345", "皖DZZZZZ", strict=True):
+        probs = np.zeros(len(ALPHABET), dtype=np.float32)
+        probs[INDEX[char]], probs[INDEX[other]] = 0.9, 0.1
+        distributions.append(probs)
+    white = best_plate_text(distributions, excluded=excluded_types(PlateColour.WHITE))
+    blue = best_plate_text(distributions, excluded=excluded_types(PlateColour.BLUE))
+    assert white is not None and (white.text, white.plate_type) == ("KA12345", PlateType.MILITARY)
+    assert blue is not None and blue.text == "皖A12345"  # a blue plate read letter-first lost its province
+    assert excluded_types(PlateColour.BLACK) == frozenset()  # dim white plates are often classed black
