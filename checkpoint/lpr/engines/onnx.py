@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from checkpoint.core.settings_groups import LprSettings
+from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
 from checkpoint.lpr.colour import plate_colour
-from checkpoint.lpr.decode import forced_guesses
+from checkpoint.lpr.decode import forced_guesses, forced_row_guesses, row_layout
 from checkpoint.lpr.detect import PlateDetector, scale_detection, shift_detection
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
@@ -45,6 +46,8 @@ SURE_LAYOUT_CONFIDENCE = 0.8  # a read this sure of every character is not tried
 Margins = tuple[tuple[float, float], tuple[float, float]]  # (x, y) around the plate: plate CRNN, PP-OCR
 CORNER_MARGINS: Margins = (PLATE_MARGIN, PADDLE_MARGIN)
 LENGTHS_BY_COLOUR = {PlateColour.BLUE: frozenset({7})}  # GA 36: blue plates are 7 characters; green ones 8
+TOP_ROW = row_layout(PROVINCES, LETTERS)  # a double-row plate: province and letter above,
+BOTTOM_ROW = row_layout(*(DIGITS + LETTERS,) * 4, DIGITS + LETTERS + "挂学警")  # five below (the last may be 挂)
 CROP_MARGINS: Margins = ((0.12, 0.0), (0.06, 0.0))  # a tight crop's own border does for the height
 
 
@@ -211,8 +214,8 @@ class OnnxPlateEngine:
         recognisers = [self.plate_recogniser] + ([self.paddle_recogniser] if self.paddle_recogniser else [])
         joined: list[list[CharGuess]] = []
         for recogniser in recognisers:
-            top_guesses = recogniser.read(top)
-            bottom_guesses = recogniser.read(bottom)
+            top_guesses = forced_row_guesses(recogniser.reading(top), TOP_ROW)
+            bottom_guesses = forced_row_guesses(recogniser.reading(bottom), BOTTOM_ROW)
             halves = [CharGuess(g.probs, g.position * 0.3) for g in top_guesses] + [
                 CharGuess(g.probs, 0.3 + g.position * 0.7) for g in bottom_guesses
             ]
