@@ -7,6 +7,7 @@ province character was read as, make such a bias visible at a glance.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -87,8 +88,9 @@ def table_lines(title: str, rows: dict[str, dict[str, object]]) -> list[str]:
     lines = [title, f"  {'':<18}{'plates':>7}{'exact':>9}{'province':>10}  province read as"]
     for key, row in rows.items():
         read_as = ", ".join(f"{char}×{count}" for char, count in dict(row["read_as"]).items())  # type: ignore[call-overload]
+        wide = sum(unicodedata.east_asian_width(char) in "WF" for char in key)  # a Chinese character takes two columns
         lines.append(
-            f"  {key:<18}{row['plates']:>7}{float(row['exact_accuracy']):>9.1%}"  # type: ignore[arg-type]
+            f"  {key:<{18 - wide}}{row['plates']:>7}{float(row['exact_accuracy']):>9.1%}"  # type: ignore[arg-type]
             f"{float(row['province_accuracy']):>10.1%}  {read_as}"  # type: ignore[arg-type]
         )
     return lines

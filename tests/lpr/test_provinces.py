@@ -118,3 +118,21 @@ def test_letter_first_layouts_only_where_the_colour_allows() -> None:
     assert white is not None and (white.text, white.plate_type) == ("KA12345", PlateType.MILITARY)
     assert blue is not None and blue.text == "皖A12345"  # a blue plate read letter-first lost its province
     assert excluded_types(PlateColour.BLACK) == frozenset()  # dim white plates are often classed black
+
+
+def test_breakdown_counts_exact_reads_and_the_province_confusion() -> None:
+    from checkpoint.lpr.breakdown import Breakdown, province_of, table_lines
+
+    assert province_of("WJ粤1234X") == "粤" and province_of("VA12345") == "-" and province_of("") == ""
+    breakdown = Breakdown()
+    breakdown.add("粤B12345", "粤B12345", "blue")
+    breakdown.add("粤B12346", "皖B12346", "blue")
+    breakdown.add("湘A12345", "", "yellow")
+    summary = breakdown.summary()
+    assert summary["by_province"]["粤"] == {  # type: ignore[index]
+        "plates": 2, "exact": 1, "exact_accuracy": 0.5, "province_accuracy": 0.5, "read_as": {"皖": 1}}
+    assert summary["by_type"]["yellow"]["read_as"] == {"(none)": 1}  # type: ignore[index]
+    assert summary["province_accuracy"] == round(1 / 3, 4)
+    lines = table_lines("by province", summary["by_province"])  # type: ignore[arg-type]
+    assert [line.split()[0] for line in lines[2:]] == ["湘", "粤"]  # GA 36's province order
+    assert lines[3].split()[:4] == ["粤", "2", "50.0%", "50.0%"] and "皖×1" in lines[3]
