@@ -98,6 +98,11 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+def fonts_available() -> bool:
+    """Whether a CJK and a Latin font are installed (Debian: fonts-noto-cjk, fonts-dejavu-core)."""
+    return any(Path(path).is_file() for path in CJK_FONTS) and any(Path(path).is_file() for path in LATIN_FONTS)
+
+
 def _font_path(cjk: bool) -> str:
     for candidate in CJK_FONTS if cjk else LATIN_FONTS:
         if Path(candidate).is_file():

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from checkpoint.lpr import LprSettings, make_plate_engine
@@ -16,9 +17,11 @@ from checkpoint.lpr.engines import PlateEngine
 from checkpoint.lpr.models import PlateType
 from checkpoint.lpr.normalize import is_valid_plate, normalize_plate, plate_type_of
 from checkpoint.lpr.ocr import CharGuess
-from checkpoint.lpr.plate_render import KIND_BY_NAME, KINDS, degrade, render_plate
+from checkpoint.lpr.plate_render import KIND_BY_NAME, KINDS, degrade, fonts_available, render_plate
 from checkpoint.lpr.priors import province_prior, reweigh
 from checkpoint.lpr.synthetic_set import write_balanced_set
+
+pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK or Latin font (make browser installs them)")
 
 
 def test_synth_command_writes_every_province_of_every_kind(tmp_path: Path) -> None:
@@ -94,7 +97,6 @@ def test_wan_bias_divides_out_and_local_province_is_a_prior() -> None:
 
 def test_local_province_setting_is_checked() -> None:
     import pydantic
-    import pytest
 
     with pytest.raises(pydantic.ValidationError):
         LprSettings(local_province="X")

@@ -10,12 +10,14 @@ from checkpoint.lpr import LprSettings, make_plate_engine
 from checkpoint.lpr.engines import PlateEngine
 from checkpoint.lpr.images import DECODE_MAX_SIDE, decode_image, jpeg_reduction
 from checkpoint.lpr.models import Corners
-from checkpoint.lpr.plate_render import KIND_BY_NAME, render_plate
+from checkpoint.lpr.plate_render import KIND_BY_NAME, fonts_available, render_plate
 from checkpoint.lpr.vehicle_colour import COLOUR_WORDS, vehicle_colour_near
 from checkpoint.passes.vehicle import VEHICLE_COLOURS
 
 BODY_BGR = {"red": (30, 30, 200), "white": (235, 235, 235), "black": (20, 20, 20), "blue": (170, 80, 20),
             "silver": (150, 150, 150), "yellow": (20, 200, 230)}
+
+pytestmark = pytest.mark.skipif(not fonts_available(), reason="no CJK or Latin font (make browser installs them)")
 
 
 def car_frame(body_bgr: tuple[int, int, int], *, size: tuple[int, int] = (1280, 720)) -> tuple[np.ndarray, Corners]:
