@@ -67,6 +67,12 @@ class LprSettings(BaseModel):
     )
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
     keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")
+    tilt_search_deg: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=60.0,
+        description="also search the frame turned by +/- this many degrees (cameras seeing plates tilted ~45°); 0: off",
+    )
     plate_wan_bias: float = Field(
         default=4.0,
         ge=1.0,

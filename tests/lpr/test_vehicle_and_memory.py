@@ -77,3 +77,11 @@ def test_frames_larger_than_max_side_are_searched_shrunk_and_read_at_full_size()
     assert read.text == "粤B12345"
     # corners come back in the frame's own pixels, not the shrunk search's
     assert abs(read.corners[0][0] - corners[0][0]) < 12 and abs(read.corners[2][1] - corners[2][1]) < 12
+
+
+def test_a_plate_tilted_45_degrees_is_read_with_the_tilt_search() -> None:
+    frame, _ = car_frame(BODY_BGR["white"], size=(1280, 720))
+    matrix = cv2.getRotationMatrix2D((640, 360), 45.0, 1.0)
+    tilted = np.asarray(cv2.warpAffine(frame, matrix, (1280, 720), borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8)
+    engine = make_plate_engine(LprSettings(tilt_search_deg=45.0))
+    assert [read.text for read in engine.read(tilted)] == ["粤B12345"]

@@ -12,7 +12,13 @@ from checkpoint.core.settings_groups import LprSettings
 from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
 from checkpoint.lpr.colour import plate_colour
 from checkpoint.lpr.decode import forced_guesses, forced_row_guesses, row_layout
-from checkpoint.lpr.detect import PlateDetector, scale_detection, shift_detection
+from checkpoint.lpr.detect import (
+    PlateDetector,
+    merge_detections,
+    rotated_detections,
+    scale_detection,
+    shift_detection,
+)
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
@@ -98,20 +104,28 @@ class OnnxPlateEngine:
         shrink = min(1.0, self.settings.max_side_px / longest)
         if shrink < 1.0:  # larger frames are searched shrunk, so detection memory stays that of max_side_px
             frame = cv2.resize(frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)  # type: ignore[assignment]
-            longest = max(frame.shape[:2])
-        scale = self.settings.detect_scale
-        coarse_scale = self.settings.coarse_scale
-        if scale == 1.0 and coarse_scale < 1.0 and coarse_scale * longest >= MIN_COARSE_SIDE_PX:
-            detections = self.detector.detect_coarse_to_fine(
-                frame, coarse_scale=coarse_scale, coarse_threshold=self.settings.coarse_threshold
-            )
-        else:
-            detections = self.detector.detect(frame, scale=scale)
+        detections = self._detect_frame(frame)
+        tilt = self.settings.tilt_search_deg
+        if tilt > 0:
+            for degrees in (tilt, -tilt):
+                detections += rotated_detections(self._detect_frame, frame, degrees)
+            detections = merge_detections(detections, self.detector.iou_threshold)
         return [
             shift_detection(scale_detection(detection, 1.0 / shrink), offset_x, offset_y)
             for detection in detections
             if plate_width_px(detection.corners) >= MIN_PLATE_WIDTH_PX
         ]
+
+    def _detect_frame(self, frame: Image) -> list[Detection]:
+        """Detection on one frame: coarse to fine where the frame is large enough, else in one pass."""
+        longest = max(frame.shape[:2])
+        scale = self.settings.detect_scale
+        coarse_scale = self.settings.coarse_scale
+        if scale == 1.0 and coarse_scale < 1.0 and coarse_scale * longest >= MIN_COARSE_SIDE_PX:
+            return self.detector.detect_coarse_to_fine(
+                frame, coarse_scale=coarse_scale, coarse_threshold=self.settings.coarse_threshold
+            )
+        return self.detector.detect(frame, scale=scale)
 
     def read_plate_image(self, plate_bgr: npt.NDArray[np.uint8]) -> PlateRead | None:
         """Read an image that is already a tight plate crop (no detection)."""
