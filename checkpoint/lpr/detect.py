@@ -244,6 +244,6 @@ UPRIGHT_ASPECT = 3.0  # a single-row plate is 440x140; a double-row one 2:1 stil
 def corner_aspect(corners: Corners) -> float:
     """Mean top/bottom edge length over mean left/right edge length."""
     points = np.asarray(corners, dtype=np.float64)
-    across = (np.linalg.norm(points[1] - points[0]) + np.linalg.norm(points[2] - points[3])) / 2
-    down = (np.linalg.norm(points[3] - points[0]) + np.linalg.norm(points[2] - points[1])) / 2
-    return float(across / max(down, 1e-6))
+    across = float(np.linalg.norm(points[1] - points[0]) + np.linalg.norm(points[2] - points[3])) / 2
+    down = float(np.linalg.norm(points[3] - points[0]) + np.linalg.norm(points[2] - points[1])) / 2
+    return across / max(down, 1e-6)
