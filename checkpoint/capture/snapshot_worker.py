@@ -182,7 +182,8 @@ class SnapshotReader:
                             captured_at=snapshot.taken_at, plate_colour=read.colour.value,
                             plate_type=read.plate_type.value, confidence=round(read.confidence, 4),
                             device_id=snapshot.device_id, lane=snapshot.lane, direction=snapshot.direction,
-                            image_path=snapshot.image_path, plate_image_path=plate_path, source="snapshot")
+                            image_path=snapshot.image_path, plate_image_path=plate_path, source="snapshot",
+                            vehicle_colour=read.vehicle_colour)
 
 
 def run_snapshot_process(redis_url: str, data_dir: str, lpr_json: str, consumer: str, repeat_window_s: float,

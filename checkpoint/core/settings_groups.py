@@ -60,9 +60,32 @@ class LprSettings(BaseModel):
         le=1.0,
         description="detection score that makes a small coarse candidate worth a second look",
     )
-    max_side_px: int = Field(default=2560, ge=64, description="larger inputs are shrunk to this side before detection")
+    max_side_px: int = Field(
+        default=1920,
+        ge=64,
+        description="larger inputs are searched shrunk to this side (plates read at full size): <= 400 MB a worker",
+    )
     max_pixels: int = Field(default=60_000_000, description="larger inputs are refused as not a camera frame")
     keep_crop: bool = Field(default=True, description="attach the rectified plate image to each read")
+    tilt_search_deg: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=60.0,
+        description="also search the frame turned by +/- this many degrees (cameras seeing plates tilted ~45°); 0: off",
+    )
+    plate_wan_bias: float = Field(
+        default=4.0,
+        ge=1.0,
+        description="how much the plate recogniser over-predicts 皖 (CCPD-trained); divides its 皖 probability",
+    )
+    local_province: str = Field(
+        default="",
+        pattern="^[京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新]?$",
+        description="优先省份: this site's province character as a prior (e.g. 粤); empty: off (the default)",
+    )
+    local_province_weight: float = Field(
+        default=3.0, ge=1.0, description="how much more likely the local province is taken than any other"
+    )
 
 
 class WatchlistSettings(BaseModel):

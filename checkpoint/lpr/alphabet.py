@@ -8,8 +8,11 @@ LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # GA 36 leaves out I and O
 TAIL_MARKS = "警学挂港澳领"  # a single character that ends a 7-character special plate
 EMBASSY = "使"
 EMERGENCY = "应急"
+CIVIL_AVIATION = "民航"  # 民航 airside vehicles: the two characters lead the plate
+MILITARY_FIRST = "VKHBSLJNGCEQ"  # first (red) letter of a military plate: the issuing command; never W (WJ: 武警)
+ARMED_POLICE_BRANCH = DIGITS + "XBTSHJD"  # last character of a 武警 WJ plate: serial digit or branch
 
-ALPHABET: str = DIGITS + LETTERS + PROVINCES + TAIL_MARKS + EMBASSY + EMERGENCY
+ALPHABET: str = DIGITS + LETTERS + PROVINCES + TAIL_MARKS + EMBASSY + EMERGENCY + CIVIL_AVIATION
 """Every character a plate read can hold; per-character distributions are indexed by it."""
 INDEX: dict[str, int] = {char: position for position, char in enumerate(ALPHABET)}
 

@@ -79,6 +79,7 @@ def evaluate_command(
     no_paddle: NoPaddle = False,
 ) -> None:
     """Measure exact-plate and character accuracy, detection recall, false plates and speed."""
+    from checkpoint.lpr.breakdown import table_lines
     from checkpoint.lpr.evaluate import evaluate
     from checkpoint.lpr.report import write_report
 
@@ -104,14 +105,35 @@ def evaluate_command(
     report_path = report or Path(f"lpr-mistakes-{folder.resolve().name}{suffix}.html")
     write_report(report_path, f"lpr eval {folder}{suffix} ({split})", dict(summary), tally.mistakes)
     if as_json:
-        typer.echo(json.dumps(summary))
+        typer.echo(json.dumps(summary, ensure_ascii=False))
         return
     typer.echo(f"images                 {summary['images']}")
     typer.echo(f"plates                 {summary['plates']}")
-    typer.echo(f"exact-plate accuracy   {float(summary['exact_accuracy']):.2%}")
-    typer.echo(f"character accuracy     {float(summary['char_accuracy']):.2%}")
-    typer.echo(f"detection recall       {float(summary['detection_recall']):.2%}")
+    typer.echo(f"exact-plate accuracy   {float(summary['exact_accuracy']):.2%}")  # type: ignore[arg-type]
+    typer.echo(f"character accuracy     {float(summary['char_accuracy']):.2%}")  # type: ignore[arg-type]
+    typer.echo(f"detection recall       {float(summary['detection_recall']):.2%}")  # type: ignore[arg-type]
     typer.echo(f"false plates / image   {summary['false_plates_per_image']}")
     typer.echo(f"median ms / image      {summary['ms_per_image_median']}")
     typer.echo(f"median ms / plate      {summary['ms_per_plate_median']}")
+    typer.echo(f"province accuracy      {float(summary['province_accuracy']):.2%}")  # type: ignore[arg-type]
+    for title, key in (("by province", "by_province"), ("by type", "by_type")):
+        for line in table_lines(title, summary[key]):  # type: ignore[arg-type]
+            typer.echo(line)
     typer.echo(f"mistakes ({len(tally.mistakes)}): {report_path}")
+
+
+@app.command()
+def synth(
+    folder: Annotated[Path, typer.Argument(help="where to write the images and labels.csv")],
+    per_cell: Annotated[int, typer.Option("--per-cell", min=1, help="plates per province and kind")] = 2,
+    seed: Annotated[int, typer.Option(help="random seed (the same seed writes the same set)")] = 36,
+) -> None:
+    """Write the balanced synthetic set: every province x every GA 36 plate kind, labelled."""
+    from checkpoint.lpr.plate_render import FontMissing
+    from checkpoint.lpr.synthetic_set import write_balanced_set
+
+    try:
+        count = write_balanced_set(folder, per_cell=per_cell, seed=seed)
+    except FontMissing as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{count} synthetic plates written to {folder} (evaluate: checkpoint lpr eval {folder})")

@@ -61,10 +61,13 @@ def project_frames(frame_probs: FloatArray, mapping: IntArray) -> FloatArray:
     return projected
 
 
-def forced_plate_read(projected: FloatArray, lengths: frozenset[int] | None = None) -> ForcedRead | None:
+def forced_plate_read(
+    projected: FloatArray, lengths: frozenset[int] | None = None, layouts_allowed: npt.NDArray[np.bool_] | None = None
+) -> ForcedRead | None:
     """The most probable frame path that spells some plate layout exactly, or None (too few frames).
 
-    `lengths` limits the layouts to plates of these lengths (None: all).
+    `lengths` limits the layouts to plates of these lengths (None: all); `layouts_allowed`
+    (layouts x positions x ALPHABET) replaces the plate layouts, e.g. with one row of a double-row plate.
 
     States per layout: "blank after k characters" and "k-th character is c". A character may
     follow a different one directly; the same character twice needs a blank between (CTC).
@@ -72,11 +75,13 @@ def forced_plate_read(projected: FloatArray, lengths: frozenset[int] | None = No
     frames = projected.shape[0]
     if frames < 2:
         return None
+    allowed_chars = _ALLOWED if layouts_allowed is None else layouts_allowed
+    layout_lengths = allowed_chars.any(axis=2).sum(axis=1)
     log_blank = np.log(np.maximum(projected[:, 0], LOG_FLOOR))
     log_char = np.log(np.maximum(projected[:, 1:], LOG_FLOOR))
-    layouts, length, letters = _ALLOWED.shape
+    layouts, length, letters = allowed_chars.shape
     chars = np.full((layouts, length, letters), NEVER)
-    chars[:, 0] = np.where(_ALLOWED[:, 0], log_char[0], NEVER)
+    chars[:, 0] = np.where(allowed_chars[:, 0], log_char[0], NEVER)
     blanks = np.full((layouts, length + 1), NEVER)
     blanks[:, 0] = log_blank[0]
     letter_ids = np.arange(letters)
@@ -104,17 +109,17 @@ def forced_plate_read(projected: FloatArray, lengths: frozenset[int] | None = No
         blank_source[t] = from_char > blanks
         blank_prev[t, :, 1:] = first
         blanks = np.maximum(blanks, from_char) + log_blank[t]
-        chars = np.maximum(sources.max(axis=0) + np.where(_ALLOWED, log_char[t], NEVER), NEVER)
+        chars = np.maximum(sources.max(axis=0) + np.where(allowed_chars, log_char[t], NEVER), NEVER)
     rows = np.arange(layouts)
-    end_blank = blanks[rows, _LENGTHS]
-    end_char = chars[rows, _LENGTHS - 1].max(axis=1)
+    end_blank = blanks[rows, layout_lengths]
+    end_char = chars[rows, layout_lengths - 1].max(axis=1)
     scores = np.maximum(end_blank, end_char)
     if lengths is not None:
-        scores = np.where(np.isin(_LENGTHS, list(lengths)), scores, NEVER)
+        scores = np.where(np.isin(layout_lengths, list(lengths)), scores, NEVER)
     layout = int(np.argmax(scores))
     if scores[layout] <= NEVER / 2:
         return None
-    last = int(_LENGTHS[layout]) - 1
+    last = int(layout_lengths[layout]) - 1
     state = (last, int(chars[layout, last].argmax())) if end_char[layout] >= end_blank[layout] else (last + 1, -1)
     spans: dict[int, tuple[int, list[int]]] = {}
     for t in range(frames - 1, -1, -1):
@@ -131,7 +136,7 @@ def forced_plate_read(projected: FloatArray, lengths: frozenset[int] | None = No
             state = (position, -1)
         elif source == 2:
             state = (position - 1, int(char_prev[t, layout, position, letter]))
-    if len(spans) != _LENGTHS[layout]:
+    if len(spans) != layout_lengths[layout]:
         return None
     guesses = [_guess_at(projected, *spans[k], frames) for k in sorted(spans)]
     return ForcedRead(guesses=guesses, log_score=float(scores[layout]))
@@ -147,4 +152,20 @@ def _guess_at(projected: FloatArray, letter: int, span: list[int], frames: int) 
 def forced_guesses(reading: Reading, lengths: frozenset[int] | None = None) -> list[CharGuess]:
     """The reading's characters decoded under the plate layouts (its greedy ones if none fits)."""
     forced = forced_plate_read(project_frames(reading.frames, reading.mapping), lengths)
+    return reading.guesses if forced is None else forced.guesses
+
+
+def row_layout(*positions: str) -> npt.NDArray[np.bool_]:
+    """One layout (1 x positions x ALPHABET) from each position's allowed characters."""
+    allowed = np.zeros((1, len(positions), len(ALPHABET)), dtype=bool)
+    for index, chars in enumerate(positions):
+        allowed[0, index, [ALPHABET.index(char) for char in chars]] = True
+    return allowed
+
+
+def forced_row_guesses(reading: Reading, layout: npt.NDArray[np.bool_]) -> list[CharGuess]:
+    """One row's characters decoded under its layout (its greedy ones when they already fit or nothing does)."""
+    if len(reading.guesses) == layout.shape[1]:
+        return reading.guesses
+    forced = forced_plate_read(project_frames(reading.frames, reading.mapping), layouts_allowed=layout)
     return reading.guesses if forced is None else forced.guesses

@@ -8,6 +8,7 @@ of interest rather than on a shrunk frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import product
 
@@ -187,3 +188,62 @@ def shift_detection(detection: Detection, offset_x: float, offset_y: float) -> D
     return Detection(
         corners=corners, box=(x1 + offset_x, y1 + offset_y, x2 + offset_x, y2 + offset_y), score=detection.score
     )
+
+
+def scale_detection(detection: Detection, factor: float) -> Detection:
+    """The detection's corners and box multiplied by `factor`: from a shrunk frame's pixels to the frame's."""
+    if factor == 1.0:
+        return detection
+    corners: Corners = tuple((x * factor, y * factor) for x, y in detection.corners)  # type: ignore[assignment]
+    x1, y1, x2, y2 = detection.box
+    return Detection(corners=corners, box=(x1 * factor, y1 * factor, x2 * factor, y2 * factor), score=detection.score)
+
+
+def rotated_detections(
+    detect: Callable[[npt.NDArray[np.uint8]], list[Detection]], image_bgr: npt.NDArray[np.uint8], degrees: float
+) -> list[Detection]:
+    """Plates found in the image turned by `degrees`, their corners turned back into the image's pixels.
+
+    The detector's corners drift towards an upright box past ~30° of tilt; turning the image
+    first brings a plate tilted that much back to upright, where its corners come out right.
+    """
+    height, width = image_bgr.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    turned = cv2.warpAffine(image_bgr, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    back = cv2.invertAffineTransform(matrix)
+    found: list[Detection] = []
+    for detection in detect(np.asarray(turned, dtype=np.uint8)):
+        points = np.hstack([np.asarray(detection.corners), np.ones((4, 1))]) @ back.T
+        corners: Corners = tuple((float(x), float(y)) for x, y in points)  # type: ignore[assignment]
+        (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
+        box = (float(x1), float(y1), float(x2), float(y2))
+        found.append(Detection(corners=corners, box=box, score=detection.score))
+    return found
+
+
+def merge_detections(detections: list[Detection], iou_threshold: float) -> list[Detection]:
+    """One detection per plate from several searches: of each overlapping group, the one whose corners
+    look most like a plate seen upright (score times how near its aspect comes to a single row's 3:1).
+
+    A search turned the wrong way finds the same plate, often with a good score, but with corners
+    skewed into a squat parallelogram: the aspect tells the two apart.
+    """
+    if len(detections) < 2:
+        return detections
+    boxes = np.array([detection.box for detection in detections], dtype=np.float32).reshape(-1, 4)
+    scores = np.array(
+        [detection.score * min(1.0, corner_aspect(detection.corners) / UPRIGHT_ASPECT) for detection in detections],
+        dtype=np.float32,
+    )
+    return [detections[index] for index in non_max_suppression(boxes, scores, iou_threshold)]
+
+
+UPRIGHT_ASPECT = 3.0  # a single-row plate is 440x140; a double-row one 2:1 still ranks above a skewed read
+
+
+def corner_aspect(corners: Corners) -> float:
+    """Mean top/bottom edge length over mean left/right edge length."""
+    points = np.asarray(corners, dtype=np.float64)
+    across = float(np.linalg.norm(points[1] - points[0]) + np.linalg.norm(points[2] - points[3])) / 2
+    down = float(np.linalg.norm(points[3] - points[0]) + np.linalg.norm(points[2] - points[1])) / 2
+    return across / max(down, 1e-6)

@@ -12,10 +12,12 @@ from typing import Literal
 
 import numpy as np
 
+from checkpoint.lpr.breakdown import Breakdown
 from checkpoint.lpr.engines import PlateEngine
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.images import load_image
 from checkpoint.lpr.models import PlateRead
+from checkpoint.lpr.normalize import plate_type_of
 from checkpoint.lpr.report import Mistake
 from checkpoint.lpr.variants import VARIANTS
 
@@ -31,6 +33,7 @@ class LabelledImage:
     plate: str
     box: tuple[float, float, float, float] | None
     corners: np.ndarray | None
+    plate_type: str | None = None  # the optional `type` column (synthetic sets name finer kinds)
 
 
 @dataclass
@@ -46,8 +49,9 @@ class Tally:
     image_ms: list[float] = field(default_factory=list)
     plate_ms: list[float] = field(default_factory=list)
     mistakes: list[Mistake] = field(default_factory=list)
+    breakdown: Breakdown = field(default_factory=Breakdown)
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, object]:
         """The figures the CLI prints (accuracies as fractions)."""
         plates = max(self.plates, 1)
         return {
@@ -59,6 +63,7 @@ class Tally:
             "false_plates_per_image": round(self.false_plates / max(self.images, 1), 4),
             "ms_per_image_median": round(statistics.median(self.image_ms), 2) if self.image_ms else 0.0,
             "ms_per_plate_median": round(statistics.median(self.plate_ms), 2) if self.plate_ms else 0.0,
+            **self.breakdown.summary(),
         }
 
 
@@ -91,7 +96,8 @@ def load_labels(folder: Path) -> list[LabelledImage]:
             )
             if corners is not None and box is None:
                 box = (*corners.min(axis=0), *corners.max(axis=0))
-            rows.append(LabelledImage(row["file"], row["plate"].strip(), box, corners))  # type: ignore[arg-type]
+            plate_type = (row.get("type") or "").strip() or None
+            rows.append(LabelledImage(row["file"], row["plate"].strip(), box, corners, plate_type))  # type: ignore[arg-type]
     return rows
 
 
@@ -180,6 +186,7 @@ def evaluate(
 
 def _score(tally: Tally, row: LabelledImage, read: PlateRead | None) -> None:
     text = read.text if read is not None else ""
+    tally.breakdown.add(row.plate, text, row.plate_type or plate_type_of(row.plate).value)
     tally.char_score += char_accuracy(row.plate, text)
     if text == row.plate:
         tally.exact += 1

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from checkpoint.lpr.alphabet import ALPHABET, PROVINCES
-from checkpoint.lpr.models import PlateColour, PlateRead
+from checkpoint.lpr.models import PlateColour, PlateRead, PlateType
 from checkpoint.lpr.normalize import PlateChoice, best_plate_text, plate_type_of
 from checkpoint.lpr.ocr import CharGuess
 
@@ -72,10 +72,13 @@ def fuse_recognisers(
     *,
     plate_weight: float = 0.5,
     plate_province_weight: float = 0.5,
+    excluded: frozenset[PlateType] = frozenset(),
 ) -> PlateChoice | None:
-    """Best plate text from the plate recogniser and, when given, PP-OCR; None if no layout fits."""
+    """Best plate text from the plate recogniser and, when given, PP-OCR; None if no layout fits.
+
+    `excluded`: layouts the plate's colour rules out (normalize.excluded_types)."""
     if not paddle_guesses:
-        return best_plate_text([guess.probs for guess in plate_guesses])
+        return best_plate_text([guess.probs for guess in plate_guesses], excluded=excluded)
     candidates: list[PlateChoice] = []
     for reference, other, weight, province_weight in (
         (plate_guesses, paddle_guesses, plate_weight, plate_province_weight),
@@ -83,7 +86,7 @@ def fuse_recognisers(
     ):
         if not reference:
             continue
-        choice = best_plate_text(combine(reference, other, weight, province_weight))
+        choice = best_plate_text(combine(reference, other, weight, province_weight), excluded=excluded)
         if choice is not None:
             candidates.append(choice)
             if len(reference) == len(other):
@@ -121,6 +124,10 @@ def fuse_reads(reads: Sequence[PlateRead]) -> PlateRead | None:
     for read in voters:
         colour_votes[read.colour] += read.confidence
     colour = max(colour_votes, key=lambda key: colour_votes[key])
+    body_votes: dict[str, float] = defaultdict(float)
+    for read in voters:
+        if read.vehicle_colour:
+            body_votes[read.vehicle_colour] += read.confidence
     text = "".join(chars)
     best_read = max(voters, key=lambda read: read.confidence)
     mean_confidence = float(np.mean([read.confidence for read in voters]))
@@ -128,6 +135,7 @@ def fuse_reads(reads: Sequence[PlateRead]) -> PlateRead | None:
         best_read,
         text=text,
         colour=colour,
+        vehicle_colour=max(body_votes, key=lambda key: body_votes[key]) if body_votes else None,
         plate_type=plate_type_of(text, colour),
         confidence=min(min(confidences), 1.0) * mean_confidence if len(voters) > 1 else best_read.confidence,
         char_confidences=tuple(confidences) if len(voters) > 1 else best_read.char_confidences,

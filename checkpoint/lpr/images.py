@@ -25,12 +25,30 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = MAX_PIXE
         raise ImageError(f"{name}: file of {len(data)} bytes is too large")
     buffer = np.frombuffer(data, dtype=np.uint8)
     header_ok, width, height = _peek_size(buffer)
-    if header_ok and width * height > max_pixels:
+    reduction = jpeg_reduction(width, height, max_pixels) if header_ok and data[:2] == b"\xff\xd8" else 1
+    if header_ok and width * height > max_pixels * reduction**2:
         raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
-    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    decoded = cv2.imdecode(buffer, REDUCED_FLAGS[reduction])
     if decoded is None:
         raise ImageError(f"{name}: not a readable image")
     return to_bgr(decoded, name=name, max_pixels=max_pixels)
+
+
+DECODE_MAX_SIDE = 4096  # JPEGs larger than this are decoded at 1/2, 1/4 or 1/8 size (memory stays bounded)
+REDUCED_FLAGS = {1: cv2.IMREAD_UNCHANGED, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def jpeg_reduction(width: int, height: int, max_pixels: int = MAX_PIXELS) -> int:
+    """The smallest JPEG decode reduction (1, 2, 4, 8) that brings the picture within DECODE_MAX_SIDE.
+
+    The JPEG decoder skips the fine frequencies at 1/2..1/8 size, so a 12000x12000 photo never
+    exists in memory at full size (432 MB); detection shrinks a frame to max_side_px anyway.
+    """
+    for factor in (1, 2, 4, 8):
+        if max(width, height) <= DECODE_MAX_SIDE * factor and width * height <= max_pixels * factor**2:
+            return factor
+    return 8
 
 
 def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image:

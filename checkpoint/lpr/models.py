@@ -37,6 +37,9 @@ class PlateType(StrEnum):
     MACAU = "macau"  # black, 粤Z....澳
     EMBASSY = "embassy"  # black, 使
     CONSULATE = "consulate"  # black, ends in 领
+    MILITARY = "military"  # white, two letters (the first red) and five digits
+    ARMED_POLICE = "armed_police"  # white, WJ + province + four digits + a digit or branch letter
+    CIVIL_AVIATION = "civil_aviation"  # 民航 + five letters or digits (airside vehicles)
     UNKNOWN = "unknown"
 
 
@@ -62,6 +65,7 @@ class PlateRead:
     detection_score: float = 1.0
     double_row: bool = False
     crop: npt.NDArray[np.uint8] | None = field(default=None, compare=False, repr=False)
+    vehicle_colour: str | None = None  # body colour around the plate (lpr.vehicle_colour), a GA/T 1400 word
 
     def to_json(self) -> dict[str, object]:
         """The read as plain JSON values (no crop)."""
@@ -74,4 +78,5 @@ class PlateRead:
             "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
             "detection_score": round(self.detection_score, 4),
             "double_row": self.double_row,
+            "vehicle_colour": self.vehicle_colour,
         }

@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from checkpoint.lpr.alphabet import (
     ALPHABET,
+    ARMED_POLICE_BRANCH,
+    CIVIL_AVIATION,
     CONFUSED_DIGIT_FOR_LETTER,
     CONFUSED_LETTER_FOR_DIGIT,
     DIGITS,
@@ -22,6 +24,7 @@ from checkpoint.lpr.alphabet import (
     INDEX,
     LETTERS,
     LOOKALIKES,
+    MILITARY_FIRST,
     PROVINCES,
 )
 from checkpoint.lpr.models import PlateColour, PlateType
@@ -32,7 +35,7 @@ _ALNUM = DIGITS + LETTERS
 _P, _L, _A, _D = f"[{PROVINCES}]", f"[{LETTERS}]", f"[{_ALNUM}]", "[0-9]"
 
 PLATE_FORMATS: dict[PlateType, re.Pattern[str]] = {
-    PlateType.STANDARD: re.compile(f"{_P}{_L}{_A}{{5}}"),
+    PlateType.STANDARD: re.compile(f"{_P}{_L}{_A}{{5}}|粤O{_A}{{5}}"),
     PlateType.NEW_ENERGY: re.compile(f"{_P}{_L}(?:[DF]{_A}{_D}{{4}}|{_D}{{5}}[DF])"),
     PlateType.POLICE: re.compile(f"{_P}{_L}{_A}{{4}}警"),
     PlateType.EMERGENCY: re.compile(f"{_P}{_L}{_A}{{4}}应急"),
@@ -42,6 +45,9 @@ PLATE_FORMATS: dict[PlateType, re.Pattern[str]] = {
     PlateType.MACAU: re.compile(f"粤Z{_A}{{4}}澳"),
     PlateType.CONSULATE: re.compile(f"{_P}{_L}{_A}{{4}}领"),
     PlateType.EMBASSY: re.compile(f"{EMBASSY}{_D}{{6}}|{_D}{{6}}{EMBASSY}"),
+    PlateType.MILITARY: re.compile(f"[{MILITARY_FIRST}]{_L}{_D}{{5}}"),
+    PlateType.ARMED_POLICE: re.compile(f"WJ{_P}{_D}{{4}}[{ARMED_POLICE_BRANCH}]"),
+    PlateType.CIVIL_AVIATION: re.compile(f"{CIVIL_AVIATION}{_A}{{5}}"),
 }
 
 
@@ -51,6 +57,7 @@ class Template:
 
     plate_type: PlateType
     positions: tuple[str, ...]
+    letter_o_at: int | None = None  # where this layout's 0 is the letter O (粤O: GA 36 has no O elsewhere)
 
 
 TEMPLATES: tuple[Template, ...] = (
@@ -65,6 +72,11 @@ TEMPLATES: tuple[Template, ...] = (
     Template(PlateType.NEW_ENERGY, (PROVINCES, LETTERS, "DF", _ALNUM) + (DIGITS,) * 4),
     Template(PlateType.NEW_ENERGY, (PROVINCES, LETTERS) + (DIGITS,) * 5 + ("DF",)),
     Template(PlateType.EMERGENCY, (PROVINCES, LETTERS) + (_ALNUM,) * 4 + ("应", "急")),
+    Template(PlateType.STANDARD, ("粤", "0") + (_ALNUM,) * 5, letter_o_at=1),
+    Template(PlateType.EMBASSY, (DIGITS,) * 6 + (EMBASSY,)),
+    Template(PlateType.MILITARY, (MILITARY_FIRST, LETTERS) + (DIGITS,) * 5),
+    Template(PlateType.ARMED_POLICE, ("W", "J", PROVINCES) + (DIGITS,) * 4 + (ARMED_POLICE_BRANCH,)),
+    Template(PlateType.CIVIL_AVIATION, ("民", "航") + (_ALNUM,) * 5),
 )
 
 
@@ -91,7 +103,12 @@ class PlateChoice:
     char_confidences: tuple[float, ...]
 
 
-def best_plate_text(distributions: list[FloatArray], *, min_char_probability: float = 1e-4) -> PlateChoice | None:
+def best_plate_text(
+    distributions: list[FloatArray],
+    *,
+    min_char_probability: float = 1e-4,
+    excluded: frozenset[PlateType] = frozenset(),
+) -> PlateChoice | None:
     """The most probable text that fits a plate layout, or None when no layout fits.
 
     A template scores the product of its per-position best allowed probability, so a 0 read
@@ -99,7 +116,7 @@ def best_plate_text(distributions: list[FloatArray], *, min_char_probability: fl
     """
     best: tuple[float, PlateChoice] | None = None
     for template in TEMPLATES:
-        if len(template.positions) != len(distributions):
+        if len(template.positions) != len(distributions) or template.plate_type in excluded:
             continue
         chars: list[str] = []
         confidences: list[float] = []
@@ -114,10 +131,26 @@ def best_plate_text(distributions: list[FloatArray], *, min_char_probability: fl
             confidences.append(probability / max(float(masked.sum()), 1e-9))
             log_score += float(np.log(probability))
         else:
+            if template.letter_o_at is not None:
+                chars[template.letter_o_at] = "O"
             choice = PlateChoice("".join(chars), template.plate_type, tuple(confidences))
             if best is None or log_score > best[0]:
                 best = (log_score, choice)
     return None if best is None else best[1]
+
+
+WHITE_ONLY = frozenset({PlateType.MILITARY, PlateType.ARMED_POLICE})
+"""Layouts only a white plate carries: a blue, yellow or green plate read letter-first lost its province."""
+
+
+def excluded_types(colour: PlateColour) -> frozenset[PlateType]:
+    """Layouts the plate's colour rules out: a blue, yellow or green plate is never military or WJ.
+
+    Black and unknown rule nothing out: a dim or backlit white plate is often classed black.
+    """
+    if colour in (PlateColour.BLUE, PlateColour.YELLOW, PlateColour.GREEN):
+        return WHITE_ONLY
+    return frozenset()
 
 
 def plate_type_of(text: str, colour: PlateColour = PlateColour.UNKNOWN) -> PlateType:
@@ -144,6 +177,8 @@ def normalize_plate(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).upper()
     chars = [LOOKALIKES.get(char, char) for char in folded if char.isalnum()]
+    if len(chars) > 2 and chars[0] == "粤" and chars[1] == "0":
+        chars[1] = "O"  # 粤O: the one series GA 36 spells with an O (a digit never stands second)
     cleaned = "".join(chars)
     if is_valid_plate(cleaned) or len(cleaned) < 2:
         return cleaned

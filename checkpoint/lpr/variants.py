@@ -1,4 +1,4 @@
-"""Hard variants of evaluation images (rotation, blur, low light, JPEG 30, small scale).
+"""Hard variants of evaluation images (rotation to 45°, blur, low light, rain, JPEG 30, small scale).
 
 Each variant returns the changed image and a function that maps label points to it, so the
 labelled corners still say where the plate is.
@@ -69,10 +69,28 @@ def small(image: Image, factor: float = 0.5) -> tuple[Image, PointMap]:
     return shrunk, move  # type: ignore[return-value]
 
 
+def rain(image: Image) -> tuple[Image, PointMap]:
+    """Rain: thin bright slanted streaks over a dimmed, slightly blurred scene."""
+    rng = np.random.default_rng(1)
+    height, width = image.shape[:2]
+    drops = np.zeros((height, width), dtype=np.float32)
+    count = height * width // 400
+    drops[rng.integers(0, height, count), rng.integers(0, width, count)] = 1.0
+    streak = np.zeros((15, 15), dtype=np.float32)
+    np.fill_diagonal(streak, 1.0 / 15)  # drops fall slanted
+    streaks = cv2.filter2D(drops, -1, np.rot90(streak)) * 15 * 110.0  # each streak ~110 grey levels bright
+    dim = cv2.GaussianBlur(image, (3, 3), 0).astype(np.float32) * 0.8
+    return np.clip(dim + streaks[..., None], 0, 255).astype(np.uint8), _same
+
+
 VARIANTS: dict[str, Variant] = {
     "rotate10": rotate,
     "blur": blur,
     "low_light": low_light,
     "jpeg30": jpeg_30,
     "small50": small,
+    "rotate30": lambda image: rotate(image, 30.0),
+    "rotate45": lambda image: rotate(image, 45.0),
+    "small35": lambda image: small(image, 0.35),  # CCPD plates become ~50-100 px wide
+    "rain": rain,
 }

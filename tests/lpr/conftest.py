@@ -9,7 +9,8 @@ import pytest
 from checkpoint.lpr import LprSettings, make_plate_engine
 from checkpoint.lpr.engines import PlateEngine
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = next((folder / "shared" / "data" for folder in Path(__file__).resolve().parents
+             if (folder / "shared" / "data").is_dir()), Path("/nonexistent"))  # a worktree sits one level deeper
 PLATES_DEV = DATA / "plates-dev"
 
 

@@ -62,3 +62,18 @@ def test_lengths_limit_the_layouts() -> None:
     seven = forced_plate_read(frames, frozenset({7}))
     assert seven is not None and len(seven.guesses) == 7
     assert text_of(seven.guesses)[:2] == "皖A"
+
+
+def test_a_double_row_plates_row_is_decoded_under_its_own_layout() -> None:
+    from checkpoint.lpr.decode import forced_row_guesses
+    from checkpoint.lpr.engines.onnx import BOTTOM_ROW, TOP_ROW
+    from checkpoint.lpr.ocr import Reading, ctc_guesses
+
+    mapping = np.arange(-1, len(ALPHABET), dtype=np.int64)  # network class k+1 is ALPHABET[k]; 0 the blank
+    top = frames_spelling("辽J", faint="J")
+    greedy = ctc_guesses(top, mapping)
+    assert text_of(greedy) == "辽"  # the faint letter loses to the blank
+    assert text_of(forced_row_guesses(Reading(greedy, top, mapping), TOP_ROW)) == "辽J"
+    bottom = frames_spelling("Z0J5挂", faint="5")
+    reading = Reading(ctc_guesses(bottom, mapping), bottom, mapping)
+    assert text_of(forced_row_guesses(reading, BOTTOM_ROW)) == "Z0J5挂"

@@ -91,6 +91,7 @@ def test_cli_read_and_eval_json(plates_dev: Path, tmp_path: Path) -> None:
     assert read_result.exit_code == 0, read_result.output
     first = json.loads(read_result.output.splitlines()[0])
     assert {"file", "text", "colour", "type", "confidence", "char_confidences", "corners"} <= set(first)
+    assert first["vehicle_colour"] == "white"  # scene 0: a white car, labelled by eye
     report = tmp_path / "mistakes.html"
     eval_result = runner.invoke(app, ["eval", str(tmp_path), "--json", "--report", str(report)])
     assert eval_result.exit_code == 0, eval_result.output
@@ -104,7 +105,11 @@ def test_cli_read_and_eval_json(plates_dev: Path, tmp_path: Path) -> None:
         "false_plates_per_image",
         "ms_per_image_median",
         "ms_per_plate_median",
+        "province_accuracy",
+        "by_province",
+        "by_type",
     }
+    assert sum(row["plates"] for row in summary["by_province"].values()) == 4
     assert summary["images"] == 4 and 0.0 <= summary["exact_accuracy"] <= 1.0
     assert report.is_file()
 

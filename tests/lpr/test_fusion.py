@@ -70,3 +70,17 @@ def test_fuse_reads_of_nothing_is_none() -> None:
     assert fuse_reads([]) is None
     single = _read("京A12345", 0.7)
     assert fuse_reads([single]) == single
+
+
+def test_fuse_reads_takes_the_vehicle_colour_vote() -> None:
+    from dataclasses import replace
+
+    reads = [
+        replace(_read("鲁B12345", 0.9), vehicle_colour="white"),
+        replace(_read("鲁B12345", 0.5), vehicle_colour="silver"),
+        replace(_read("鲁B12345", 0.6), vehicle_colour="white"),
+        _read("鲁B12345", 0.95),
+    ]
+    fused = fuse_reads(reads)
+    assert fused is not None and fused.vehicle_colour == "white"
+    assert fuse_reads([_read("鲁B12345", 0.9), _read("鲁B12345", 0.8)]).vehicle_colour is None  # type: ignore[union-attr]

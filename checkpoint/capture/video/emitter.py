@@ -65,6 +65,7 @@ class PassEmitter:
             checkpoint_id=self.config.checkpoint_id, plate=plate, captured_at=at_of,
             plate_colour=fused.colour.value, plate_type=fused.plate_type.value, confidence=round(fused.confidence, 4),
             feed_id=self.config.feed_id, lane=self.config.lane, direction=self.config.direction, source="camera",
+            vehicle_colour=fused.vehicle_colour,
         )
         scene_path = images.image_relpath(at_of, self.config.checkpoint_code, captured.pass_id, "scene")
         plate_path = images.image_relpath(at_of, self.config.checkpoint_code, captured.pass_id, "plate")

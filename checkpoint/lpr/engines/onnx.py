@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from checkpoint.core.settings_groups import LprSettings
+from checkpoint.lpr.alphabet import DIGITS, LETTERS, PROVINCES
 from checkpoint.lpr.colour import plate_colour
-from checkpoint.lpr.decode import forced_guesses
-from checkpoint.lpr.detect import PlateDetector, shift_detection
+from checkpoint.lpr.decode import forced_guesses, forced_row_guesses, row_layout
+from checkpoint.lpr.detect import (
+    PlateDetector,
+    merge_detections,
+    rotated_detections,
+    scale_detection,
+    shift_detection,
+)
 from checkpoint.lpr.errors import ImageError
 from checkpoint.lpr.fusion import fuse_recognisers
 from checkpoint.lpr.images import to_bgr
-from checkpoint.lpr.models import Corners, Detection, PlateColour, PlateRead
-from checkpoint.lpr.normalize import PlateChoice, plate_type_of
+from checkpoint.lpr.models import Corners, Detection, PlateColour, PlateRead, PlateType
+from checkpoint.lpr.normalize import PlateChoice, excluded_types, plate_type_of
 from checkpoint.lpr.ocr import CharGuess, CtcRecogniser, Reading, paddle_characters, plate_characters
+from checkpoint.lpr.priors import province_prior, reweigh
 from checkpoint.lpr.rectify import plate_width_px, row_layouts, split_rows, warp_plate
 from checkpoint.lpr.resources import (
     PADDLE_RECOGNISER,
@@ -24,6 +35,7 @@ from checkpoint.lpr.resources import (
     open_session,
     package_file,
 )
+from checkpoint.lpr.vehicle_colour import vehicle_colour_near
 
 Image = npt.NDArray[np.uint8]
 Roi = tuple[int, int, int, int]
@@ -40,6 +52,8 @@ SURE_LAYOUT_CONFIDENCE = 0.8  # a read this sure of every character is not tried
 Margins = tuple[tuple[float, float], tuple[float, float]]  # (x, y) around the plate: plate CRNN, PP-OCR
 CORNER_MARGINS: Margins = (PLATE_MARGIN, PADDLE_MARGIN)
 LENGTHS_BY_COLOUR = {PlateColour.BLUE: frozenset({7})}  # GA 36: blue plates are 7 characters; green ones 8
+TOP_ROW = row_layout(PROVINCES, LETTERS)  # a double-row plate: province and letter above,
+BOTTOM_ROW = row_layout(*(DIGITS + LETTERS,) * 4, DIGITS + LETTERS + "挂学警")  # five below (the last may be 挂)
 CROP_MARGINS: Margins = ((0.12, 0.0), (0.06, 0.0))  # a tight crop's own border does for the height
 
 
@@ -54,6 +68,9 @@ class OnnxPlateEngine:
         self.plate_recogniser = CtcRecogniser(
             open_session(PLATE_RECOGNISER, threads), plate_characters(dictionary), height=32, width=PLATE_INPUT[0]
         )
+        local = settings.local_province or None
+        self.plate_prior = province_prior(settings.plate_wan_bias, local, settings.local_province_weight)
+        self.paddle_prior = province_prior(1.0, local, settings.local_province_weight)
         self.paddle_recogniser: CtcRecogniser | None = None
         if settings.use_paddle:
             paddle_session = open_session(PADDLE_RECOGNISER, threads)
@@ -68,7 +85,8 @@ class OnnxPlateEngine:
         for detection in self.detect(frame, roi):
             read = self.read_corners(frame, detection.corners, detection.score)
             if read is not None:
-                reads.append(read)
+                body = vehicle_colour_near(frame, read.corners)
+                reads.append(replace(read, vehicle_colour=body.word) if body else read)
         return reads
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], roi: Roi | None = None) -> list[Detection]:
@@ -83,19 +101,31 @@ class OnnxPlateEngine:
                 raise ImageError(f"region of interest {roi} is empty inside a {frame.shape[1]}x{frame.shape[0]} image")
             frame, offset_x, offset_y = frame[y1:y2, x1:x2], x1, y1
         longest = max(frame.shape[:2])
-        scale = min(self.settings.detect_scale, self.settings.max_side_px / longest)
-        coarse_scale = self.settings.coarse_scale
-        if scale == 1.0 and coarse_scale < 1.0 and coarse_scale * longest >= MIN_COARSE_SIDE_PX:
-            detections = self.detector.detect_coarse_to_fine(
-                frame, coarse_scale=coarse_scale, coarse_threshold=self.settings.coarse_threshold
-            )
-        else:
-            detections = self.detector.detect(frame, scale=scale)
+        shrink = min(1.0, self.settings.max_side_px / longest)
+        if shrink < 1.0:  # larger frames are searched shrunk, so detection memory stays that of max_side_px
+            frame = cv2.resize(frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)  # type: ignore[assignment]
+        detections = self._detect_frame(frame)
+        tilt = self.settings.tilt_search_deg
+        if tilt > 0:
+            for degrees in (tilt, -tilt):
+                detections += rotated_detections(self._detect_frame, frame, degrees)
+            detections = merge_detections(detections, self.detector.iou_threshold)
         return [
-            shift_detection(detection, offset_x, offset_y)
+            shift_detection(scale_detection(detection, 1.0 / shrink), offset_x, offset_y)
             for detection in detections
             if plate_width_px(detection.corners) >= MIN_PLATE_WIDTH_PX
         ]
+
+    def _detect_frame(self, frame: Image) -> list[Detection]:
+        """Detection on one frame: coarse to fine where the frame is large enough, else in one pass."""
+        longest = max(frame.shape[:2])
+        scale = self.settings.detect_scale
+        coarse_scale = self.settings.coarse_scale
+        if scale == 1.0 and coarse_scale < 1.0 and coarse_scale * longest >= MIN_COARSE_SIDE_PX:
+            return self.detector.detect_coarse_to_fine(
+                frame, coarse_scale=coarse_scale, coarse_threshold=self.settings.coarse_threshold
+            )
+        return self.detector.detect(frame, scale=scale)
 
     def read_plate_image(self, plate_bgr: npt.NDArray[np.uint8]) -> PlateRead | None:
         """Read an image that is already a tight plate crop (no detection)."""
@@ -116,12 +146,13 @@ class OnnxPlateEngine:
         """Read in the likelier row layout first, the other too when the shape leaves it open."""
         colour = plate_colour(warp_plate(frame, corners, COLOUR_INPUT))
         lengths = LENGTHS_BY_COLOUR.get(colour)
+        excluded = excluded_types(colour)
         best: tuple[bool, PlateChoice] | None = None
         for double_row in row_layouts(corners):
             if double_row:
-                choice = fuse_recognisers(*self._read_double_row(frame, corners))
+                choice = fuse_recognisers(*self._read_double_row(frame, corners), excluded=excluded)
             else:
-                choice = self._read_single_row(frame, corners, margins, lengths)
+                choice = self._read_single_row(frame, corners, margins, lengths, excluded)
             if choice is not None and (best is None or min(choice.char_confidences) > min(best[1].char_confidences)):
                 best = (double_row, choice)
             if best is not None and min(best[1].char_confidences) >= SURE_LAYOUT_CONFIDENCE:
@@ -152,19 +183,28 @@ class OnnxPlateEngine:
         )
 
     def _read_single_row(
-        self, frame: Image, corners: Corners, margins: Margins, lengths: frozenset[int] | None = None
+        self,
+        frame: Image,
+        corners: Corners,
+        margins: Margins,
+        lengths: frozenset[int] | None = None,
+        excluded: frozenset[PlateType] = frozenset(),
     ) -> PlateChoice | None:
         """Fused text of one row; decoding held to the plate layouts (of `lengths` characters, when
         the colour says) where a character went missing or one too many was read."""
         plate_margin, paddle_margin = margins
         plate = self.plate_recogniser.reading(warp_plate(frame, corners, PLATE_INPUT, plate_margin))
+        plate_guesses = reweigh(plate.guesses, self.plate_prior)
         paddle: Reading | None = None
-        if self.paddle_recogniser is not None and not self._plate_recogniser_is_sure(plate.guesses):
+        if self.paddle_recogniser is not None and not self._plate_recogniser_is_sure(plate_guesses):
             paddle = self.paddle_recogniser.reading(warp_plate(frame, corners, PADDLE_INPUT, paddle_margin))
-        choice = fuse_recognisers(plate.guesses, paddle.guesses if paddle else None)
+        paddle_guesses = reweigh(paddle.guesses, self.paddle_prior) if paddle else None
+        choice = fuse_recognisers(plate_guesses, paddle_guesses, excluded=excluded)
         if choice is None or (lengths is not None and len(choice.text) not in lengths):
             forced = fuse_recognisers(
-                forced_guesses(plate, lengths), forced_guesses(paddle, lengths) if paddle else None
+                reweigh(forced_guesses(plate, lengths), self.plate_prior),
+                reweigh(forced_guesses(paddle, lengths), self.paddle_prior) if paddle else None,
+                excluded=excluded,
             )
             choice = forced or choice
         return choice
@@ -188,10 +228,11 @@ class OnnxPlateEngine:
         recognisers = [self.plate_recogniser] + ([self.paddle_recogniser] if self.paddle_recogniser else [])
         joined: list[list[CharGuess]] = []
         for recogniser in recognisers:
-            top_guesses = recogniser.read(top)
-            bottom_guesses = recogniser.read(bottom)
+            top_guesses = forced_row_guesses(recogniser.reading(top), TOP_ROW)
+            bottom_guesses = forced_row_guesses(recogniser.reading(bottom), BOTTOM_ROW)
             halves = [CharGuess(g.probs, g.position * 0.3) for g in top_guesses] + [
                 CharGuess(g.probs, 0.3 + g.position * 0.7) for g in bottom_guesses
             ]
             joined.append(halves)
-        return joined[0], (joined[1] if len(joined) > 1 else None)
+        plate_halves = reweigh(joined[0], self.plate_prior)
+        return plate_halves, (reweigh(joined[1], self.paddle_prior) if len(joined) > 1 else None)
