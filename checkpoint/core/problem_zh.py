@@ -21,7 +21,7 @@ ZH_BY_REASON: dict[str, str] = {
     "not-authenticated": "请先登录，或登录已过期",
     "forbidden": "您的角色无权执行此操作",
     "service-unavailable": "服务暂时不可用，请稍后重试",
-    "login-locked": "登录失败次数过多，该账号已暂时锁定，请 15 分钟后再试",
+    "login-locked": "登录失败次数过多，请稍后再试",
     "unknown-checkpoint": "没有这个卡口",
     "unknown-area": "没有这个区域",
     "unknown-pass": "没有这条过车记录",

@@ -56,12 +56,12 @@ def test_a_body_that_is_not_json_is_refused_in_chinese(client: TestClient) -> No
 def test_wrong_password_lockout_and_unknown_route_in_chinese(client: TestClient,
                                                               make_user: Callable[..., User]) -> None:
     user = make_user("officer")
-    for _ in range(10):
+    for _ in range(5):
         wrong = client.post(LOGIN, json={"username": user.username, "password": "bad-password-1"})
-        assert problem(wrong)["detail"] == "用户名或密码错误"
+        assert str(problem(wrong)["detail"]).startswith("用户名或密码错误")
     locked = client.post(LOGIN, json={"username": user.username, "password": "whatever-1"})
     assert locked.status_code == 429
-    assert str(problem(locked)["detail"]).startswith("登录失败次数过多，该账号已暂时锁定，请 15 分钟后再试")
+    assert str(problem(locked)["detail"]).startswith("登录失败次数过多，请 ")
     nowhere = client.get("/api/v1/no-such-page")
     assert nowhere.status_code == 404 and str(problem(nowhere)["detail"]).startswith("找不到要访问的内容")
 
