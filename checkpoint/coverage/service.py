@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import NotFound
+from checkpoint.coverage import planner
 from checkpoint.coverage.analysis import analyze
 from checkpoint.coverage.build import (
     PROTECTED_KINDS,
@@ -25,6 +27,8 @@ from checkpoint.coverage.build import (
 )
 from checkpoint.coverage.export import report_html
 from checkpoint.coverage.placement import as_checkpoints, place
+from checkpoint.coverage.planner import RuleSetup
+from checkpoint.coverage.reading import Reading
 from checkpoint.coverage.report import placement_json, report_json
 from checkpoint.coverage.schemas import WhatIf
 from checkpoint.sites.feed_keys import feed_key
@@ -51,10 +55,10 @@ def road_base_of(session: Session) -> RoadBase:
 _AREA_SHAPES: dict[tuple[str, str, str, str], AreaShape] = {}  # by code, name, kind, md5 of the polygon
 
 
-def area_shapes(session: Session) -> list[AreaShape]:
+def area_shapes(session: Session, kinds: tuple[str, ...] = PROTECTED_KINDS) -> list[AreaShape]:
     """The protected areas' polygons, parsed again only when a polygon changed (the city has 39 parts)."""
     digest = func.md5(cast(Area.geometry, Text))
-    rows = session.execute(select(Area.code, Area.name, Area.kind, digest).where(Area.kind.in_(PROTECTED_KINDS))
+    rows = session.execute(select(Area.code, Area.name, Area.kind, digest).where(Area.kind.in_(kinds))
                            .order_by(Area.kind, Area.code)).all()
     keys = [(code, name, kind, md5) for code, name, kind, md5 in rows]
     missing = {key[0] for key in keys if key not in _AREA_SHAPES}
@@ -181,3 +185,26 @@ def placement_report(session: Session, change: WhatIf | None = None, bus: Redis 
     after = analyze(built.network, built.areas, [*built.checkpoints, *as_checkpoints(plan)], offline=offline,
                     with_criticality=False)
     return {**placement_json(built, plan, after, before), "seconds": round(time.perf_counter() - started, 4)}
+
+
+RULE_KINDS = ("city", "district", "centre")
+
+
+def rule_setup(session: Session, reading: Reading, offline: Sequence[str] = (), bus: Redis | None = None,
+               change: WhatIf | None = None) -> RuleSetup:
+    """The rule under `reading` for the stored placement (feeds all down count as offline), what-if applied."""
+    checkpoints, areas = site_checkpoints(session, bus), area_shapes(session, RULE_KINDS)
+    if change is not None:
+        checkpoints, areas = apply_what_if(checkpoints, areas, change)
+    known = {c.code for c in checkpoints}
+    missing = set(offline) - known
+    if missing:
+        raise UnknownRingCheckpoint(f"没有这些卡口：{', '.join(sorted(missing))}")
+    down = frozenset(offline) | frozenset(change.offline if change else ())
+    return planner.setup(road_base_of(session).roads, areas, checkpoints, reading, down)
+
+
+def rule_report(session: Session, reading: Reading, offline: Sequence[str] = (), bus: Redis | None = None,
+                change: WhatIf | None = None) -> dict[str, Any]:
+    """Per area under `reading`: least captures in and out, holds, and the leak routes named by roads and places."""
+    return planner.check(rule_setup(session, reading, offline, bus, change))
