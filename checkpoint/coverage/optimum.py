@@ -201,7 +201,7 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
                            [by_edge[e] for e in edges], quotas, time_limit_s / 4, gap, required, x, ys)
         values, status, obj, dual = program.solve(max(1.0, time_limit_s - (time.perf_counter() - started)), gap,
                                                   start)
-        statuses.append(status)
+        statuses.append("Optimal" if status == "Empty" else status)  # nothing to decide is decided
         objective += obj
         bound += dual
         for e, col in x.items():
