@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.coverage import service
-from checkpoint.coverage.schemas import CoverageReportPublic, WhatIf
+from checkpoint.coverage.schemas import CoverageReportPublic, OptimumQuery, RuleQuery, WhatIf
 from checkpoint.coverage.worker import live_shares
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
@@ -51,3 +51,16 @@ def export(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) -> HT
     """The report (with `body`'s what-if applied) as one HTML file with the map, to hand on."""
     html = service.export_report(session, body, bus)
     return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="coverage-report.html"'})
+
+
+@router.post("/rule")
+def rule(body: RuleQuery, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
+    """Per area under the stated reading (the plan's words by default): least captures, holds, named leak routes."""
+    return service.rule_report(session, body.reading, (), bus, body.what_if)
+
+
+@router.post("/optimum")
+def optimum(body: OptimumQuery, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
+    """The best positions for the quotas under the reading (HiGHS, gap reported), the least checkpoints for full
+    compliance, and what moves, is added or removed against the stored placement."""
+    return service.optimum_report(session, body, bus)

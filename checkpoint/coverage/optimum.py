@@ -111,9 +111,8 @@ class _Program:
             self.index.append(col)
             self.value.append(coef)
 
-    def solve(self, time_limit_s: float, gap: float,
-              start: dict[int, float] | None = None) -> tuple[np.ndarray, str, float, float]:
-        """Minimise from `start` (a feasible solution, if known) until proven or out of time."""
+    def solve(self, time_limit_s: float, gap: float) -> tuple[np.ndarray, str, float, float]:
+        """Minimise until proven (to `gap`) or out of time."""
         deadline = time.perf_counter() + time_limit_s
         h = _highs()
         h.setOptionValue("mip_rel_gap", float(gap))
@@ -129,8 +128,6 @@ class _Program:
         if self.integer:
             h.changeColsIntegrality(len(self.integer), np.array(self.integer, np.int32),
                                     np.full(len(self.integer), highspy.HighsVarType.kInteger.value, np.uint8))
-        if start:
-            h.setSolution(len(start), np.array(list(start), np.int32), np.array(list(start.values()), np.float64))
         h.setOptionValue("time_limit", max(0.5, deadline - time.perf_counter()))
         h.run()
         info = h.getInfo()
@@ -194,13 +191,7 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
             for county in sorted({owner[e] for e in edges}):
                 room = quotas.get(county, 0) - sum(1 for s in kept if county in s.tags)
                 program.row([(x[e], 1.0) for e in edges if owner[e] == county], -np.inf, float(max(room, 0)))
-        start = None
-        spanning = [i for i in group if len({owner[e] for e in plans[i].edges}) > 1]
-        if mode == "budget" and spanning and len(spanning) < len(group):
-            start = _start(network, [areas[i] for i in group if i not in spanning], [areas[i] for i in group], kept,
-                           [by_edge[e] for e in edges], quotas, time_limit_s / 4, gap, required, x, ys)
-        values, status, obj, dual = program.solve(max(1.0, time_limit_s - (time.perf_counter() - started)), gap,
-                                                  start)
+        values, status, obj, dual = program.solve(max(1.0, time_limit_s - (time.perf_counter() - started)), gap)
         statuses.append("Optimal" if status == "Empty" else status)  # nothing to decide is decided
         objective += obj
         bound += dual
@@ -295,18 +286,3 @@ def _add_area(program: _Program, plan: _AreaPlan, x: Mapping[int, int], weight: 
                 program.row(terms, -np.inf, float(const) - top)
     return ys
 
-
-def _start(network: RoadNetwork, local: Sequence[Guarded], group: Sequence[Guarded], kept: Sequence[Site],
-           cands: Sequence[Candidate], quotas: Mapping[str, int] | None, time_limit_s: float, gap: float,
-           required: int, x: Mapping[int, int], ys: Sequence[tuple[int, str, str, int]]) -> dict[int, float]:
-    """A first solution for areas linked through one spanning area (the city centre): the areas that lie in
-    one county each are independent programs, solved apart in a fraction of the time; their placement,
-    with the routes it holds, starts the joint program."""
-    first = optimise(network, local, kept, cands, quotas, "budget", time_limit_s, gap, required)
-    by_edge = {c.edge_id: c for c in cands}
-    placed = [Site(f"start:{e}:{k}", e, tags=by_edge[e].tags) for e, n in first.counts.items() for k in range(n)]
-    holds = {(g.code, r.direction, r.arc) for g in group for r in area_routes(network, g, [*kept, *placed])
-             if r.captures >= required}
-    start = {col: float(first.counts.get(e, 0)) for e, col in x.items()}
-    start.update({col: float((code, d, arc) in holds) for col, code, d, arc in ys if col >= 0})
-    return start

@@ -39,8 +39,10 @@ def placement_result(s: RuleSetup, quotas: Mapping[str, int], keep: Sequence[str
                  "quota": quota, "used": best.used.get(code, 0) + sum(1 for k in kept_sites if code in k.tags),
                  "needed": full.used.get(code, 0) + sum(1 for k in kept_sites if code in k.tags)}
                 for code, quota in sorted(quotas.items())]
-    result = {"reading": s.reading.describe(), "optimum": optimum_json(best), "full_compliance": optimum_json(full),
-              "counties": counties, "spare_quota_spent": spend_quota, "changes": changes(s, placed), "after": after,
+    result = {"reading": s.reading.describe(), "optimum": optimum_json(best),
+              "full_compliance": optimum_json(full),
+              "counties": counties, "spare_quota_spent": spend_quota, "changes": changes(s, placed, keep),
+              "after": after,
               "positions": {"type": "FeatureCollection", "features": features}}
     return result, placed
 

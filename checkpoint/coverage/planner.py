@@ -124,6 +124,8 @@ def new_checkpoints(s: RuleSetup, optimum: Optimum, kept: Sequence[str] = ()) ->
             behind = part.interpolate(max(0.0, (k + 1) / (count + 1) - 0.01), normalized=True)
             a, b = ((behind.x, behind.y), (ahead.x, ahead.y)) if forward else ((ahead.x, ahead.y), (behind.x, behind.y))
             numbers[county] = numbers.get(county, 0) + 1
+            while f"HZ-{county}-{numbers[county]:02d}" in set(kept):  # a kept checkpoint keeps its code
+                numbers[county] += 1
             features.append(_feature(s, county, centre_code, numbers[county], edge_id, (point.x, point.y), a, b))
     return features
 
@@ -180,14 +182,17 @@ def as_sites(s: RuleSetup, features: Sequence[dict[str, Any]]) -> list[Site]:
     return found
 
 
-def changes(s: RuleSetup, features: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Against the current placement, per county: kept (same edge), moved (paired nearest), added, removed."""
-    old = [c for c in s.checkpoints if c.active]
+def changes(s: RuleSetup, features: Sequence[dict[str, Any]],
+            keep: Sequence[str] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Against the current placement, per county: kept (asked to, or on the same edge), moved (paired nearest),
+    added, removed."""
+    old = [c for c in s.checkpoints if c.active and c.code not in set(keep)]
     old_edges = {c.code: snapped_edge(s.graph, c)[0] for c in old}
     new = [(f["properties"]["code"], int(f["properties"]["edge_id"]), tuple(f["geometry"]["coordinates"]),
             f["properties"].get("district", "")) for f in features]
     unused_old = {c.code: c for c in old}
-    kept, added = [], []
+    kept: list[dict[str, Any]] = [{"code": code, "now": code} for code in keep]
+    added = []
     for code, edge_id, point, county in new:
         match = next((o for o in unused_old.values() if old_edges[o.code] == edge_id), None)
         if match is not None:

@@ -30,7 +30,7 @@ from checkpoint.coverage.placement import as_checkpoints, place
 from checkpoint.coverage.planner import RuleSetup
 from checkpoint.coverage.reading import Reading
 from checkpoint.coverage.report import placement_json, report_json
-from checkpoint.coverage.schemas import WhatIf
+from checkpoint.coverage.schemas import OptimumQuery, WhatIf
 from checkpoint.sites.feed_keys import feed_key
 from checkpoint.sites.models import Area, Checkpoint, Feed
 from checkpoint.sites.routing import RoadRouter, road_router
@@ -208,3 +208,19 @@ def rule_report(session: Session, reading: Reading, offline: Sequence[str] = (),
                 change: WhatIf | None = None) -> dict[str, Any]:
     """Per area under `reading`: least captures in and out, holds, and the leak routes named by roads and places."""
     return planner.check(rule_setup(session, reading, offline, bus, change))
+
+
+def optimum_report(session: Session, query: OptimumQuery, bus: Redis | None = None) -> dict[str, Any]:
+    """The best placement under the query's reading and quotas, the budget for full compliance, the moves."""
+    from checkpoint.coverage.placement_report import placement_result
+
+    s = rule_setup(session, query.reading, (), bus)
+    quotas = dict(planner.PLAN_QUOTAS if query.quotas is None else query.quotas)
+    unknown = set(quotas) - set(s.where.counties)
+    if unknown:
+        raise CoverageInputError(f"没有这些县（区）：{', '.join(sorted(unknown))}")
+    if any(n < 0 for n in quotas.values()):
+        raise CoverageInputError("配额不能为负数")
+    forbid = frozenset(s.graph.nearest_edge((p.lon, p.lat)).edge.id for p in query.forbid)
+    result, _features = placement_result(s, quotas, query.keep, forbid, query.time_limit_s)
+    return result
