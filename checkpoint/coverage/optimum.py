@@ -18,6 +18,7 @@ as separate programs.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -77,7 +78,7 @@ class Optimum:
     unreachable: int  # routes no placement of the candidates can hold
     used: dict[str, int]  # county -> new checkpoints
     status: str
-    gap: float  # relative gap between the objective and HiGHS's bound (0: proven optimal)
+    gap: float | None  # relative gap between the objective and HiGHS's bound (0: proven optimal; None: no bound)
     seconds: float
     programs: int
     solver: str = SOLVER
@@ -178,7 +179,7 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
     statuses: list[str] = []
     objective = bound = 0.0
     groups = _components(areas, [p.edges for p in plans], owner)
-    for group in groups:
+    for done, group in enumerate(groups):
         program = _Program()
         edges = sorted(set().union(*(plans[i].edges for i in group)))
         limit = sum(by_edge[e].capacity for e in edges)
@@ -191,7 +192,9 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
             for county in sorted({owner[e] for e in edges}):
                 room = quotas.get(county, 0) - sum(1 for s in kept if county in s.tags)
                 program.row([(x[e], 1.0) for e in edges if owner[e] == county], -np.inf, float(max(room, 0)))
-        values, status, obj, dual = program.solve(max(1.0, time_limit_s - (time.perf_counter() - started)), gap)
+        # each program gets its share of the time left, so a hard one cannot starve the rest
+        share = (time_limit_s - (time.perf_counter() - started)) / (len(groups) - done)
+        values, status, obj, dual = program.solve(max(0.5, share), gap)
         statuses.append("Optimal" if status == "Empty" else status)  # nothing to decide is decided
         objective += obj
         bound += dual
@@ -202,11 +205,14 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
     used: dict[str, int] = {}
     for e, n in counts.items():
         used[owner[e]] = used.get(owner[e], 0) + n
-    relative = abs(objective - bound) / max(1.0, abs(objective)) if groups else 0.0
+    relative: float | None = abs(objective - bound) / max(1.0, abs(objective)) if groups else 0.0
+    if relative is not None and not math.isfinite(relative):
+        relative = None  # a program stopped before HiGHS had a bound
     status = "Optimal" if all(s == "Optimal" for s in statuses) else ", ".join(sorted(set(statuses)))
     return Optimum(mode=mode, counts=counts, routes=total_routes, held=held,
                    unreachable=sum(p.unreachable for p in plans), used=used, status=status,
-                   gap=round(relative, 6), seconds=round(time.perf_counter() - started, 3), programs=len(groups))
+                   gap=None if relative is None else round(relative, 6),
+                   seconds=round(time.perf_counter() - started, 3), programs=len(groups))
 
 
 @dataclass

@@ -50,3 +50,23 @@ def placement_result(s: RuleSetup, quotas: Mapping[str, int], keep: Sequence[str
 def write_checkpoints(features: Sequence[dict[str, Any]], path: Path) -> None:
     """checkpoints.geojson in the geodata format (sorted keys, one feature per line, byte-stable)."""
     dump_feature_collection(sorted(features, key=lambda f: f["properties"]["code"]), path)
+
+
+def write_reference_placement(folder: Path, time_limit_s: float = 120.0) -> dict[str, int]:
+    """`checkpoint geodata build`'s last step: the optimum for the default reading under the plan's quotas
+    (each county's spare quota spent as a second layer), written over <folder>/checkpoints.geojson."""
+    from checkpoint.coverage.files import areas_from, checkpoints_from
+    from checkpoint.coverage.planner import PLAN_QUOTAS, setup
+    from checkpoint.coverage.reading import Reading
+    from checkpoint.sites.geodata_load import read_road_graph
+
+    s = setup(read_road_graph(folder / "roads.geojson"), areas_from(folder / "areas.geojson"),
+              checkpoints_from(folder / "checkpoints.geojson"), Reading())
+    result, features = placement_result(s, PLAN_QUOTAS, (), frozenset(), time_limit_s, spend_quota=True)
+    if result["optimum"]["status"] != "Optimal":
+        raise RuntimeError(f"the placement program stopped short of its optimum: {result['optimum']['status']}")
+    write_checkpoints(features, folder / "checkpoints.geojson")
+    counts: dict[str, int] = {}
+    for feature in features:
+        counts[feature["properties"]["district"]] = counts.get(feature["properties"]["district"], 0) + 1
+    return counts

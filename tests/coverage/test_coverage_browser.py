@@ -74,7 +74,7 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
     browser.find_element(By.ID, "optimise-placement").click()
     wait.until(lambda b: "最优 optimum" in b.find_element(By.ID, "optimum-result").text)
     text = browser.find_element(By.ID, "optimum-result").text
-    assert "Optimal" in text and "full compliance needs" in text
+    assert "routes hold" in text and "gap" in text and "full compliance needs" in text  # proven, or the gap left
     assert len(browser.find_elements(By.CSS_SELECTOR, "#optimum-counties tr")) == 8  # header + 7 counties
     for leak in browser.find_elements(By.CSS_SELECTOR, "#optimum-leaks li"):
         assert "edge" not in leak.text and ("自" in leak.text or "驶离" in leak.text)
