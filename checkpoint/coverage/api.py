@@ -10,6 +10,9 @@ from fastapi.responses import HTMLResponse
 from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.coverage import service
+from checkpoint.coverage.build import CoverageInputError
+from checkpoint.coverage.live_rule import reading_live
+from checkpoint.coverage.reading import Reading
 from checkpoint.coverage.schemas import CoverageReportPublic, OptimumQuery, RuleQuery, WhatIf
 from checkpoint.coverage.worker import live_shares
 
@@ -43,7 +46,12 @@ def placement(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) ->
 def live(_user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
     """From the pass stream: per area and per checkpoint, the share of crossings captured ≥ 2 times, by hour."""
     built = service.model(session)
-    return live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])
+    shares = live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])
+    try:
+        shares["by_reading"] = reading_live(bus, service.rule_report(session, Reading(), (), bus))
+    except CoverageInputError:
+        shares["by_reading"] = None  # no county polygons: only the rings' shares
+    return shares
 
 
 @router.post("/export", response_class=HTMLResponse)

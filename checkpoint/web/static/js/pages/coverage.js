@@ -249,7 +249,17 @@ export async function render(root) {
     const weakest = shares.checkpoints.filter((c) => c.crossings > 0)
       .sort((a, b) => a.share - b.share || b.crossings - a.crossings).slice(0, 8);
     const verdicts = Object.entries(shares.verdicts).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    const byReading = shares.by_reading;
+    const readingTable = byReading ? el("table", { class: "grid", id: "coverage-live-reading" },
+      el("tr", {}, el("th", {}, "区域 Area"), el("th", {}, "静态 static"), el("th", {}, "穿越 crossings"),
+        el("th", {}, "≥2 实测 live")),
+      byReading.areas.map((a) => el("tr", {}, el("td", {}, a.name),
+        el("td", { style: `color:${a.static_holds ? "#1b7a3a" : "#d00000"}` },
+          `${a.static_holds ? "✓" : "✗"} ${a.min_captures_in ?? "-"}/${a.min_captures_out ?? "-"}`),
+        el("td", {}, a.crossings), el("td", {}, a.share === null ? "-" : `${(100 * a.share).toFixed(1)} %`)))) : null;
     live.replaceChildren(el("h4", {}, "实时校验 Live (pass stream)"),
+      byReading ? el("p", {}, `按口径 by the plan's reading: ${byReading.reading.words.counting}`) : null, readingTable,
+      el("p", {}, "按区域环 by ring:"),
       rows.length ? el("table", { class: "grid" },
         el("tr", {}, el("th", {}, "区域 Area"), el("th", {}, "穿越 crossings"), el("th", {}, "≥2 share")),
         rows.map((a) => el("tr", {}, el("td", {}, a.code), el("td", {}, a.crossings),
