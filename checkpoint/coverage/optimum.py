@@ -72,7 +72,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Optimum:
     mode: Mode
-    counts: dict[int, int]  # edge id -> new checkpoints there
+    counts: dict[tuple[int, str], int]  # (edge id, county) -> new checkpoints on that county's part of the edge
     routes: int  # routes the program could hold at all
     held: int  # routes holding (≥ 2) in the solution
     unreachable: int  # routes no placement of the candidates can hold
@@ -166,15 +166,15 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
              gap: float = 0.0, required: int = REQUIRED_CAPTURES) -> Optimum:
     """The best placement of new checkpoints on `candidates`, `kept` ones staying where they are."""
     started = time.perf_counter()
-    by_edge = {c.edge_id: c for c in candidates if c.capacity > 0 and c.edge_id in network.edge_index}
-    owner = {e: c.owner for e, c in by_edge.items()}
-    full = [Site(f"cap:{e}:{k}", e, tags=c.tags) for e, c in by_edge.items() for k in range(c.capacity)]
+    by_key = {k: c for k, c in enumerate(candidates) if c.capacity > 0 and c.edge_id in network.edge_index}
+    owner = {k: c.owner for k, c in by_key.items()}
+    full = [Site(f"cap:{k}:{n}", c.edge_id, tags=c.tags) for k, c in by_key.items() for n in range(c.capacity)]
     reachable = {(g.code, r.direction, r.arc) for g in areas
                  for r in area_routes(network, g, [*kept, *full]) if r.captures >= required}
-    plans = [_area_plan(network, g, kept, by_edge, reachable) for g in areas]
+    plans = [_area_plan(network, g, kept, by_key, reachable) for g in areas]
     symmetric = not any(network.oneways) and all(s.forward and s.backward for s in kept)
     total_routes = sum(len(p.routes) for p in plans)
-    counts: dict[int, int] = {}
+    counts: dict[tuple[int, str], int] = {}
     held = 0
     statuses: list[str] = []
     objective = bound = 0.0
@@ -182,9 +182,9 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
     for done, group in enumerate(groups):
         program = _Program()
         edges = sorted(set().union(*(plans[i].edges for i in group)))
-        limit = sum(by_edge[e].capacity for e in edges)
+        limit = sum(by_key[e].capacity for e in edges)
         weight = float(limit + 1) if mode == "budget" else 0.0
-        x = {e: program.col(1.0, 0.0, float(by_edge[e].capacity), integer=True) for e in edges}
+        x = {e: program.col(1.0, 0.0, float(by_key[e].capacity), integer=True) for e in edges}
         ys: list[tuple[int, str, str, int]] = []
         for i in group:
             ys += _add_area(program, plans[i], x, weight, mode, required, symmetric)
@@ -200,11 +200,11 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
         bound += dual
         for e, col in x.items():
             if (n := int(round(values[col]))) > 0:
-                counts[e] = n
+                counts[(by_key[e].edge_id, owner[e])] = n
         held += sum(int(round(values[y[0]])) for y in ys) if mode == "budget" else len(ys)
     used: dict[str, int] = {}
-    for e, n in counts.items():
-        used[owner[e]] = used.get(owner[e], 0) + n
+    for (_edge, county), n in counts.items():
+        used[county] = used.get(county, 0) + n
     relative: float | None = abs(objective - bound) / max(1.0, abs(objective)) if groups else 0.0
     if relative is not None and not math.isfinite(relative):
         relative = None  # a program stopped before HiGHS had a bound
@@ -219,30 +219,32 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
 class _AreaPlan:
     area: Guarded
     fixed: dict[int, int]  # arc -> captures by kept checkpoints counting here
-    arc_edge: dict[int, int]  # arc -> candidate edge on it counting here
+    arc_edge: dict[int, list[int]]  # arc -> the candidates on its edge that count here
     inner: list[tuple[int, int, int]]  # (arc, tail, head)
     routes: list[tuple[str, int, int]]  # (direction, arc, the junction inside)
-    edges: set[int]
+    edges: set[int]  # the candidates (keys) it touches
     unreachable: int
 
 
-def _area_plan(network: RoadNetwork, area: Guarded, kept: Sequence[Site], by_edge: Mapping[int, Candidate],
+def _area_plan(network: RoadNetwork, area: Guarded, kept: Sequence[Site], by_key: Mapping[int, Candidate],
                reachable: set[tuple[str, Direction, int]]) -> _AreaPlan:
     fixed = {arc: len(codes) for arc, codes in arc_weights(network, kept, area).items()}
     arcs = area_arcs(network, area)
-    arc_edge: dict[int, int] = {}
+    on_edge: dict[int, list[int]] = {}
+    for key, candidate in by_key.items():
+        if counts_for(Site("", candidate.edge_id, tags=candidate.tags), area):
+            on_edge.setdefault(candidate.edge_id, []).append(key)
+    arc_edge: dict[int, list[int]] = {}
     for arc in [*arcs.inner, *arcs.entering, *arcs.leaving]:
-        edge = network.edge_of(arc)
-        candidate = by_edge.get(edge)
-        if candidate is not None and counts_for(Site("", edge, tags=candidate.tags), area):
-            arc_edge[arc] = edge
+        if (keys := on_edge.get(network.edge_of(arc))) is not None:
+            arc_edge[arc] = keys
     ends = {arc: network.arc_ends(arc) for arc in [*arcs.inner, *arcs.entering, *arcs.leaving]}
     all_routes = {("in", a) for a in arcs.entering} | {("out", a) for a in arcs.leaving}
     routes = [(d, a, ends[a][1] if d == "in" else ends[a][0]) for d, a in sorted(all_routes, key=lambda t: t[1])
               if (area.code, d, a) in reachable]
     unreachable = len({r for r in area_routes(network, area, kept)}) - len(routes)
     return _AreaPlan(area, fixed, arc_edge, [(a, *ends[a]) for a in arcs.inner], routes,
-                     set(arc_edge.values()), max(0, unreachable))
+                     {k for keys in arc_edge.values() for k in keys}, max(0, unreachable))
 
 
 def _add_area(program: _Program, plan: _AreaPlan, x: Mapping[int, int], weight: float, mode: Mode,
@@ -273,16 +275,14 @@ def _add_area(program: _Program, plan: _AreaPlan, x: Mapping[int, int], weight: 
                 continue
             near, far = (tail, head) if direction == "in" else (head, tail)  # p_near ≤ W + p_far
             terms = [(p(near), 1.0), (p(far), -1.0)]
-            if arc in plan.arc_edge:
-                terms.append((x[plan.arc_edge[arc]], -1.0))
+            terms += [(x[k], -1.0) for k in plan.arc_edge.get(arc, ())]
             program.row(terms, -np.inf, float(const))
         for route_direction, arc, node in plan.routes:
             if route_direction != direction:
                 continue
             const = plan.fixed.get(arc, 0)
             terms = [(p(node), -1.0)]
-            if arc in plan.arc_edge:
-                terms.append((x[plan.arc_edge[arc]], -1.0))
+            terms += [(x[k], -1.0) for k in plan.arc_edge.get(arc, ())]
             if mode == "budget":
                 y = program.col(-weight * (2 if twin else 1), 0.0, 1.0, integer=True)
                 ys.append((y, code, direction, arc))

@@ -75,25 +75,25 @@ def solve(s: RuleSetup, quotas: Mapping[str, int] | None, keep: Sequence[str] = 
                     time_limit_s, gap)
 
 
-def fill_spare(s: RuleSetup, optimum: Optimum, quotas: Mapping[str, int]) -> dict[int, int]:
+def fill_spare(s: RuleSetup, optimum: Optimum, quotas: Mapping[str, int]) -> dict[tuple[int, str], int]:
     """Counts with each county's unused quota spent where the optimum's routes run most (a greedy second
     layer against a checkpoint going offline; the optimum itself is unchanged and stays proven)."""
     from checkpoint.coverage.rule import area_routes
 
-    cands = {c.edge_id: c for c in candidates(s.graph, s.network, s.where)}
+    cands = {(c.edge_id, c.owner): c for c in candidates(s.graph, s.network, s.where)}
     counts = dict(optimum.counts)
-    placed = [Site(f"o:{e}:{k}", e, tags=cands[e].tags) for e, n in counts.items() for k in range(n)]
+    placed = [Site(f"o:{key}:{k}", key[0], tags=cands[key].tags) for key, n in counts.items() for k in range(n)]
     use: dict[int, int] = {}
     for area in s.areas:
         for route in area_routes(s.network, area, placed):
             for arc in route.arcs:
                 use[s.network.edge_of(arc)] = use.get(s.network.edge_of(arc), 0) + 1
     for county, quota in sorted(quotas.items()):
-        spare = quota - sum(n for e, n in counts.items() if cands[e].owner == county)
-        ranked = sorted((e for e, c in cands.items() if c.owner == county and counts.get(e, 0) < c.capacity),
-                        key=lambda e: (-use.get(e, 0), e))
-        for edge_id in ranked[:max(0, spare)]:
-            counts[edge_id] = counts.get(edge_id, 0) + 1
+        spare = quota - sum(n for (_e, owner), n in counts.items() if owner == county)
+        ranked = sorted((key for key, c in cands.items() if c.owner == county and counts.get(key, 0) < c.capacity),
+                        key=lambda key: (-use.get(key[0], 0), key[0]))
+        for key in ranked[:max(0, spare)]:
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 
@@ -111,13 +111,13 @@ def new_checkpoints(s: RuleSetup, optimum: Optimum, kept: Sequence[str] = ()) ->
     features: list[dict[str, Any]] = [c for c in _kept_features(s, kept)]
     numbers: dict[str, int] = {}
     centre_of = {county: code for code, county in s.where.county_of_centre.items()}
-    for edge_id in sorted(optimum.counts):
+    for edge_id, county in sorted(optimum.counts):
         edge = s.graph.edges[edge_id]
-        part = _inside_part(s, edge_id, county := _county_of_edge(s, edge_id))
+        part = _inside_part(s, edge_id, county)
         centre_code = centre_of.get(county, county)
         centre = s.where.centres[centre_code].geometry.centroid if centre_code in s.where.centres else None
         forward = centre is None or (LineString(edge.coords).project(centre, normalized=True) >= 0.5)
-        count = optimum.counts[edge_id]
+        count = optimum.counts[(edge_id, county)]
         for k in range(count):
             point = part.interpolate((k + 1) / (count + 1), normalized=True)
             ahead = part.interpolate(min(1.0, (k + 1) / (count + 1) + 0.01), normalized=True)
@@ -128,12 +128,6 @@ def new_checkpoints(s: RuleSetup, optimum: Optimum, kept: Sequence[str] = ()) ->
                 numbers[county] += 1
             features.append(_feature(s, county, centre_code, numbers[county], edge_id, (point.x, point.y), a, b))
     return features
-
-
-def _county_of_edge(s: RuleSetup, edge_id: int) -> str:
-    line = LineString(s.graph.edges[edge_id].coords)
-    middle = line.interpolate(0.5, normalized=True)
-    return s.where.county_at(middle.x, middle.y) or ""
 
 
 def _feature(s: RuleSetup, county: str, centre_code: str, number: int, edge_id: int, point: LonLat,

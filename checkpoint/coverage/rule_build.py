@@ -137,17 +137,25 @@ def _films_forward(graph: RoadGraph, edge_id: int, checkpoint: SiteCheckpoint) -
 
 def candidates(graph: RoadGraph, network: RoadNetwork, where: Places,
                forbidden: frozenset[int] = frozenset()) -> list[Candidate]:
-    """Every driven edge whose middle lies in a county: new checkpoints there use that county's quota."""
+    """Every driven edge, once per county it runs in (its ends and its middle): a checkpoint on that county's
+    part uses that county's quota; an edge across a county line can serve either side."""
     edges = [graph.edges[int(e)] for e in network.ids if int(e) not in forbidden]
     lines = [LineString(e.coords) for e in edges]
     middles = shapely.line_interpolate_point(lines, 0.5, normalized=True) if lines else []
+    centre_of = {county: code for code, county in sorted(where.county_of_centre.items(), reverse=True)}
     found = []
     for edge, middle in zip(edges, middles, strict=True):
-        county = where.county_at(middle.x, middle.y)
-        if county is None:
-            continue
-        centre = next((c for c, k in sorted(where.county_of_centre.items()) if k == county), county)
-        tags = {county, ring(centre)} | ({where.city.code} if where.city is not None else set())
-        capacity = int(min(MAX_PER_EDGE, max(1, edge.length_m // SITE_SPACING_M)))
-        found.append(Candidate(edge.id, county, frozenset(tags), capacity))
+        ends = [graph.nodes[edge.source], graph.nodes[edge.target]]
+        counties = {where.county_at(middle.x, middle.y), *(where.county_at(n.lon, n.lat) for n in ends)} - {None}
+        for county in sorted(c for c in counties if c is not None):
+            tags = {county, ring(centre_of.get(county, county))} | ({where.city.code} if where.city else set())
+            share = edge.length_m if len(counties) == 1 else _part_m(edge.coords, where.counties[county], edge.length_m)
+            capacity = int(min(MAX_PER_EDGE, max(1, share // SITE_SPACING_M)))
+            found.append(Candidate(edge.id, county, frozenset(tags), capacity))
     return found
+
+
+def _part_m(coords: Sequence[tuple[float, float]], county: AreaShape, length_m: float) -> float:
+    """Metres of an edge inside a county (by the share of its length in degrees: edges are short)."""
+    line = LineString(coords)
+    return length_m * line.intersection(county.geometry).length / line.length if line.length else 0.0
