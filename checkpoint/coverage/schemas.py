@@ -93,3 +93,5 @@ class OptimumQuery(BaseModel):
     keep: list[str] = Field(default_factory=list, max_length=500)
     forbid: list[Point] = Field(default_factory=list, max_length=500)
     time_limit_s: float = Field(default=10.0, gt=0, le=60)
+    spend_quota: bool = Field(default=False, description="spend each county's unused quota as a second layer "
+                                                         "where the optimum's routes run most (as geodata/ does)")

@@ -222,5 +222,5 @@ def optimum_report(session: Session, query: OptimumQuery, bus: Redis | None = No
     if any(n < 0 for n in quotas.values()):
         raise CoverageInputError("配额不能为负数")
     forbid = frozenset(s.graph.nearest_edge((p.lon, p.lat)).edge.id for p in query.forbid)
-    result, _features = placement_result(s, quotas, query.keep, forbid, query.time_limit_s)
+    result, _features = placement_result(s, quotas, query.keep, forbid, query.time_limit_s, query.spend_quota)
     return result

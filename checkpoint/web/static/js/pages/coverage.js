@@ -186,10 +186,12 @@ export async function render(root) {
   const optimumText = el("div", { id: "optimum-result", style: SMALL });
   const counties = areas.features.filter((f) => f.properties.kind === "district");
   const PLAN_QUOTAS = { "441302": 20, "441303": 20, "441322": 15, "441323": 15, "441324": 15, dayawan: 15, zhongkai: 20 };
-  const quotaInputs = counties.map((f) => el("input", { type: "number", min: "0", step: "1", style: "width:44px",
+  const quotaInputs = counties.map((f) => el("input", { type: "number", min: "0", step: "1", style: "width:58px",
     class: "quota", "data-county": f.properties.code, value: String(PLAN_QUOTAS[f.properties.code] ?? 0),
     title: `${f.properties.name} 配额 quota` }));
-  const keepAll = el("input", { type: "checkbox", id: "optimum-keep" });
+  const CHECK = "width:auto;margin:0 4px 0 0;vertical-align:middle";
+  const keepAll = el("input", { type: "checkbox", id: "optimum-keep", style: CHECK });
+  const spendQuota = el("input", { type: "checkbox", id: "optimum-spend", checked: "", style: CHECK });
   const optimiseButton = el("button", { id: "optimise-placement", onclick: optimise }, "最优布点 Optimise placement");
   async function optimise() {
     optimumText.textContent = "求解中 solving (≤ 10 s)…";
@@ -197,7 +199,8 @@ export async function render(root) {
     const keep = keepAll.checked ? ringCodes : [];
     let result;
     try {
-      result = await api("/coverage/optimum", { json: { reading, quotas, keep, time_limit_s: 10 } });
+      result = await api("/coverage/optimum", { json: { reading, quotas, keep, time_limit_s: 10,
+        spend_quota: spendQuota.checked } });
     } catch (err) {
       optimumText.textContent = `错误 ${err.message}`;
       return;
@@ -270,14 +273,17 @@ export async function render(root) {
         weakest.map((c) => `${c.code} ${(100 * c.share).toFixed(0)} % of ${c.crossings}`).join(" · ")) : null);
   }
   side.append(el("h2", {}, "覆盖校验 Coverage (≥ 2 captures)"), readingForm, readingWords, status, summary,
-    el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
-    el("div", { class: "inline-form" }, el("label", { style: SMALL }, "核心深度 core depth (m) ", depth)),
-    el("div", { class: "inline-form" }, exportLink), critical,
     el("h4", {}, "最优布点 Optimal placement (配额 quotas)"),
     el("div", { class: "inline-form", style: SMALL }, counties.map((f, i) => el("label", {}, `${f.properties.name} `,
       quotaInputs[i]))),
-    el("div", { class: "inline-form", style: SMALL }, el("label", {}, keepAll, " 保留现有卡口 keep current"), optimiseButton),
-    optimumText, live);
+    el("div", { class: "inline-form", style: `${SMALL};align-items:center` },
+      el("label", { style: "display:inline-flex;align-items:center" }, keepAll, "保留现有卡口 keep current"),
+      el("label", { style: "display:inline-flex;align-items:center" }, spendQuota, "余额补第二层 spend spare quota"),
+      optimiseButton),
+    optimumText,
+    el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
+    el("div", { class: "inline-form" }, el("label", { style: SMALL }, "核心深度 core depth (m) ", depth)),
+    el("div", { class: "inline-form" }, exportLink), critical, live);
   await refresh();
   drawLive().catch(() => { live.textContent = ""; });
 }
