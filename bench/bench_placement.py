@@ -54,8 +54,12 @@ def generated(side_x: int = 250, side_y: int = 200, counties: tuple[int, int] = 
     centre is a 4 x 4 block in its middle, its quota drawn from `quota` and each road holds 1 or 2 checkpoints
     (about 40 make one county hold everywhere: quotas of 20-40 fall short, 45-60 suffice)."""
     rng = random.Random(seed)
-    node = lambda x, y: y * side_x + x  # noqa: E731
-    ids, sources, targets = [], [], []
+    def node(x: int, y: int) -> int:
+        return y * side_x + x
+
+    ids: list[int] = []
+    sources: list[int] = []
+    targets: list[int] = []
     for y in range(side_y):
         for x in range(side_x):
             for nx, ny in ((x + 1, y), (x, y + 1)):

@@ -72,7 +72,7 @@ def test_placement_names_its_method_and_reaches_two(client: TestClient,
     assert body["method"].startswith("greedy") and body["holds_after"]
     assert body["new_checkpoints"] == len(body["positions"]["features"]) >= body["lower_bound"] > 0
     assert body["gap"] == 0  # without a core the greedy is exact
-    assert len(body["removal_effect"]) == 97
+    assert len(body["removal_effect"]) == 120
 
 
 def test_export_is_one_html_file_with_the_map(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
