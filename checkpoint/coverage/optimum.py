@@ -180,28 +180,31 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
     objective = bound = 0.0
     groups = _components(areas, [p.edges for p in plans], owner)
     for done, group in enumerate(groups):
-        program = _Program()
         edges = sorted(set().union(*(plans[i].edges for i in group)))
-        limit = sum(by_key[e].capacity for e in edges)
-        weight = float(limit + 1) if mode == "budget" else 0.0
-        x = {e: program.col(1.0, 0.0, float(by_key[e].capacity), integer=True) for e in edges}
-        ys: list[tuple[int, str, str, int]] = []
-        for i in group:
-            ys += _add_area(program, plans[i], x, weight, mode, required, symmetric)
-        if quotas is not None:
-            for county in sorted({owner[e] for e in edges}):
-                room = quotas.get(county, 0) - sum(1 for s in kept if county in s.tags)
-                program.row([(x[e], 1.0) for e in edges if owner[e] == county], -np.inf, float(max(room, 0)))
+        weight = float(sum(by_key[e].capacity for e in edges) + 1)
+        rooms = {county: quotas.get(county, 0) - sum(1 for s in kept if county in s.tags)
+                 for county in {owner[e] for e in edges}} if quotas is not None else None
         # each program gets its share of the time left, so a hard one cannot starve the rest
-        share = (time_limit_s - (time.perf_counter() - started)) / (len(groups) - done)
-        values, status, obj, dual = program.solve(max(0.5, share), gap)
+        share = max(0.5, (time_limit_s - (time.perf_counter() - started)) / (len(groups) - done))
+        # first the least checkpoints holding every route: if that fits the quotas it is also the
+        # budget optimum (no placement holds more routes, none holds them all with fewer), and it is fast
+        program, x, ys = _group_program(plans, group, edges, by_key, owner, None, "full", 0.0, required, symmetric)
+        values, status, obj, dual = program.solve(share, gap)
+        fits = rooms is None or all(sum(round(values[x[e]]) for e in edges if owner[e] == county) <= room
+                                    for county, room in rooms.items())
+        if mode == "budget" and not (status in ("Optimal", "Empty") and fits):
+            program, x, ys = _group_program(plans, group, edges, by_key, owner, rooms, "budget", weight, required,
+                                            symmetric)
+            values, status, obj, dual = program.solve(share, gap)
+        elif mode == "budget":  # the same solution and bound, scored as the budget program scores them
+            obj, dual = obj - weight * len(ys), dual - weight * len(ys)
         statuses.append("Optimal" if status == "Empty" else status)  # nothing to decide is decided
         objective += obj
         bound += dual
         for e, col in x.items():
             if (n := int(round(values[col]))) > 0:
                 counts[(by_key[e].edge_id, owner[e])] = n
-        held += sum(int(round(values[y[0]])) for y in ys) if mode == "budget" else len(ys)
+        held += sum(int(round(values[y[0]])) for y in ys) if ys and ys[0][0] >= 0 else len(ys)
     used: dict[str, int] = {}
     for (_edge, county), n in counts.items():
         used[county] = used.get(county, 0) + n
@@ -213,6 +216,21 @@ def optimise(network: RoadNetwork, areas: Sequence[Guarded], kept: Sequence[Site
                    unreachable=sum(p.unreachable for p in plans), used=used, status=status,
                    gap=None if relative is None else round(relative, 6),
                    seconds=round(time.perf_counter() - started, 3), programs=len(groups))
+
+
+def _group_program(plans: Sequence[_AreaPlan], group: Sequence[int], edges: Sequence[int],
+                   by_key: Mapping[int, Candidate], owner: Mapping[int, str], rooms: Mapping[str, int] | None,
+                   mode: Mode, weight: float, required: int,
+                   symmetric: bool) -> tuple[_Program, dict[int, int], list[tuple[int, str, str, int]]]:
+    """One program for a group of linked areas: its x columns by candidate, and its routes."""
+    program = _Program()
+    x = {e: program.col(1.0, 0.0, float(by_key[e].capacity), integer=True) for e in edges}
+    ys: list[tuple[int, str, str, int]] = []
+    for i in group:
+        ys += _add_area(program, plans[i], x, weight, mode, required, symmetric)
+    for county, room in sorted((rooms or {}).items()):
+        program.row([(x[e], 1.0) for e in edges if owner[e] == county], -np.inf, float(max(room, 0)))
+    return program, x, ys
 
 
 @dataclass
