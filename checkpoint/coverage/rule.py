@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from checkpoint.coverage.analysis import way_along
 from checkpoint.coverage.model import REQUIRED_CAPTURES, Direction, RoadNetwork
 from checkpoint.sites.routing import Step, dijkstra
 
@@ -144,16 +145,6 @@ def inside_search(network: RoadNetwork, area: Guarded, arcs: Sequence[int], cost
     return dist, via
 
 
-def _way(network: RoadNetwork, via: dict[int, int], node: int, toward: bool) -> list[int]:
-    arcs: list[int] = []
-    while node in via:
-        arc = via[node]
-        arcs.append(arc)
-        tail, head = network.arc_ends(arc)
-        node = head if toward else tail
-    return arcs if toward else arcs[::-1]
-
-
 def area_routes(network: RoadNetwork, area: Guarded, sites: Sequence[Site],
                 length_m: Mapping[int, float] | None = None) -> list[RuleRoute]:
     """Every route of the area (one per crossing arc that leads to or from the target), least captures each."""
@@ -171,12 +162,12 @@ def area_routes(network: RoadNetwork, area: Guarded, sites: Sequence[Site],
     for arc in arcs.entering:
         head = network.arc_ends(arc)[1]
         if head in to_target:
-            way = [arc, *_way(network, toward, head, True)]
+            way = [arc, *way_along(network, toward, head, True)]
             routes.append(route("in", arc, way, cost.get(arc, 0) + to_target[head]))
     for arc in arcs.leaving:
         tail = network.arc_ends(arc)[0]
         if tail in from_target:
-            routes.append(route("out", arc, [*_way(network, back, tail, False), arc],
+            routes.append(route("out", arc, [*way_along(network, back, tail, False), arc],
                                 from_target[tail] + cost.get(arc, 0)))
     return routes
 
