@@ -71,6 +71,9 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
 
     browser.find_element(By.ID, "reset-what-if").click()
     wait.until(lambda b: shown_leaks(b) == before)
+    browser.find_element(By.ID, "forbid-road").click()
+    browser.find_element(By.ID, "map").click()  # the road nearest the map's middle gets no checkpoint
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "path.forbidden-road"))
     browser.find_element(By.ID, "optimise-placement").click()
     wait.until(lambda b: "最优 optimum" in b.find_element(By.ID, "optimum-result").text)
     text = browser.find_element(By.ID, "optimum-result").text

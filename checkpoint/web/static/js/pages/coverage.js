@@ -125,6 +125,14 @@ export async function render(root) {
   map.on("click", (e) => {
     if (!placing) return;
     const point = { lon: Number(e.latlng.lng.toFixed(6)), lat: Number(e.latlng.lat.toFixed(6)) };
+    if (placing === "forbid") {
+      forbid.push(point);
+      L.circleMarker([point.lat, point.lon], { radius: 5, color: "#000", fillColor: "#000", fillOpacity: 0.8,
+        className: "forbidden-road" }).bindTooltip("禁止布点 no checkpoint on this road").addTo(map);
+      placing = null;
+      hint.textContent = `禁止布点 ${forbid.length} 处 forbidden roads: ${forbid.length}`;
+      return;
+    }
     if (placing === "add") change.added.push({ ...point, guards: guards.value });
     else change.moved = [...change.moved.filter((m) => m.code !== placing), { code: placing, ...point }];
     placing = null;
@@ -193,13 +201,16 @@ export async function render(root) {
   const keepAll = el("input", { type: "checkbox", id: "optimum-keep", style: CHECK });
   const spendQuota = el("input", { type: "checkbox", id: "optimum-spend", checked: "", style: CHECK });
   const optimiseButton = el("button", { id: "optimise-placement", onclick: optimise }, "最优布点 Optimise placement");
+  const forbid = [];
+  const forbidButton = el("button", { id: "forbid-road", onclick: () => {
+    placing = "forbid"; hint.textContent = "点击道路：此路不布点 Click a road to forbid it"; } }, "禁止此路 Forbid a road");
   async function optimise() {
     optimumText.textContent = "求解中 solving (≤ 10 s)…";
     const quotas = Object.fromEntries(quotaInputs.map((i) => [i.dataset.county, Number(i.value) || 0]));
     const keep = keepAll.checked ? ringCodes : [];
     let result;
     try {
-      result = await api("/coverage/optimum", { json: { reading, quotas, keep, time_limit_s: 10,
+      result = await api("/coverage/optimum", { json: { reading, quotas, keep, forbid, time_limit_s: 10,
         spend_quota: spendQuota.checked } });
     } catch (err) {
       optimumText.textContent = `错误 ${err.message}`;
@@ -279,7 +290,7 @@ export async function render(root) {
     el("div", { class: "inline-form", style: `${SMALL};align-items:center` },
       el("label", { style: "display:inline-flex;align-items:center" }, keepAll, "保留现有卡口 keep current"),
       el("label", { style: "display:inline-flex;align-items:center" }, spendQuota, "余额补第二层 spend spare quota"),
-      optimiseButton),
+      forbidButton, optimiseButton),
     optimumText,
     el("h4", {}, "假设分析 What-if"), el("div", { class: "inline-form" }, guards, addButton, reset), hint, changes,
     el("div", { class: "inline-form" }, el("label", { style: SMALL }, "核心深度 core depth (m) ", depth)),
