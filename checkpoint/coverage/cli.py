@@ -113,9 +113,20 @@ def check(
     offline: Annotated[list[str] | None, typer.Option(help="treat this checkpoint as offline (repeatable)")] = None,
     areas: ReadingAreas = "centres", counting: ReadingCounting = "jurisdiction", origins: ReadingOrigins = "two_lines",
     min_road_class: MinRoadClass = "residential",
+    every_reading: Annotated[bool, typer.Option("--every-reading", help="with --geodata --json: one result per "
+                                                                        "reading (2 x 3 x 2), to compare")] = False,
 ) -> None:
     """Per area under the stated reading: the least captures on any route in and out, and the named leak routes."""
     reading = _reading(areas, counting, origins, min_road_class)
+    if every_reading:
+        from checkpoint.coverage import planner
+        from checkpoint.coverage.reading import all_readings
+
+        if geodata is None:
+            raise typer.BadParameter("--every-reading needs --geodata")
+        typer.echo(json.dumps({"readings": [planner.check(_setup_folder(geodata, roads, r, frozenset(offline or [])))
+                                            for r in all_readings(min_road_class)]}, ensure_ascii=False))
+        return
     try:
         if geodata is None:
             if roads is not None:

@@ -64,3 +64,21 @@ def test_place_reports_the_optimum_its_gap_and_full_compliance() -> None:
     assert best["unreachable"] == 0 and full["status"] == "Optimal" and full["checkpoints"] == 98
     assert {c["code"]: c["needed"] > c["quota"] for c in body["counties"]}["441302"]
     assert all(c["used"] <= c["quota"] for c in body["counties"])
+
+
+def test_every_reading_is_one_result_each_stating_its_reading() -> None:
+    result = CliRunner().invoke(app, ["check", "--geodata", str(GEODATA), "--every-reading"])
+    assert result.exit_code == 0, result.output
+    readings = json.loads(result.stdout)["readings"]
+    assert len(readings) == 12
+    keys = {(r["reading"]["areas"], r["reading"]["counting"], r["reading"]["origins"]) for r in readings}
+    assert len(keys) == 12
+    for r in readings:
+        assert len(r["areas"]) == (9 if r["reading"]["areas"] == "city" else 8)
+        # counting any checkpoint can only add captures to the jurisdiction's
+        if r["reading"]["counting"] == "any":
+            same = next(o for o in readings if o["reading"]["counting"] == "jurisdiction"
+                        and (o["reading"]["areas"], o["reading"]["origins"]) == (r["reading"]["areas"],
+                                                                                r["reading"]["origins"]))
+            for mine, theirs in zip(r["areas"], same["areas"], strict=True):
+                assert (mine["min_captures_in"] or 0) >= (theirs["min_captures_in"] or 0)
