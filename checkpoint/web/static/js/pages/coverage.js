@@ -28,6 +28,7 @@ export async function render(root) {
 
   const [areas, roads] = await Promise.all([api("/areas"), api("/roads")]);
   const protectedAreas = areas.features.filter((f) => AREA_STYLE[f.properties.kind]);
+  const areaNames = Object.fromEntries(areas.features.map((f) => [f.properties.code, f.properties.name]));
   const areaLayer = L.geoJSON({ type: "FeatureCollection", features: protectedAreas }, {
     style: (f) => AREA_STYLE[f.properties.kind],
     onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name),
@@ -101,7 +102,7 @@ export async function render(root) {
         radius: 6, weight: 2, color: "#fff", fillColor: cp.offline ? "#777" : "#1d7dd8",
         fillOpacity: cp.offline ? 0.5 : 0.95, className: `ring-checkpoint${cp.offline ? " offline" : ""}`,
       });
-      marker.bindTooltip(`${cp.code} → ${cp.area}${cp.offline ? " (离线 offline)" : ""}`);
+      marker.bindTooltip(`${cp.code} → ${areaNames[cp.area] ?? cp.area}${cp.offline ? " (离线 offline)" : ""}`);
       marker.bindPopup(() => checkpointActions(cp));
       marker.addTo(ringLayer);
     }
@@ -109,7 +110,7 @@ export async function render(root) {
 
   function checkpointActions(cp) {
     const down = change.offline.includes(cp.code);
-    return el("div", { class: "popup" }, el("h3", {}, cp.code), el("p", {}, `守卫 guards ${cp.area} · edge ${cp.edge_id}`),
+    return el("div", { class: "popup" }, el("h3", {}, cp.code), el("p", {}, `守卫 guards ${areaNames[cp.area] ?? cp.area}`),
       el("button", { class: "toggle-offline", onclick: () => { map.closePopup(); toggleOffline(cp.code); } },
         down ? "恢复 Bring online" : "停用 Take offline"), " ",
       el("button", { onclick: () => { map.closePopup(); placing = cp.code; hint.textContent = `点击地图移动 ${cp.code} Click the map to move it`; } },
