@@ -23,12 +23,22 @@ from checkpoint.coverage.cli import app as coverage_app
 from checkpoint.dead_letters_cli import app as dead_letters_app
 from checkpoint.lpr.cli import app as lpr_app
 from checkpoint.passes.cli import app as passes_app
+from checkpoint.sites import cli as sites_cli
 from checkpoint.sites.cli import app as geodata_app
 from checkpoint.sites.geodata_load import load_geodata, load_roads
 from checkpoint.trajectory.cli import app as trajectory_app
 from checkpoint.user_cli import app as user_app
 from checkpoint.watchlist.cli import app as watchlist_app
 
+
+def _optimal_placement(folder: Path) -> dict[str, int]:
+    """`geodata build` ends with coverage's optimal placement (imported only then: the solver is heavy)."""
+    from checkpoint.coverage.placement_report import write_reference_placement
+
+    return write_reference_placement(folder)
+
+
+sites_cli.placer = _optimal_placement
 SSE_SHUTDOWN_S = 3  # the dispatchers' live streams never end by themselves: at shutdown they get this long
 
 app = typer.Typer(help="Checkpoint: road-checkpoint capture and network-wide watchlist hits.", no_args_is_help=True)

@@ -89,11 +89,11 @@ def _routes_to_core(network: RoadNetwork, area: ProtectedArea, ring: Ring, enter
         head = network.arc_ends(arc)[1]
         if head in to_core:
             routes.append(CrossingRoute("in", arc, len(ring.get(arc, ())) + to_core[head],
-                                        (arc, *_chain(network, toward, head, forward=True))))
+                                        (arc, *way_along(network, toward, head, forward=True))))
     for arc in leaving:
         tail = network.arc_ends(arc)[0]
         if tail in from_core:
-            inner = _chain(network, back, tail, forward=False)
+            inner = way_along(network, back, tail, forward=False)
             routes.append(CrossingRoute("out", arc, from_core[tail] + len(ring.get(arc, ())), (*inner, arc)))
     return routes
 
@@ -120,7 +120,7 @@ def _inside_search(network: RoadNetwork, inside: frozenset[int], core: frozenset
     return dist, via
 
 
-def _chain(network: RoadNetwork, via: dict[int, int], node: int, forward: bool) -> list[int]:
+def way_along(network: RoadNetwork, via: dict[int, int], node: int, forward: bool) -> list[int]:
     """Arcs from `node` to the core (forward) or from the core to `node`, following the search's choices."""
     arcs: list[int] = []
     while node in via:

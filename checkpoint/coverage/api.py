@@ -10,7 +10,10 @@ from fastapi.responses import HTMLResponse
 from checkpoint.core.deps import BusDep, SessionDep, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.coverage import service
-from checkpoint.coverage.schemas import CoverageReportPublic, WhatIf
+from checkpoint.coverage.build import CoverageInputError
+from checkpoint.coverage.live_rule import reading_live
+from checkpoint.coverage.reading import Reading
+from checkpoint.coverage.schemas import CoverageReportPublic, OptimumQuery, RuleQuery, WhatIf
 from checkpoint.coverage.worker import live_shares
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
@@ -43,7 +46,12 @@ def placement(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) ->
 def live(_user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
     """From the pass stream: per area and per checkpoint, the share of crossings captured ≥ 2 times, by hour."""
     built = service.model(session)
-    return live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])
+    shares = live_shares(bus, [a.code for a in built.areas], [c.code for c in built.checkpoints])
+    try:
+        shares["by_reading"] = reading_live(bus, service.rule_report(session, Reading(), (), bus))
+    except CoverageInputError:
+        shares["by_reading"] = None  # no county polygons: only the rings' shares
+    return shares
 
 
 @router.post("/export", response_class=HTMLResponse)
@@ -51,3 +59,16 @@ def export(body: WhatIf, _user: Planner, session: SessionDep, bus: BusDep) -> HT
     """The report (with `body`'s what-if applied) as one HTML file with the map, to hand on."""
     html = service.export_report(session, body, bus)
     return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="coverage-report.html"'})
+
+
+@router.post("/rule")
+def rule(body: RuleQuery, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
+    """Per area under the stated reading (the plan's words by default): least captures, holds, named leak routes."""
+    return service.rule_report(session, body.reading, (), bus, body.what_if)
+
+
+@router.post("/optimum")
+def optimum(body: OptimumQuery, _user: Planner, session: SessionDep, bus: BusDep) -> dict[str, Any]:
+    """The best positions for the quotas under the reading (HiGHS, gap reported), the least checkpoints for full
+    compliance, and what moves, is added or removed against the stored placement."""
+    return service.optimum_report(session, body, bus)

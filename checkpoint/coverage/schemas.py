@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from checkpoint.coverage.reading import Reading
+
 
 class AddedCheckpoint(BaseModel):
     """A proposed checkpoint: placed on the road nearest to (lon, lat), for the area it guards."""
@@ -68,3 +70,28 @@ class CoverageReportPublic(BaseModel):
     leaks: dict[str, Any]  # GeoJSON FeatureCollection of leak routes
     criticality: list[CheckpointCriticality]
     ring: list[dict[str, Any]]
+
+
+class RuleQuery(BaseModel):
+    """The rule under a reading, for the stored placement with `what_if` applied."""
+
+    reading: Reading = Field(default_factory=Reading)
+    what_if: WhatIf = Field(default_factory=WhatIf)
+
+
+class Point(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class OptimumQuery(BaseModel):
+    """Optimal placement under a reading: quotas per county (the plan's by default), checkpoints kept where
+    they stand, roads forbidden (the road nearest each point), and the solver's time."""
+
+    reading: Reading = Field(default_factory=Reading)
+    quotas: dict[str, int] | None = Field(default=None, description="county code -> checkpoints; None: the plan's")
+    keep: list[str] = Field(default_factory=list, max_length=500)
+    forbid: list[Point] = Field(default_factory=list, max_length=500)
+    time_limit_s: float = Field(default=10.0, gt=0, le=60)
+    spend_quota: bool = Field(default=False, description="spend each county's unused quota as a second layer "
+                                                         "where the optimum's routes run most (as geodata/ does)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.errors import NotFound
+from checkpoint.coverage import planner
 from checkpoint.coverage.analysis import analyze
 from checkpoint.coverage.build import (
     PROTECTED_KINDS,
@@ -25,8 +27,10 @@ from checkpoint.coverage.build import (
 )
 from checkpoint.coverage.export import report_html
 from checkpoint.coverage.placement import as_checkpoints, place
+from checkpoint.coverage.planner import RuleSetup
+from checkpoint.coverage.reading import Reading
 from checkpoint.coverage.report import placement_json, report_json
-from checkpoint.coverage.schemas import WhatIf
+from checkpoint.coverage.schemas import OptimumQuery, WhatIf
 from checkpoint.sites.feed_keys import feed_key
 from checkpoint.sites.models import Area, Checkpoint, Feed
 from checkpoint.sites.routing import RoadRouter, road_router
@@ -51,10 +55,10 @@ def road_base_of(session: Session) -> RoadBase:
 _AREA_SHAPES: dict[tuple[str, str, str, str], AreaShape] = {}  # by code, name, kind, md5 of the polygon
 
 
-def area_shapes(session: Session) -> list[AreaShape]:
+def area_shapes(session: Session, kinds: tuple[str, ...] = PROTECTED_KINDS) -> list[AreaShape]:
     """The protected areas' polygons, parsed again only when a polygon changed (the city has 39 parts)."""
     digest = func.md5(cast(Area.geometry, Text))
-    rows = session.execute(select(Area.code, Area.name, Area.kind, digest).where(Area.kind.in_(PROTECTED_KINDS))
+    rows = session.execute(select(Area.code, Area.name, Area.kind, digest).where(Area.kind.in_(kinds))
                            .order_by(Area.kind, Area.code)).all()
     keys = [(code, name, kind, md5) for code, name, kind, md5 in rows]
     missing = {key[0] for key in keys if key not in _AREA_SHAPES}
@@ -181,3 +185,42 @@ def placement_report(session: Session, change: WhatIf | None = None, bus: Redis 
     after = analyze(built.network, built.areas, [*built.checkpoints, *as_checkpoints(plan)], offline=offline,
                     with_criticality=False)
     return {**placement_json(built, plan, after, before), "seconds": round(time.perf_counter() - started, 4)}
+
+
+RULE_KINDS = ("city", "district", "centre")
+
+
+def rule_setup(session: Session, reading: Reading, offline: Sequence[str] = (), bus: Redis | None = None,
+               change: WhatIf | None = None) -> RuleSetup:
+    """The rule under `reading` for the stored placement (feeds all down count as offline), what-if applied."""
+    checkpoints, areas = site_checkpoints(session, bus), area_shapes(session, RULE_KINDS)
+    if change is not None:
+        checkpoints, areas = apply_what_if(checkpoints, areas, change)
+    known = {c.code for c in checkpoints}
+    missing = set(offline) - known
+    if missing:
+        raise UnknownRingCheckpoint(f"没有这些卡口：{', '.join(sorted(missing))}")
+    down = frozenset(offline) | frozenset(change.offline if change else ())
+    return planner.setup(road_base_of(session).roads, areas, checkpoints, reading, down)
+
+
+def rule_report(session: Session, reading: Reading, offline: Sequence[str] = (), bus: Redis | None = None,
+                change: WhatIf | None = None) -> dict[str, Any]:
+    """Per area under `reading`: least captures in and out, holds, and the leak routes named by roads and places."""
+    return planner.check(rule_setup(session, reading, offline, bus, change))
+
+
+def optimum_report(session: Session, query: OptimumQuery, bus: Redis | None = None) -> dict[str, Any]:
+    """The best placement under the query's reading and quotas, the budget for full compliance, the moves."""
+    from checkpoint.coverage.placement_report import placement_result
+
+    s = rule_setup(session, query.reading, (), bus)
+    quotas = dict(planner.PLAN_QUOTAS if query.quotas is None else query.quotas)
+    unknown = set(quotas) - set(s.where.counties)
+    if unknown:
+        raise CoverageInputError(f"没有这些县（区）：{', '.join(sorted(unknown))}")
+    if any(n < 0 for n in quotas.values()):
+        raise CoverageInputError("配额不能为负数")
+    forbid = frozenset(s.graph.nearest_edge((p.lon, p.lat)).edge.id for p in query.forbid)
+    result, _features = placement_result(s, quotas, query.keep, forbid, query.time_limit_s, query.spend_quota)
+    return result

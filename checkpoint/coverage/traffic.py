@@ -3,8 +3,10 @@
 Each trip crosses one protected area's boundary by a chosen crossing arc: in, it drives from a
 junction outside along roads outside the area and stops at the first junction inside; out, the
 mirror image. That is the static analysis's route (a vehicle may stop at any junction), so with
-perfect reads the live count of a crossing must equal the static captures of its arc. On its way
-the trip passes other rings too, and every ring checkpoint on its arcs sees it (with `read_rate`).
+perfect reads the live count of a crossing must equal the static captures of its arc. Before (or
+after) its crossing arc the trip takes no arc a checkpoint films, so a checkpoint standing further
+out on the way in cannot add a sighting the ring's static count does not know; on its way the trip
+may cross other rings, and every ring checkpoint on its arcs sees it (with `read_rate`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ class Traffic:
 
 
 def _outside_path(model: CoverageModel, area: ProtectedArea, start: int, hops: int, forward: bool,
-                  rng: random.Random) -> list[int]:
-    """A random walk of up to `hops` arcs that never enters the area (arcs listed in travel order)."""
+                  rng: random.Random, avoid: frozenset[int] = frozenset()) -> list[int]:
+    """A random walk of up to `hops` arcs that never enters the area nor takes an arc in `avoid`."""
     leaving, arriving = model.network.adjacency()
     arcs: list[int] = []
     node, seen = start, {start}
@@ -48,7 +50,7 @@ def _outside_path(model: CoverageModel, area: ProtectedArea, start: int, hops: i
         for arc in (arriving if forward else leaving).get(node, ()):
             tail, head = model.network.arc_ends(arc)
             other = tail if forward else head
-            if other not in area.inside and other not in seen:
+            if other not in area.inside and other not in seen and arc not in avoid:
                 options.append((arc, other))
         if not options:
             break
@@ -94,6 +96,10 @@ def generate(model: CoverageModel, trips: int, seed: int = 7, read_rate: float =
             label = "in" if forward == checkpoint.forward_inward else "out"
             along = checkpoint.offset_m if forward else max(0.0, length - checkpoint.offset_m)
             by_arc.setdefault(arc, []).append((checkpoint.code, along, label))
+    # checkpoints that guard an area from further out (on the way in, not on its ring) would see a trip
+    # before its crossing: the walk before (or after) the crossing arc takes no arc any checkpoint films
+    avoid = frozenset(arc for checkpoint in model.checkpoints if checkpoint.code not in offline
+                      for arc in model.network.arcs_of(checkpoint))
     sightings: list[Sighting] = []
     truth: list[TrueCrossing] = []
     for number in range(trips):
@@ -101,9 +107,9 @@ def generate(model: CoverageModel, trips: int, seed: int = 7, read_rate: float =
         area, arc, direction = rng.choice(choices)
         tail, head = model.network.arc_ends(arc)
         if direction == "in":
-            arcs = [*_outside_path(model, area, tail, rng.randint(0, 4), True, rng), arc]
+            arcs = [*_outside_path(model, area, tail, rng.randint(0, 4), True, rng, avoid), arc]
         else:
-            arcs = [arc, *_outside_path(model, area, head, rng.randint(0, 4), False, rng)]
+            arcs = [arc, *_outside_path(model, area, head, rng.randint(0, 4), False, rng, avoid)]
         crossings = _crossings_on(model, plate, arcs, static)
         keys = [(c.area, c.direction) for c in crossings]
         truth.extend(c for c in crossings if keys.count((c.area, c.direction)) == 1)

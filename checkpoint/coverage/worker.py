@@ -23,6 +23,8 @@ from checkpoint.core.bus import PASSES_STREAM, Message, dead_letter
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.coverage import service
 from checkpoint.coverage.build import CoverageInputError
+from checkpoint.coverage.live_rule import AreaCrossing, ReadingTally, record_areas
+from checkpoint.coverage.reading import Reading
 from checkpoint.coverage.verifier import DEFAULT_WINDOW_S, Crossing, CrossingVerifier, RingIndex, Sighting
 from checkpoint.passes.record import PassEvent
 from checkpoint.sites.models import Checkpoint
@@ -48,10 +50,16 @@ class LiveCoverage:
         index = RingIndex(built.network, built.areas, built.checkpoints, offline=built.inactive)
         self.verifier = CrossingVerifier(index, window_s)
         self.latest: datetime | None = None
+        self.by_area: ReadingTally | None = None  # per area under the plan's reading, beside the rings
+        try:
+            self.by_area = ReadingTally(service.rule_setup(session, Reading()), window_s)
+        except CoverageInputError as exc:  # e.g. no county polygons loaded: the ring verifier still runs
+            log.warning("coverage.reading_unavailable", extra={"reason": str(exc)})
 
     def handle(self, bus: Redis, messages: Sequence[Message]) -> list[Crossing]:
         """Feed a batch of pass events to the verifier and record the crossings they close."""
         closed: list[Crossing] = []
+        by_area: list[AreaCrossing] = []
         for msg_id, fields in messages:
             try:
                 event = PassEvent.from_fields(fields)
@@ -63,10 +71,15 @@ class LiveCoverage:
                 continue
             seen_at = event.captured.captured_at
             self.latest = seen_at if self.latest is None else max(self.latest, seen_at)
-            closed += self.verifier.observe(Sighting(event.captured.plate, code, seen_at, event.captured.direction))
+            sighting = Sighting(event.captured.plate, code, seen_at, event.captured.direction)
+            closed += self.verifier.observe(sighting)
+            if self.by_area is not None:
+                by_area += self.by_area.observe(sighting)
         if self.latest is not None:
             closed += self.verifier.flush(self.latest)
+            by_area += self.by_area.flush(self.latest) if self.by_area is not None else []
         record(bus, closed)
+        record_areas(bus, by_area)
         return closed
 
 
@@ -128,6 +141,8 @@ def _refreshed(sessions: sessionmaker[Session], live: LiveCoverage) -> LiveCover
         log.warning("coverage.live_refresh_failed", extra={"reason": str(exc)})
         return live
     fresh.verifier.open, fresh.latest = live.verifier.open, live.latest
+    if fresh.by_area is not None and live.by_area is not None:
+        fresh.by_area.open = live.by_area.open
     return fresh
 
 

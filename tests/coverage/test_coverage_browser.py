@@ -1,4 +1,5 @@
-"""The planner page in headless Chromium: leak routes in red; taking a checkpoint offline adds one."""
+"""The planner page in headless Chromium: the rule under a reading, leak routes in red, taking a checkpoint
+offline adds one, the optimum for the quotas drawn, the reading switched."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import redis as redis_lib
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.models import User
@@ -68,8 +69,22 @@ def test_planner_takes_a_checkpoint_offline_and_sees_a_leak_appear(
     assert browser.find_elements(By.CSS_SELECTOR, "path.ring-checkpoint.offline")
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-offline.png"))
 
-    browser.find_element(By.ID, "propose-placement").click()
-    wait.until(lambda b: "new checkpoints" in b.find_element(By.ID, "coverage-placement").text)
-    assert browser.find_elements(By.CSS_SELECTOR, "path.proposed-checkpoint")
-    assert "gap 0" in browser.find_element(By.ID, "coverage-placement").text
-    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-placement.png"))
+    browser.find_element(By.ID, "reset-what-if").click()
+    wait.until(lambda b: shown_leaks(b) == before)
+    browser.find_element(By.ID, "forbid-road").click()
+    browser.find_element(By.ID, "map").click()  # the road nearest the map's middle gets no checkpoint
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "path.forbidden-road"))
+    browser.find_element(By.ID, "optimise-placement").click()
+    wait.until(lambda b: "最优 optimum" in b.find_element(By.ID, "optimum-result").text)
+    text = browser.find_element(By.ID, "optimum-result").text
+    assert "routes hold" in text and "gap" in text and "full compliance needs" in text  # proven, or the gap left
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#optimum-counties tr")) == 8  # header + 7 counties
+    for leak in browser.find_elements(By.CSS_SELECTOR, "#optimum-leaks li"):
+        assert "edge" not in leak.text and ("自" in leak.text or "驶离" in leak.text)
+    browser.set_window_size(1600, 1500)  # the reading selector and the optimum in one picture
+    browser.execute_script("document.getElementById('side').scrollTop = 0")
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "coverage-optimum.png"))
+
+    Select(browser.find_element(By.ID, "reading-origins")).select_by_value("strict")
+    wait.until(lambda b: "严格" in b.find_element(By.ID, "reading-words").text)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "path.leak-route")) == shown_leaks(b))

@@ -49,6 +49,10 @@ def test_pass_stream_shares_agree_with_the_static_analysis(session: Session, bus
     response = client.get("/api/v1/coverage/live", headers=auth_headers("planner"))
     assert response.status_code == 200, response.text
     assert response.json()["areas"] == shares["areas"]
+    by_reading = response.json()["by_reading"]  # the same passes, per area under the plan's reading
+    assert by_reading["reading"]["counting"] == "jurisdiction" and len(by_reading["areas"]) == 8
+    assert sum(a["crossings"] for a in by_reading["areas"]) > 0
+    assert all(a["double"] <= a["crossings"] and isinstance(a["static_holds"], bool) for a in by_reading["areas"])
 
 
 def test_consumer_loop_acks_and_counts(sessions: sessionmaker[Session], bus: redis_lib.Redis) -> None:

