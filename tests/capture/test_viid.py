@@ -68,11 +68,18 @@ def reads(bus: redis_lib.Redis) -> int:
     return int(bus.xlen(READS_STREAM)) if bus.exists(READS_STREAM) else 0
 
 
+@pytest.fixture
+def watched(committed_watch: Callable[..., WatchEntry]) -> WatchEntry:  # noqa: F811
+    """A committed watch, made BEFORE the camera: the camera's registration is audited inside the test's
+    rolled-back transaction, which holds the audit chain's lock until the test ends."""
+    return committed_watch(random_plate())
+
+
 def test_register_keepalive_and_two_objects_one_malformed(
-        camera: ViidCamera, bus: redis_lib.Redis, engine: Engine, sessions: sessionmaker[Session],
-        test_settings: Settings, committed_watch: Callable[..., WatchEntry]) -> None:  # noqa: F811
-    plate = random_plate()
-    watch = committed_watch(plate)
+        watched: WatchEntry, camera: ViidCamera, bus: redis_lib.Redis, engine: Engine,
+        sessions: sessionmaker[Session], test_settings: Settings) -> None:
+    watch = watched
+    plate = watch.pattern
     later = datetime.now(SHANGHAI) + timedelta(seconds=2)  # PassTime has whole seconds: after the watch began
     good = motor_vehicle(camera.device_id, plate, PassTime=f"{later:%Y%m%d%H%M%S}")
 
