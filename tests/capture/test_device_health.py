@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from checkpoint.capture import device_health, device_seen, health_report, service
@@ -59,6 +59,9 @@ def webhook() -> Iterator[Webhook]:
 def new_device(session: Session, kind: str = "smart") -> tuple[Device, str]:
     checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
     assert checkpoint is not None
+    # Only this test's camera is watched: devices other tests committed are set aside in this test's
+    # rolled-back transaction (they would go offline beside it).
+    session.execute(update(Device).where(Device.code.not_like("HEALTH-%")).values(active=False))
     return service.register_device(session, DeviceCreate(code=f"HEALTH-{uuid.uuid4().hex[:10]}",
                                                          checkpoint=checkpoint.code, kind=kind))
 

@@ -85,7 +85,8 @@ def test_serve_with_workers_apart_supervises_the_rest_and_declares_every_group(
     system = System(test_settings, engine, bus, EmbeddedServers(), servers[0], servers[1])
     workers = start_workers(system, apart=True)  # the four stream workers are left to their own services
     try:
-        assert sorted(workers.supervisor.workers) == ["audit-anchor", "capture-feed-history", "passes-retention",
+        assert sorted(workers.supervisor.workers) == ["audit-anchor", "capture-device-health", "capture-feed-history",
+                                                      "passes-retention",
                                                       "trajectory-summaries"]
         for stream, groups in STREAM_GROUPS.items():  # declared up front: they hold back the trim already
             info: Any = bus.xinfo_groups(stream)

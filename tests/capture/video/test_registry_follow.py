@@ -21,11 +21,11 @@ from checkpoint.capture.video.supervisor import Supervisor
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import get_session
 from checkpoint.core.models import User
-from checkpoint.core.security import issue_token
 from checkpoint.lpr import LprSettings
 from checkpoint.sites.models import Checkpoint, Feed
 from tests.capture.video.conftest import VIDEO_TEST_DB, appended_passes
 from tests.capture.video.rtsp_tcp import TcpRtspServer, require_ffmpeg
+from tests.conftest import token_for
 from tests.waiting import wait_until
 
 
@@ -52,7 +52,8 @@ def admin_headers(sessions: sessionmaker[Session], test_settings: Settings) -> d
         admin: User = users.create(db, username=f"feedadmin{threading.get_ident() % 10000}", password="pw-12345678",
                                    roles=["admin"])
         db.commit()
-        token, _ = issue_token(test_settings.resolved_secret_key(), admin.id, admin.token_version, 600)
+        token = token_for(admin)  # a real login session: a bare token names none and is refused
+        db.commit()
     return {"Authorization": f"Bearer {token}"}
 
 
