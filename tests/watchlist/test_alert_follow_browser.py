@@ -82,7 +82,7 @@ def route_of_three(sessions: sessionmaker[Session]) -> list[tuple[Checkpoint, fl
 def watched_plate(sessions: sessionmaker[Session], plate: str) -> None:
     with sessions() as db:
         requester = users.create(db, username=f"o{secrets.token_hex(4)}", password=PASSWORD, roles=["officer"])
-        approver = users.create(db, username=f"s{secrets.token_hex(4)}", password=PASSWORD, roles=["officer", "admin"])
+        approver = users.create(db, username=f"s{secrets.token_hex(4)}", password=PASSWORD, roles=["approver"])
         entry = service.create_watch(db, requester, WatchCreate.model_validate({
             "pattern": plate, "category": "stolen", "reason": "被盗车辆 stolen car, follow test",
             "valid_from": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}))

@@ -15,6 +15,7 @@ import pytest
 import redis as redis_lib
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine
@@ -69,7 +70,7 @@ def test_a_pushed_pass_appears_on_the_live_page(browser: webdriver.Chrome, live_
     form = wait.until(ec.visibility_of_element_located((By.ID, "device-form")))
     form.find_element(By.NAME, "code").send_keys(code)
     form.find_element(By.NAME, "name").send_keys("惠城 城界卡口 1 号 进城 全景+车牌")
-    form.find_element(By.NAME, "checkpoint").send_keys("HZ-441302-01")
+    form.find_element(By.NAME, "checkpoint").send_keys("HZ-441302-01", Keys.TAB)  # closes the picker's list
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     key = wait.until(ec.visibility_of_element_located((By.ID, "device-key"))).text
     assert key.startswith("ck_")
