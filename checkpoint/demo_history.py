@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,9 +36,10 @@ from checkpoint.trajectory.roads import road_network
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 7
-BATCH = 50_000  # passes per COPY
+BATCH = 20_000  # passes per COPY (a stop is heard between two)
 FLEET = {"commuters": 1500, "taxis": 60, "trucks": 300, "residents": 1100}  # ~15,000 passes a day
 IMAGES_DIR = "images/demo"
+TAXI_PLATE = "粤LT2468"  # a taxi of the busiest district, watched by the demo so a newcomer sees alerts
 BODY_BGR = {"white": (235, 235, 235), "black": (30, 30, 30), "silver": (190, 190, 195), "grey": (120, 120, 120),
             "red": (40, 40, 190), "blue": (170, 90, 30), "brown": (40, 70, 110), "yellow": (30, 200, 240)}
 
@@ -52,12 +54,19 @@ class HistoryLoaded:
 
 
 def demo_fleet(session: Session, zone: ZoneInfo, scale: float = 1.0, seed: int = 2026) -> Fleet:
-    """The fleet over the active checkpoints and their road distances (the same for the same seed)."""
+    """The fleet over the active checkpoints and their road distances (the same for the same seed);
+    the first taxi of the busiest district carries TAXI_PLATE, the plate the demo watches."""
     rows = session.scalars(select(Checkpoint).where(Checkpoint.active.is_(True)).order_by(Checkpoint.id))
     sites = {cp.id: Site(cp.id, cp.district, cp.defence_line == "city", cp.lon, cp.lat) for cp in rows}
     roads = RoadTable(sites, road_network(session).distance_m)
     sizes = {name: max(1, int(count * scale)) for name, count in FLEET.items()}
-    return Fleet(roads, zone=zone, seed=seed, **sizes)
+    fleet = Fleet(roads, zone=zone, seed=seed, **sizes)
+    busiest = max(fleet.by_district, key=lambda district: len(fleet.by_district[district]))
+    taxi = next((v for v in fleet.vehicles if v.kind == "taxi" and v.district == busiest), None)
+    if taxi is not None:
+        taxi.plate, taxi.plate_colour, taxi.plate_type = TAXI_PLATE, "blue", "small"
+        fleet.plates.add(TAXI_PLATE)
+    return fleet
 
 
 def history_days(now: datetime, zone: ZoneInfo, days: int = HISTORY_DAYS) -> list[date]:
@@ -157,30 +166,58 @@ def has_history(session: Session, now: datetime) -> bool:
                            {"since": since}).first() is not None
 
 
-def load_history(session: Session, data_dir: Path, now: datetime, zone: ZoneInfo, *,
-                 scale: float = 1.0, seed: int = 2026) -> HistoryLoaded:
-    """Write HISTORY_DAYS full days and today up to `now` into the pass table (the caller commits)."""
+@dataclass
+class PlannedHistory:
+    """The history worked out in memory: the fleet (each vehicle left where its last pass was) and its passes."""
+
+    fleet: Fleet
+    planted: PlantedCases
+    sightings: list[Sighting]
+    start: datetime
+    end: datetime
+    seconds: float
+
+
+def plan_history(session: Session, now: datetime, zone: ZoneInfo, *, scale: float = 1.0,
+                 seed: int = 2026) -> PlannedHistory:
+    """HISTORY_DAYS full local days and today up to `now`: who passed where, planted cases included."""
     started = time.perf_counter()
     fleet = demo_fleet(session, zone, scale, seed)
     days = history_days(now, zone)
     planted = plant_cases(fleet, days)
     start = datetime(days[0].year, days[0].month, days[0].day, tzinfo=zone).astimezone(UTC)
-    ensure_day_partitions(session.connection(), start.date(), now.astimezone(UTC).date())
+    sightings = list(history_sightings(fleet, planted, days[0], now))
+    return PlannedHistory(fleet, planted, sightings, start, now, time.perf_counter() - started)
+
+
+def store_history(session: Session, data_dir: Path, plan: PlannedHistory, seed: int = 2026,
+                  stop: threading.Event | None = None) -> int | None:
+    """COPY the planned passes into their day partitions, images rendered beside (the caller commits);
+    None when `stop` was set before the last batch (the caller rolls back: all or nothing)."""
+    ensure_day_partitions(session.connection(), plan.start.date(), plan.end.astimezone(UTC).date())
     sites = {cp.id: cp for cp in session.scalars(select(Checkpoint))}
     positions = {cp.id: (cp.lat, cp.lon) for cp in sites.values()}
     dbapi = session.connection().connection.dbapi_connection
     rng = random.Random(f"{seed}:cameras")
-    batch: list[CapturedPass] = []
     stored = 0
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-images") as workers:
         images = PlateImages(data_dir, workers)
-        for sighting in history_sightings(fleet, planted, days[0], now):
-            batch.append(captured(sighting, sites[sighting.checkpoint_id], images, rng))
-            if len(batch) >= BATCH:
-                stored += insert_copy_text(dbapi, copy_rows(batch, positions, now), len(batch))
-                batch = []
-        stored += insert_copy_text(dbapi, copy_rows(batch, positions, now), len(batch)) if batch else 0
+        for first in range(0, len(plan.sightings), BATCH):
+            if stop is not None and stop.is_set():
+                return None
+            batch = [captured(sighting, sites[sighting.checkpoint_id], images, rng)
+                     for sighting in plan.sightings[first:first + BATCH]]
+            stored += insert_copy_text(dbapi, copy_rows(batch, positions, plan.end), len(batch))
         images.wait()
+    return stored
+
+
+def load_history(session: Session, data_dir: Path, now: datetime, zone: ZoneInfo, *,
+                 scale: float = 1.0, seed: int = 2026) -> HistoryLoaded:
+    """Write HISTORY_DAYS full days and today up to `now` into the pass table (the caller commits)."""
+    started = time.perf_counter()
+    plan = plan_history(session, now, zone, scale=scale, seed=seed)
+    stored = store_history(session, data_dir, plan, seed) or 0
     seconds = time.perf_counter() - started
     log.info("demo.history_loaded", extra={"passes": stored, "seconds": round(seconds, 1)})
-    return HistoryLoaded(passes=stored, seconds=seconds, start=start, end=now, planted=planted)
+    return HistoryLoaded(passes=stored, seconds=seconds, start=plan.start, end=now, planted=plan.planted)
