@@ -46,15 +46,16 @@ log = logging.getLogger(__name__)
 
 __all__ = ["TAXI_PLATE", "ensure_demo_users", "start_demo"]
 
+START_GRACE_S = 3.0  # planning the fleet takes a core for seconds: let the console come up first
 LAST_SEEN_SQL = text("""
 SELECT DISTINCT ON (plate) plate, checkpoint_id, captured_at FROM pass
 WHERE captured_at >= :since ORDER BY plate, captured_at DESC
 """)
 
 
-def resume_fleet(session: Session, zone: ZoneInfo, now: datetime) -> Fleet:
+def resume_fleet(session: Session, zone: ZoneInfo, now: datetime, scale: float = 1.0) -> Fleet:
     """The demo fleet, each vehicle where its last pass of the last two days left it (a restart)."""
-    fleet = demo_fleet(session, zone)
+    fleet = demo_fleet(session, zone, scale)
     last_seen = {row.plate: (row.checkpoint_id, row.captured_at)
                  for row in session.execute(LAST_SEEN_SQL, {"since": now - timedelta(days=2)})}
     for vehicle in fleet.vehicles:
@@ -80,6 +81,8 @@ def live_sightings(fleet: Fleet, now: datetime) -> Iterator[Sighting]:
 def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, data_dir: Path,
                      timezone: str, announce: Callable[[str], None] = print) -> None:
     """Load the history at first start, then append the fleet's passes to the reads stream as they fall due."""
+    if stop.wait(START_GRACE_S):
+        return
     zone, now = ZoneInfo(timezone), utcnow()
     with sessions() as session:
         sites = {cp.id: cp for cp in session.scalars(select(Checkpoint))}
@@ -89,13 +92,14 @@ def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threadin
             return
         plan = None if has_history(session, now) else plan_history(session, now, zone)
         fleet = plan.fleet if plan is not None else resume_fleet(session, zone, now)
-    live = threading.Thread(target=_drive_live, args=(bus, fleet, sites, data_dir, now, stop),
+    images = PlateImages(data_dir)
+    live = threading.Thread(target=_drive_live, args=(bus, fleet, sites, images, now, stop),
                             name="demo-live", daemon=True)
     live.start()
     if plan is not None:
         started = time.perf_counter()
         with sessions() as session:
-            stored = store_history(session, data_dir, plan, stop=stop)
+            stored = store_history(session, plan, images, stop=stop)
             if stored is None:
                 session.rollback()
                 live.join()
@@ -106,12 +110,12 @@ def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threadin
                  f"{plan.seconds + time.perf_counter() - started:.0f} s; cases planted for 研判 Analyses:")
         for line in plan.planted.summary(names, zone):
             announce(f"    {line}")
+        images.render_missing()
     live.join()
 
 
-def _drive_live(bus: Redis, fleet: Fleet, sites: dict[int, Checkpoint], data_dir: Path, now: datetime,
+def _drive_live(bus: Redis, fleet: Fleet, sites: dict[int, Checkpoint], images: PlateImages, now: datetime,
                 stop: threading.Event) -> None:
-    images = PlateImages(data_dir)
     rng = random.Random()
     sent = 0
     for sighting in live_sightings(fleet, now):
@@ -120,6 +124,7 @@ def _drive_live(bus: Redis, fleet: Fleet, sites: dict[int, Checkpoint], data_dir
                 return
         if stop.is_set():
             return
+        images.render(sighting.vehicle)  # a no-op once drawn
         bus.xadd(READS_STREAM, captured(sighting, sites[sighting.checkpoint_id], images, rng).to_fields())  # type: ignore[arg-type]  # stubs want a wider dict
         sent += 1
         if sent % 500 == 0:

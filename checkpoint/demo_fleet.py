@@ -22,9 +22,10 @@ LOCAL_PREFIXES = ["粤L"] * 12 + ["粤B", "粤S"]
 VISITOR_PREFIXES = ["粤B", "粤S", "粤A", "粤M", "湘A", "赣B", "粤E"]
 BODY_COLOURS = ["white"] * 5 + ["black"] * 3 + ["silver"] * 3 + ["grey"] * 2 + ["red", "blue", "brown"]
 BRANDS = ["比亚迪", "丰田", "本田", "大众", "日产", "吉利", "长安", "别克", "哈弗", "五菱"]
+CAR_TYPES = ["car"] * 6 + ["suv"] * 3 + ["mpv"]
 TRUCK_BRANDS = ["东风", "解放", "重汽", "福田"]
 REPOSITION_KMH = 80.0  # a vehicle moved between trips is never placed faster than this
-KINDS = ("commuter", "taxi", "truck", "resident")
+KINDS = ("commuter", "taxi", "truck", "resident", "van")
 
 Distance = Callable[[int, int], float]  # road metres from checkpoint a to checkpoint b
 
@@ -124,7 +125,7 @@ class RoadTable:
 class Fleet:
     """Vehicles of every kind, and their trips day by day."""
 
-    def __init__(self, roads: RoadTable, *, commuters: int, taxis: int, trucks: int, residents: int,
+    def __init__(self, roads: RoadTable, *, commuters: int, taxis: int, trucks: int, residents: int, vans: int,
                  zone: ZoneInfo, seed: int = 2026) -> None:
         self.roads = roads
         self.zone = zone
@@ -140,7 +141,8 @@ class Fleet:
         lat = sum(s.lat for s in roads.sites.values()) / len(ids)
         self.centre = (lon, lat)
         self.vehicles: list[Vehicle] = []
-        for kind, count in (("commuter", commuters), ("taxi", taxis), ("truck", trucks), ("resident", residents)):
+        for kind, count in (("commuter", commuters), ("taxi", taxis), ("truck", trucks), ("resident", residents),
+                            ("van", vans)):
             for _ in range(count):
                 self.vehicles.append(self.new_vehicle(kind))
 
@@ -176,7 +178,7 @@ class Fleet:
             work = rng.choice(far)
         else:
             work = rng.choice(self.roads.nearest(home, 12))
-        body_type = {"truck": "truck", "taxi": "car"}.get(kind) or rng.choice(["car"] * 6 + ["suv"] * 3 + ["mpv"])
+        body_type = {"truck": "truck", "taxi": "car", "van": "van"}.get(kind) or rng.choice(CAR_TYPES)
         return Vehicle(plate=plate or made[0], kind=kind, plate_colour=plate_colour, plate_type=plate_type,
                        body_colour="yellow" if kind == "taxi" else rng.choice(BODY_COLOURS), body_type=body_type,
                        brand=rng.choice(TRUCK_BRANDS if kind == "truck" else BRANDS), home=home, work=work,
@@ -210,10 +212,18 @@ class Fleet:
                 trips.append(Trip(place, target, at(hour), rng.uniform(30.0, 55.0)))
                 place = target
                 hour += rng.uniform(0.9, 1.8)
+        elif vehicle.kind == "van":
+            if weekday or first_day or rng.random() < 0.4:  # deliveries: a round of calls near home
+                hour, place = rng.uniform(8.0, 9.5), vehicle.home
+                for call in rng.sample(self.roads.nearest(vehicle.home, 30), k=rng.randint(3, 6)):
+                    trips.append(Trip(place, call, at(hour), speed))
+                    place, hour = call, hour + rng.uniform(1.0, 1.8)
+                trips.append(Trip(place, vehicle.home, at(hour), speed))
         elif vehicle.kind == "truck":
             if first_day or rng.random() < 0.5:
                 ends = (vehicle.home, vehicle.work) if rng.random() < 0.5 else (vehicle.work, vehicle.home)
-                trips.append(Trip(*ends, at(rng.uniform(6.0, 19.0)), rng.uniform(50.0, 80.0)))
+                hour = rng.uniform(22.0, 29.0) if rng.random() < 0.2 else rng.uniform(6.0, 19.0)  # some by night
+                trips.append(Trip(*ends, at(hour), rng.uniform(50.0, 80.0)))
         elif first_day or rng.random() < 0.45:
             errand = rng.choice(self.roads.nearest(vehicle.home, 15))
             leave = rng.uniform(9.0, 16.0)

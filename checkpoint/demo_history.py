@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 7
 BATCH = 20_000  # passes per COPY (a stop is heard between two)
-FLEET = {"commuters": 1500, "taxis": 60, "trucks": 300, "residents": 1100}  # ~15,000 passes a day
+FLEET = {"commuters": 1500, "taxis": 60, "trucks": 300, "residents": 1100, "vans": 500}  # ~25,000 passes a day
 IMAGES_DIR = "images/demo"
 TAXI_PLATE = "粤LT2468"  # a taxi of the busiest district, watched by the demo so a newcomer sees alerts
 BODY_BGR = {"white": (235, 235, 235), "black": (30, 30, 30), "silver": (190, 190, 195), "grey": (120, 120, 120),
@@ -76,44 +76,44 @@ def history_days(now: datetime, zone: ZoneInfo, days: int = HISTORY_DAYS) -> lis
 
 
 class PlateImages:
-    """A plate crop and a small scene per plate, rendered once into data_dir/images/demo."""
+    """A plate crop and a small scene per plate, rendered once into data_dir/images/demo.
 
-    def __init__(self, data_dir: Path, workers: ThreadPoolExecutor | None = None) -> None:
+    Paths are known before the images exist (a hash of the plate), so the history's passes are
+    stored first and its images drawn after (`render_missing`): the week is searchable sooner.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.font = cjk_font()
-        self.made: dict[str, tuple[str | None, str | None]] = {}
-        self.workers = workers  # renders and writes beside the COPY (both release the GIL for most of it)
-        self.pending: list[Future[None]] = []
+        self.asked: dict[str, Vehicle] = {}  # plate -> a vehicle carrying it, for every path handed out
+        self.rendered: set[str] = set()
         (data_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
 
     def paths(self, vehicle: Vehicle) -> tuple[str | None, str | None]:
         """(scene, plate) paths relative to the data directory; (None, None) without a CJK font."""
-        if (found := self.made.get(vehicle.plate)) is not None:
-            return found
         if self.font is None:
-            found = (None, None)
-        else:
-            name = hashlib.sha256(vehicle.plate.encode()).hexdigest()[:16]
-            scene_rel, plate_rel = f"{IMAGES_DIR}/{name}_scene.jpg", f"{IMAGES_DIR}/{name}_plate.jpg"
-            if self.workers is None:
-                self._render(vehicle, scene_rel, plate_rel)
-            else:
-                self.pending.append(self.workers.submit(self._render, vehicle, scene_rel, plate_rel))
-            found = (scene_rel, plate_rel)
-        self.made[vehicle.plate] = found
-        return found
+            return None, None
+        self.asked.setdefault(vehicle.plate, vehicle)
+        name = hashlib.sha256(vehicle.plate.encode()).hexdigest()[:16]
+        return f"{IMAGES_DIR}/{name}_scene.jpg", f"{IMAGES_DIR}/{name}_plate.jpg"
 
-    def wait(self) -> None:
-        """Until every image asked for is on disk (raises what a render raised)."""
-        for job in self.pending:
-            job.result()
-        self.pending.clear()
-
-    def _render(self, vehicle: Vehicle, scene_rel: str, plate_rel: str) -> None:
-        if self.font is not None and not (self.data_dir / scene_rel).exists():
+    def render(self, vehicle: Vehicle) -> None:
+        """Draw the vehicle's two images unless they are on disk already."""
+        scene_rel, plate_rel = self.paths(vehicle)
+        if self.font is None or scene_rel is None or plate_rel is None or vehicle.plate in self.rendered:
+            return
+        if not (self.data_dir / scene_rel).exists():
             plate = render_plate(vehicle.plate, self.font, size=(141, 36), face=vehicle.plate_colour)
             self._write(plate_rel, plate)
             self._write(scene_rel, _scene(plate, vehicle.body_colour))
+        self.rendered.add(vehicle.plate)
+
+    def render_missing(self, threads: int = 2) -> int:
+        """Draw every image a path was handed out for (JPEG encoding and file writes release the GIL)."""
+        waiting = [vehicle for plate, vehicle in self.asked.items() if plate not in self.rendered]
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="demo-images") as workers:
+            list(workers.map(self.render, waiting))
+        return len(waiting)
 
     def _write(self, relpath: str, image: np.ndarray) -> None:
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
@@ -190,34 +190,43 @@ def plan_history(session: Session, now: datetime, zone: ZoneInfo, *, scale: floa
     return PlannedHistory(fleet, planted, sightings, start, now, time.perf_counter() - started)
 
 
-def store_history(session: Session, data_dir: Path, plan: PlannedHistory, seed: int = 2026,
+def store_history(session: Session, plan: PlannedHistory, images: PlateImages, seed: int = 2026,
                   stop: threading.Event | None = None) -> int | None:
-    """COPY the planned passes into their day partitions, images rendered beside (the caller commits);
+    """COPY the planned passes into their day partitions (the caller commits, then draws `images`);
     None when `stop` was set before the last batch (the caller rolls back: all or nothing)."""
-    ensure_day_partitions(session.connection(), plan.start.date(), plan.end.astimezone(UTC).date())
+    return store_sightings(session, plan.sightings, images, plan.end, seed, stop)
+
+
+def store_sightings(session: Session, sightings: list[Sighting], images: PlateImages, received_at: datetime,
+                    seed: int = 2026, stop: threading.Event | None = None) -> int | None:
+    """COPY passes into their day partitions (see store_history)."""
+    if not sightings:
+        return 0
+    first, last = min(s.at for s in sightings), max(s.at for s in sightings)
+    ensure_day_partitions(session.connection(), first.astimezone(UTC).date(), last.astimezone(UTC).date())
     sites = {cp.id: cp for cp in session.scalars(select(Checkpoint))}
     positions = {cp.id: (cp.lat, cp.lon) for cp in sites.values()}
     dbapi = session.connection().connection.dbapi_connection
     rng = random.Random(f"{seed}:cameras")
     stored = 0
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-images") as workers:
-        images = PlateImages(data_dir, workers)
-        for first in range(0, len(plan.sightings), BATCH):
-            if stop is not None and stop.is_set():
-                return None
-            batch = [captured(sighting, sites[sighting.checkpoint_id], images, rng)
-                     for sighting in plan.sightings[first:first + BATCH]]
-            stored += insert_copy_text(dbapi, copy_rows(batch, positions, plan.end), len(batch))
-        images.wait()
+    for start in range(0, len(sightings), BATCH):
+        if stop is not None and stop.is_set():
+            return None
+        batch = [captured(sighting, sites[sighting.checkpoint_id], images, rng)
+                 for sighting in sightings[start:start + BATCH]]
+        stored += insert_copy_text(dbapi, copy_rows(batch, positions, received_at), len(batch))
     return stored
 
 
 def load_history(session: Session, data_dir: Path, now: datetime, zone: ZoneInfo, *,
                  scale: float = 1.0, seed: int = 2026) -> HistoryLoaded:
-    """Write HISTORY_DAYS full days and today up to `now` into the pass table (the caller commits)."""
+    """Write HISTORY_DAYS full days and today up to `now` into the pass table (the caller commits), then
+    draw the images; `seconds` is the time until the passes were stored."""
     started = time.perf_counter()
     plan = plan_history(session, now, zone, scale=scale, seed=seed)
-    stored = store_history(session, data_dir, plan, seed) or 0
+    images = PlateImages(data_dir)
+    stored = store_history(session, plan, images, seed) or 0
     seconds = time.perf_counter() - started
+    images.render_missing()
     log.info("demo.history_loaded", extra={"passes": stored, "seconds": round(seconds, 1)})
     return HistoryLoaded(passes=stored, seconds=seconds, start=plan.start, end=now, planted=plan.planted)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from checkpoint.demo_fleet import Fleet, Trip, Vehicle
 
@@ -50,15 +51,18 @@ class PlantedCases:
         self.vehicles.append(vehicle)
         self.trips[id(vehicle)] = trips
 
-    def summary(self) -> list[str]:
-        """One line per case, for the console user to try (printed once at first start)."""
-        scenes = "、".join(f"卡口#{s.checkpoint_id} {s.start:%m-%d %H:%M}" for s in self.collision_scenes)
+    def summary(self, names: dict[int, str], zone: ZoneInfo) -> list[str]:
+        """One line per case for the console user to try (printed once, at first start); `names` gives
+        each checkpoint's code and name."""
+        scenes = "; ".join(f"{names.get(s.checkpoint_id, s.checkpoint_id)} "
+                           f"{s.start.astimezone(zone):%m-%d %H:%M}-{s.end.astimezone(zone):%H:%M}"
+                           for s in self.collision_scenes)
         return [
             f"套牌 clones: {self.clone_plate} on {self.clone_day}",
             f"同行 companions: {self.companion} follows {self.companion_target}",
             f"昼伏夜出 night-active: {self.night_plate}",
             f"初次入城 first entry: {self.first_entry_plate} on {self.first_entry_day}",
-            f"落脚点 resting place of {self.resting_plate}: checkpoint #{self.resting_checkpoint}",
+            f"落脚点 resting place of {self.resting_plate}: {names.get(self.resting_checkpoint)}",
             f"区域碰撞 area collision: {self.collision_plate} at {scenes}",
             f"频繁过车 frequent: {self.frequent_plate} on {self.frequent_day}",
         ]

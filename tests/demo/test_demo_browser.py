@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from checkpoint.core.config import Settings
 from checkpoint.core.models import AuditEntry
 from checkpoint.demo import DEMO_USERS, ensure_demo_users
-from checkpoint.demo_history import plan_history, store_history
+from checkpoint.demo_history import PlateImages, plan_history, store_history
 from checkpoint.demo_planted import PlantedCases
 from checkpoint.sites.models import Checkpoint
 from tests.browser import log_in, screenshot_dir
@@ -39,8 +39,10 @@ def demo_world(sessions: sessionmaker[Session], test_settings: Settings) -> Iter
     now = datetime.now(UTC)
     with sessions() as session:
         plan = plan_history(session, now, ZoneInfo(test_settings.timezone), scale=0.25)
-        store_history(session, test_settings.data_dir, plan)
+        images = PlateImages(test_settings.data_dir)
+        store_history(session, plan, images)
         session.commit()
+        images.render_missing()
     passwords = ensure_demo_users(sessions)
     assert set(passwords) == set(DEMO_USERS), "the demo users exist already: their passwords are unknown"
     plates = sorted({v.plate for v in [*plan.fleet.vehicles, *plan.planted.vehicles]})

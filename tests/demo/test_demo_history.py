@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from itertools import takewhile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from checkpoint.demo_history import HISTORY_DAYS, HistoryLoaded, load_history
+from checkpoint.demo import TAXI_PLATE, live_sightings, resume_fleet
+from checkpoint.demo_history import (
+    HISTORY_DAYS,
+    HistoryLoaded,
+    PlateImages,
+    load_history,
+    plan_history,
+    store_history,
+    store_sightings,
+)
 from checkpoint.trajectory.analyses.clones import find_clones
 from checkpoint.trajectory.analyses.first_entry import first_entries
 from checkpoint.trajectory.analyses.frequent import frequent_passing
@@ -85,3 +95,27 @@ def test_each_analysis_finds_its_planted_case_and_nothing_impossible(session: Se
     rebuild_frequent(session, TIMEZONE)
     check_analyses(session, loaded, timezone=TIMEZONE)
     print(f"analyses, raw then summarised: {time.perf_counter() - started:.1f} s")
+
+
+def test_live_traffic_carries_on_from_the_history_and_after_a_restart(session: Session, tmp_path: Path) -> None:
+    """The live demo starts where the history left each vehicle, and a restart where the database did:
+    still no impossible travel but the planted clone, and the watched taxi passes within a minute."""
+    today = datetime.now(ZONE).date()
+    now = datetime(today.year, today.month, today.day, 10, 0, tzinfo=ZONE).astimezone(UTC)  # a busy hour
+    plan = plan_history(session, now, ZONE, scale=0.3)
+    images = PlateImages(tmp_path)
+    assert store_history(session, plan, images) == len(plan.sightings)
+    hour_and_half = timedelta(minutes=90)
+    live = list(takewhile(lambda s: s.at < now + hour_and_half, live_sightings(plan.fleet, now)))
+    assert len(live) > 200
+    assert min(s.at for s in live if s.vehicle.plate == TAXI_PLATE) <= now + timedelta(seconds=60)
+    store_sightings(session, live, images, now + hour_and_half)
+    restart = now + hour_and_half + timedelta(minutes=5)
+    resumed = resume_fleet(session, ZONE, restart, scale=0.3)
+    assert {v.plate for v in resumed.vehicles} == {v.plate for v in plan.fleet.vehicles}
+    after = list(takewhile(lambda s: s.at < restart + hour_and_half, live_sightings(resumed, restart)))
+    assert len(after) > 200
+    store_sightings(session, after, images, restart + hour_and_half)
+
+    clones = find_clones(session, plan.start, restart + hour_and_half)
+    assert {item.plate for item in clones.items} == {plan.planted.clone_plate}

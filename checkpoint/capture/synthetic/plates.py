@@ -87,11 +87,11 @@ def render_plate(text: str, font_path: Path, size: tuple[int, int] = (188, 48), 
     plate = PilImage.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(plate)
     draw.rectangle((2, 2, width - 3, height - 3), outline=ink, width=2)
-    font = _font(font_path, int(height * 0.72))
     step = (width - 16) / len(text)
+    font = _font(font_path, int(min(height * 0.72, step * 1.3)))  # eight-character green plates: smaller
     for index, char in enumerate(text):
-        left = 8 + index * step + (step * 0.35 if index >= 2 else 0.0) * 0.3
-        draw.text((left, height * 0.08), char, font=font, fill=ink)
+        centre = 8 + (index + 0.5) * step + (step * 0.35 if index >= 2 else 0.0) * 0.3
+        draw.text((centre, height / 2), char, font=font, fill=ink, anchor="mm")  # centred: nothing clipped
     return cv2.cvtColor(np.asarray(plate, dtype=np.uint8), cv2.COLOR_RGB2BGR).astype(np.uint8)
 
 
