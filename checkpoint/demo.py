@@ -98,10 +98,12 @@ def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threadin
     live.start()
     if plan is not None:
         started = time.perf_counter()
+        announce(f"demo: first start: loading the last {len(plan.planted.days)} days of traffic ...")
         with sessions() as session:
             stored = store_history(session, plan, images, stop=stop)
-            if stored is None:
+            if stored is None:  # the next start sees the live passes and loads no history
                 session.rollback()
+                log.warning("demo.history_abandoned", extra={"reason": "stopped while loading"})
                 live.join()
                 return
             session.commit()

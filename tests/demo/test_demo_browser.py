@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import Select as Query
@@ -93,7 +95,7 @@ def test_admin_edits_a_checkpoint_in_the_console(
     shots = screenshot_dir(tmp_path)
     with sessions() as session:
         site = session.scalars(select_checkpoint("HZ-441302-03")).one()
-        lanes, name = site.lanes, site.name
+        lanes, name, lat, lon, edge_id = site.lanes, site.name, site.lat, site.lon, site.edge_id
     log_in(browser, live_server, "demo.admin", demo_world.passwords["demo.admin"])
     wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#nav a[data-page='checkpoints']"),
                what="the checkpoints page in the admin's menu")
@@ -110,19 +112,32 @@ def test_admin_edits_a_checkpoint_in_the_console(
     form.find_element(By.NAME, "lanes").clear()
     form.find_element(By.NAME, "lanes").send_keys(str(lanes + 1))
     Select(form.find_element(By.NAME, "retention_class")).select_by_value("2")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#cp-minimap .leaflet-interactive"),
+               what="the checkpoint on the small map")
+    minimap = browser.find_element(By.ID, "cp-minimap")
+    ActionChains(browser).move_to_element_with_offset(minimap, 60, 20).click().perform()  # from its centre
+    assert float(form.find_element(By.NAME, "lon").get_attribute("value") or 0) > lon  # moved east by the click
     form.find_element(By.NAME, "change_reason").send_keys("道路拓宽，新增一条车道 (road widened)")
     browser.save_screenshot(str(shots / "demo-checkpoint-edit.png"))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_until(lambda: "已保存" in browser.find_element(By.ID, "cp-message").text, what="the saved message")
-    row = browser.find_element(By.CSS_SELECTOR, "tr[data-code='HZ-441302-03']")
-    assert new_name in row.text and str(lanes + 1) in row.text
+
+    def row_text() -> str:  # the list is drawn again after the save: read the row afresh each time
+        try:
+            return str(browser.find_element(By.CSS_SELECTOR, "tr[data-code='HZ-441302-03']").text)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return ""
+
+    wait_until(lambda: new_name in row_text() and str(lanes + 1) in row_text(), what="the list showing the change")
     browser.save_screenshot(str(shots / "demo-checkpoint-saved.png"))
     with sessions() as session:
         site = session.scalars(select_checkpoint("HZ-441302-03")).one()
         assert (site.name, site.lanes, site.retention_class) == (new_name, lanes + 1, 2)
+        assert site.lon > lon and site.lat < lat
         entry = session.scalars(select_audit("checkpoint.update", "HZ-441302-03")).first()
         assert entry is not None and entry.reason == "道路拓宽，新增一条车道 (road widened)"
         site.name, site.lanes, site.retention_class = name, lanes, 1  # the next test sees the checkpoint as loaded
+        site.lat, site.lon, site.edge_id = lat, lon, edge_id
         session.commit()
 
 

@@ -18,6 +18,26 @@ export async function render(root) {
   const show = (text, bad = false) => { message.textContent = text; message.className = bad ? "error" : "message"; };
 
   let features = [];
+  let roads = null;
+  // A small map of the checkpoint among its roads and neighbours: a click moves it (the inputs follow).
+  const placeOnMap = async (form, all, code, lat, lon) => {
+    roads = roads || await api("/roads");
+    const map = L.map(form.querySelector("#cp-minimap"), { zoomControl: true }).setView([lat, lon], 14);
+    L.geoJSON(roads, { style: { color: "#8a93a3", weight: 1.5 }, interactive: false }).addTo(map);
+    for (const f of all) {
+      if (f.properties.code === code) continue;
+      const [x, y] = f.geometry.coordinates;
+      L.circleMarker([y, x], { radius: 4, color: "#5a6b85", weight: 1, fillOpacity: 0.6 })
+        .bindTooltip(`${f.properties.code} ${f.properties.name}`).addTo(map);
+    }
+    const here = L.circleMarker([lat, lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#d62828", fillOpacity: 0.95 })
+      .bindTooltip(code, { permanent: true, direction: "right" }).addTo(map);
+    map.on("click", (event) => {
+      here.setLatLng(event.latlng);
+      form.elements.lat.value = event.latlng.lat.toFixed(6);
+      form.elements.lon.value = event.latlng.lng.toFixed(6);
+    });
+  };
   const draw = () => {
     const q = filter.value.trim().toLowerCase();
     const rows = features.map((f) => f.properties)
@@ -43,6 +63,7 @@ export async function render(root) {
       el("div", { class: "row" },
         field("纬度 Latitude", el("input", { name: "lat", type: "number", step: "0.000001", value: lat })),
         field("经度 Longitude", el("input", { name: "lon", type: "number", step: "0.000001", value: lon }))),
+      el("div", { class: "cp-minimap", id: "cp-minimap", title: "点击地图移动卡口 Click the map to move the checkpoint" }),
       el("div", { class: "row" },
         field("车道数 Lanes", el("input", { name: "lanes", type: "number", min: 1, max: 16, value: p.lanes })),
         field("防线 Line class", el("select", { name: "defence_line" },
@@ -78,6 +99,7 @@ export async function render(root) {
       } catch (err) { show(err.message, true); }
     });
     editor.replaceChildren(form);
+    placeOnMap(form, features, code, lat, lon);
   };
   await load();
 }
