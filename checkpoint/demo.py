@@ -107,6 +107,7 @@ def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threadin
                 live.join()
                 return
             session.commit()
+        plan.sightings = []  # a week of passes in memory is not needed any more
         names = {cp.id: f"{cp.code} {cp.name}" for cp in sites.values()}
         announce(f"demo: {stored:,} passes of the last {len(plan.planted.days)} days loaded in "
                  f"{plan.seconds + time.perf_counter() - started:.0f} s; cases planted for 研判 Analyses:")

@@ -253,12 +253,13 @@ class Fleet:
                 leg_s = self.roads.distance(previous, checkpoint_id) / (trip.speed_kmh / 3.6)
                 at += timedelta(seconds=leg_s * (1.0 if trip.steady else rng.uniform(1.0, 1.15)))
             speed = trip.speed_kmh if trip.steady else round(trip.speed_kmh + rng.uniform(-6.0, 6.0), 1)
-            yield Sighting(vehicle, checkpoint_id, at, speed, self._inbound(previous, checkpoint_id))
+            if checkpoint_id in self.roads.sites:  # not where a checkpoint was made inactive since its last pass
+                yield Sighting(vehicle, checkpoint_id, at, speed, self._inbound(previous, checkpoint_id))
             vehicle.location, vehicle.free_at, previous = checkpoint_id, at, checkpoint_id
 
     def _inbound(self, previous: int, current: int) -> bool:
         def off_centre(cp: int) -> float:
-            site = self.roads.sites[cp]
+            site = self.roads.sites.get(cp) or self.roads.sites[current]
             return (site.lon - self.centre[0]) ** 2 + (site.lat - self.centre[1]) ** 2
 
         return off_centre(current) <= off_centre(previous)

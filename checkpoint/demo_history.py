@@ -51,6 +51,7 @@ class HistoryLoaded:
     start: datetime
     end: datetime
     planted: PlantedCases
+    kinds: dict[str, str]  # plate -> commuter, taxi, truck, resident or van (the planted ones: planted)
 
 
 def demo_fleet(session: Session, zone: ZoneInfo, scale: float = 1.0, seed: int = 2026) -> Fleet:
@@ -110,7 +111,8 @@ class PlateImages:
 
     def render_missing(self, threads: int = 2) -> int:
         """Draw every image a path was handed out for (JPEG encoding and file writes release the GIL)."""
-        waiting = [vehicle for plate, vehicle in self.asked.items() if plate not in self.rendered]
+        asked = dict(self.asked)  # a copy: the live demo hands out paths meanwhile
+        waiting = [vehicle for plate, vehicle in asked.items() if plate not in self.rendered]
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="demo-images") as workers:
             list(workers.map(self.render, waiting))
         return len(waiting)
@@ -229,4 +231,6 @@ def load_history(session: Session, data_dir: Path, now: datetime, zone: ZoneInfo
     seconds = time.perf_counter() - started
     images.render_missing()
     log.info("demo.history_loaded", extra={"passes": stored, "seconds": round(seconds, 1)})
-    return HistoryLoaded(passes=stored, seconds=seconds, start=plan.start, end=now, planted=plan.planted)
+    kinds = {v.plate: v.kind for v in plan.fleet.vehicles} | {v.plate: v.kind for v in plan.planted.vehicles}
+    return HistoryLoaded(passes=stored, seconds=seconds, start=plan.start, end=now, planted=plan.planted,
+                         kinds=kinds)

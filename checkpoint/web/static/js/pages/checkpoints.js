@@ -73,7 +73,7 @@ export async function render(root) {
       el("fieldset", {}, el("legend", {}, "方向 Directions"),
         Object.entries(DIRECTIONS).map(([v, t]) => el("label", { class: "check" },
           el("input", { type: "checkbox", name: "directions", value: v, checked: p.directions.includes(v) }), t))),
-      el("label", { class: "check" }, el("input", { type: "checkbox", name: "active", checked: p.active }), "启用 Active（停用后不再接收过车）"),
+      el("label", { class: "check" }, el("input", { type: "checkbox", name: "active", checked: p.active }), "启用 Active（停用：设备推送被拒收，预测不经过此卡口 inactive: its devices' pushes are refused, predictions skip it）"),
       field("修改原因 Reason for the change（记入审计 audited）",
         el("textarea", { name: "change_reason", rows: 2, required: true, placeholder: "例如：设备迁移至路口东侧" })),
       el("button", { type: "submit" }, "保存 Save"));
