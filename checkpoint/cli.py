@@ -73,7 +73,7 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
         workers = start_workers(system, apart=workers_apart)
         demo_passwords: dict[str, str] = {}
         if demo:
-            from checkpoint.demo import TAXI_PLATE, ensure_demo_users, start_demo
+            from checkpoint.demo import DEMO_USERS, TAXI_PLATE, ensure_demo_users, start_demo
 
             sessions = sessionmaker(bind=system.engine, expire_on_commit=False)
             demo_passwords = ensure_demo_users(sessions)
@@ -96,10 +96,11 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
             typer.echo("then add a security admin (grants roles), an auditor and approvers: "
                        "checkpoint user add NAME --role security_admin|auditor|approver")
         for name, password in demo_passwords.items():
-            typer.echo(f"demo user {name} created with password (shown once): {password}")
+            typer.echo(f"demo user {name} created with password (shown once): {password}    {DEMO_USERS[name][0]}")
         if demo:
             typer.echo(f"demo: generated traffic on the 120 checkpoints; a watch on {TAXI_PLATE} hits within about "
-                       "a minute (log in as demo.dispatcher, page 预警 Alerts)")
+                       "a minute (log in as demo.dispatcher, page 预警 Alerts); at first start the last 7 days "
+                       "are loaded too (under a minute)")
         try:
             if server is None:
                 serve_api_processes(system, host, port, api_processes)

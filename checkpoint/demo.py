@@ -1,10 +1,11 @@
-"""`checkpoint demo`: generated traffic over the 120 Huizhou checkpoints, in real time.
+"""`checkpoint demo`: a city of vehicles over the 120 Huizhou checkpoints, with a week behind it.
 
-Vehicles drive between neighbouring checkpoints at road speeds and each sighting is appended to
-`checkpoint:reads` exactly as a smart camera's push would be, so the whole path runs: writer,
-PostgreSQL, the pass stream, the watchlist matcher, live coverage and the console. One taxi
-shuttles between two close checkpoints of 惠城; the demo watches its plate, so a newcomer sees
-a hit alert within about a minute.
+At first start the fleet's last seven days (and the cases planted for each analysis) are COPYed
+into the pass table (demo_history.py); then the same vehicles drive on in real time, each pass
+appended to `checkpoint:reads` exactly as a smart camera's push would be, so the whole path runs:
+writer, PostgreSQL, the pass stream, the watchlist matcher, live coverage and the console. Vehicles
+drive the road distances between checkpoints (demo_fleet.py), so no two passes of a plate are
+impossibly fast. The demo watches a taxi of 惠城, so a newcomer sees a hit alert within a minute.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core import audit, users
@@ -25,121 +29,131 @@ from checkpoint.core.bus import READS_STREAM
 from checkpoint.core.config import Settings
 from checkpoint.core.db import utcnow
 from checkpoint.core.security import generate_password
-from checkpoint.passes.record import CapturedPass
+from checkpoint.demo_fleet import Fleet, Sighting, Trip, local_days
+from checkpoint.demo_history import (
+    TAXI_PLATE,
+    PlateImages,
+    captured,
+    demo_fleet,
+    has_history,
+    history_days,
+    plan_history,
+    store_history,
+)
 from checkpoint.sites.models import Checkpoint
-from checkpoint.sites.roadgraph import haversine_m
 
 log = logging.getLogger(__name__)
 
-LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O on plates
-DIGITS = "0123456789"
-PREFIXES = ["粤L"] * 14 + ["粤B", "粤S", "粤A", "粤M", "湘A", "赣B"]
-TAXI_PLATE = "粤LT2468"
+__all__ = ["TAXI_PLATE", "ensure_demo_users", "start_demo"]
+
+START_GRACE_S = 3.0  # planning the fleet takes a core for seconds: let the console come up first
+LAST_SEEN_SQL = text("""
+SELECT DISTINCT ON (plate) plate, checkpoint_id, captured_at FROM pass
+WHERE captured_at >= :since ORDER BY plate, captured_at DESC
+""")
 
 
-@dataclass
-class Vehicle:
-    plate: str
-    colour: str
-    plate_type: str
-    at: Checkpoint
-    speed_kmh: float
-    shuttle: tuple[Checkpoint, Checkpoint] | None = None
+def resume_fleet(session: Session, zone: ZoneInfo, now: datetime, scale: float = 1.0) -> Fleet:
+    """The demo fleet, each vehicle where its last pass of the last two days left it (a restart)."""
+    fleet = demo_fleet(session, zone, scale)
+    last_seen = {row.plate: (row.checkpoint_id, row.captured_at)
+                 for row in session.execute(LAST_SEEN_SQL, {"since": now - timedelta(days=2)})}
+    for vehicle in fleet.vehicles:
+        if (seen := last_seen.get(vehicle.plate)) is not None:
+            vehicle.location, vehicle.free_at = seen
+    return fleet
 
 
-def random_plate(rng: random.Random) -> tuple[str, str, str]:
-    """(plate, colour, type) after GA 36: mostly blue small cars, some green new-energy, some yellow trucks."""
-    prefix = rng.choice(PREFIXES)
-    roll = rng.random()
-    if roll < 0.12:
-        return prefix + rng.choice("DF") + "".join(rng.choice(DIGITS) for _ in range(5)), "green", "new_energy_small"
-    tail = "".join(rng.choice(LETTERS if i < rng.randint(0, 2) else DIGITS) for i in range(5))
-    if roll < 0.2:
-        return prefix + tail, "yellow", "large"
-    return prefix + tail, "blue", "small"
+def live_sightings(fleet: Fleet, now: datetime) -> Iterator[Sighting]:
+    """Every vehicle's passes from `now` on, in time order; the watched taxi sets out at once."""
+    first_day = history_days(now, fleet.zone)[0]
+    today = now.astimezone(fleet.zone).date()
+    streams = []
+    for vehicle in fleet.vehicles:
+        extra: list[Trip] = []
+        if vehicle.plate == TAXI_PLATE:
+            onward = fleet.roads.nearest(vehicle.location, 3)[-1]
+            extra.append(Trip(vehicle.location, onward, now + timedelta(seconds=20), 40.0))
+        streams.append(fleet.stream(vehicle, local_days(today), first_day=first_day, extra=extra, not_before=now))
+    return heapq.merge(*streams, key=lambda sighting: sighting.at)
 
 
-class DemoTraffic:
-    """A fleet whose next sightings wait in a heap ordered by when they are due."""
-
-    def __init__(self, checkpoints: list[Checkpoint], vehicles: int, seed: int = 2026) -> None:
-        self.rng = random.Random(seed)
-        self.checkpoints = checkpoints
-        self.neighbours = {cp.id: _nearest(cp, checkpoints, 4) for cp in checkpoints}
-        self.due: list[tuple[float, int, Vehicle]] = []
-        now = time.monotonic()
-        for index in range(vehicles):
-            plate, colour, kind = random_plate(self.rng)
-            vehicle = Vehicle(plate, colour, kind, self.rng.choice(checkpoints), self.rng.uniform(40, 90))
-            heapq.heappush(self.due, (now + self.rng.uniform(0, 300), index, vehicle))
-        home = next((cp for cp in checkpoints if cp.district == "441302"), checkpoints[0])
-        partner = self.neighbours[home.id][0]
-        taxi = Vehicle(TAXI_PLATE, "blue", "small", home, 45.0, shuttle=(home, partner))
-        heapq.heappush(self.due, (now + 20, vehicles, taxi))
-
-    def next_due(self) -> float:
-        return self.due[0][0]
-
-    def pop_sighting(self) -> CapturedPass:
-        """The sighting due now; the vehicle is rescheduled at its next checkpoint."""
-        due, index, vehicle = heapq.heappop(self.due)
-        site = vehicle.at
-        sighting = CapturedPass(
-            checkpoint_id=site.id, plate=vehicle.plate, captured_at=utcnow(), plate_colour=vehicle.colour,
-            plate_type=vehicle.plate_type, confidence=round(self.rng.uniform(0.86, 0.99), 3),
-            lane=self.rng.randint(1, max(1, site.lanes)), direction=self.rng.choice(site.directions or ["in"]),
-            speed_kmh=round(vehicle.speed_kmh + self.rng.uniform(-8, 8), 1), source="demo")
-        if vehicle.shuttle is not None:
-            a, b = vehicle.shuttle
-            vehicle.at = b if site.id == a.id else a
-        else:
-            vehicle.at = self.rng.choice(self.neighbours[site.id])
-        travel_s = _distance_m(site, vehicle.at) * 1.3 / (vehicle.speed_kmh / 3.6)
-        heapq.heappush(self.due, (due + max(travel_s, 30.0), index, vehicle))
-        return sighting
-
-
-def _nearest(site: Checkpoint, checkpoints: list[Checkpoint], count: int) -> list[Checkpoint]:
-    others = [other for other in checkpoints if other.id != site.id]
-    return sorted(others, key=lambda other: _distance_m(site, other))[:count]
-
-
-def _distance_m(a: Checkpoint, b: Checkpoint) -> float:
-    return haversine_m((a.lon, a.lat), (b.lon, b.lat))
-
-
-def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, vehicles: int = 400) -> None:
-    """Append sightings to the reads stream as they fall due, until `stop`."""
-    with sessions() as session:
-        checkpoints = list(session.scalars(select(Checkpoint).where(Checkpoint.active.is_(True))
-                                           .order_by(Checkpoint.id)))
-        session.expunge_all()
-    if not checkpoints:
-        log.warning("demo.no_checkpoints")
+def run_demo_traffic(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, data_dir: Path,
+                     timezone: str, announce: Callable[[str], None] = print) -> None:
+    """Load the history at first start, then append the fleet's passes to the reads stream as they fall due."""
+    if stop.wait(START_GRACE_S):
         return
-    traffic = DemoTraffic(checkpoints, vehicles)
+    zone, now = ZoneInfo(timezone), utcnow()
+    with sessions() as session:
+        sites = {cp.id: cp for cp in session.scalars(select(Checkpoint))}
+        session.expunge_all()
+        if not any(cp.active for cp in sites.values()):
+            log.warning("demo.no_checkpoints")
+            return
+        plan = None if has_history(session, now) else plan_history(session, now, zone)
+        fleet = plan.fleet if plan is not None else resume_fleet(session, zone, now)
+    images = PlateImages(data_dir)
+    live = threading.Thread(target=_drive_live, args=(bus, fleet, sites, images, now, stop),
+                            name="demo-live", daemon=True)
+    live.start()
+    if plan is not None:
+        started = time.perf_counter()
+        announce(f"demo: first start: loading the last {len(plan.planted.days)} days of traffic ...")
+        with sessions() as session:
+            stored = store_history(session, plan, images, stop=stop)
+            if stored is None:  # the next start sees the live passes and loads no history
+                session.rollback()
+                log.warning("demo.history_abandoned", extra={"reason": "stopped while loading"})
+                live.join()
+                return
+            session.commit()
+        plan.sightings = []  # a week of passes in memory is not needed any more
+        names = {cp.id: f"{cp.code} {cp.name}" for cp in sites.values()}
+        announce(f"demo: {stored:,} passes of the last {len(plan.planted.days)} days loaded in "
+                 f"{plan.seconds + time.perf_counter() - started:.0f} s; cases planted for 研判 Analyses:")
+        for line in plan.planted.summary(names, zone):
+            announce(f"    {line}")
+        images.render_missing()
+    live.join()
+
+
+def _drive_live(bus: Redis, fleet: Fleet, sites: dict[int, Checkpoint], images: PlateImages, now: datetime,
+                stop: threading.Event) -> None:
+    rng = random.Random()
     sent = 0
-    while not stop.is_set():
-        wait_s = traffic.next_due() - time.monotonic()
-        if wait_s > 0 and stop.wait(min(wait_s, 1.0)):
-            break
-        if traffic.next_due() > time.monotonic():
-            continue
-        bus.xadd(READS_STREAM, traffic.pop_sighting().to_fields())  # type: ignore[arg-type]  # stubs want a wider dict
+    for sighting in live_sightings(fleet, now):
+        while (wait_s := (sighting.at - datetime.now(UTC)).total_seconds()) > 0:
+            if stop.wait(min(wait_s, 1.0)):
+                return
+        if stop.is_set():
+            return
+        images.render(sighting.vehicle)  # a no-op once drawn
+        bus.xadd(READS_STREAM, captured(sighting, sites[sighting.checkpoint_id], images, rng).to_fields())  # type: ignore[arg-type]  # stubs want a wider dict
         sent += 1
         if sent % 500 == 0:
             log.info("demo.sightings", extra={"sent": sent})
 
 
-DEMO_USERS = {"demo.dispatcher": ["dispatcher"], "demo.officer": ["officer"], "demo.investigator": ["investigator"],
-              "demo.planner": ["planner"]}
+# One user per duty, so each can be tried at once: (duty, roles). Approving a watch is the four-eyes
+# check of a second, supervising officer (the approver duty, core/duties.py); the three administrators
+# (system, security, audit) are separate people.
+DEMO_USERS: dict[str, tuple[str, list[str]]] = {
+    "demo.officer": ("登记布控 register watches", ["officer"]),
+    "demo.approver": ("审批布控 approve watches", ["officer", "approver"]),  # a supervising officer
+    "demo.dispatcher": ("接警处置 dispatch alerts", ["dispatcher"]),
+    "demo.investigator": ("查询研判 investigate", ["investigator"]),
+    "demo.planner": ("卡口规划 plan checkpoints", ["planner"]),
+    "demo.admin": ("系统管理 administer", ["admin"]),
+    "demo.security": ("安全管理 grant roles", ["security_admin"]),
+    "demo.auditor": ("审计 audit", ["auditor"]),
+}
 
 
 def ensure_demo_users(sessions: sessionmaker[Session]) -> dict[str, str]:
     """One user per working role, created once with a random password; returns those created now."""
     created: dict[str, str] = {}
     with sessions() as session:
-        for name, roles in DEMO_USERS.items():
+        for name, (_duty, roles) in DEMO_USERS.items():
             if users.get_by_name(session, name) is None:
                 password = generate_password()
                 users.create(session, username=name, password=password, roles=roles)
@@ -171,12 +185,14 @@ def run_video_feeds(sessions: sessionmaker[Session], redis_url: str, settings: S
 
 def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Event, redis_url: str,
                settings: Settings, video_feeds: int = 0, base_url: str | None = None) -> list[threading.Thread]:
-    """Traffic, the demo watch on the taxi's plate (in force before its first pass), a camera of each pushing
-    kind registered through the registry and played by a simulator process, and video feeds if asked."""
+    """Traffic (and its history at first start), the demo watch on the taxi's plate (in force before its
+    first pass), a camera of each pushing kind registered through the registry and played by a simulator
+    process, and video feeds if asked."""
     from checkpoint.capture.demo_devices import start_demo_devices
     from checkpoint.watchlist.demo import start_demo_planter
 
-    traffic = threading.Thread(target=run_demo_traffic, args=(bus, sessions, stop), name="demo-traffic", daemon=True)
+    traffic = threading.Thread(target=run_demo_traffic, name="demo-traffic", daemon=True,
+                               args=(bus, sessions, stop, settings.data_dir, settings.timezone))
     traffic.start()
     threads = [traffic, start_demo_planter(sessions, bus, stop, plate=TAXI_PLATE),
                start_demo_devices(sessions, settings.intake.digest_realm,
@@ -187,5 +203,3 @@ def start_demo(bus: Redis, sessions: sessionmaker[Session], stop: threading.Even
         video.start()
         threads.append(video)
     return threads
-
-

@@ -14,6 +14,7 @@ from checkpoint.core.deps import CurrentUser, SessionDep, client_ip, require_rol
 from checkpoint.core.errors import InvalidInput
 from checkpoint.core.models import Role, User
 from checkpoint.sites import service
+from checkpoint.sites.checkpoint_edit import apply_changes, checked_changes
 from checkpoint.sites.geodata_load import load_roads
 from checkpoint.sites.schemas import AreaUpload, CheckpointUpdate, Feature, FeatureCollection, RoadImportResult
 
@@ -56,12 +57,14 @@ def read_checkpoint(code: str, _user: CurrentUser, session: SessionDep) -> Featu
 @router.patch("/checkpoints/{code}", response_model=Feature)
 def update_checkpoint(code: str, body: CheckpointUpdate, admin: SiteAdmin, request: Request,
                       session: SessionDep) -> Feature:
+    """Edit name, position, lanes, directions, class (防线, retention) or active state; audited with the reason."""
     checkpoint = service.get_checkpoint(session, code)
-    changed = service.update_checkpoint(session, checkpoint, body)
-    audit.record(session, admin, "checkpoint.update", target=checkpoint.code, client_ip=client_ip(request),
+    changed = apply_changes(session, checkpoint, checked_changes(session, checkpoint, body))
+    audit.record(session, admin, "checkpoint.update", target=checkpoint.code,
+                 reason=(body.change_reason or "").strip(), client_ip=client_ip(request),
                  detail={"changed": changed})
     session.commit()
-    return service.checkpoint_feature(checkpoint)
+    return service.checkpoint_feature(checkpoint, service.feed_counts(session).get(checkpoint.id, 0))
 
 
 @router.get("/roads", response_model=FeatureCollection)

@@ -20,12 +20,19 @@ class FeatureCollection(BaseModel):
 
 
 class CheckpointUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=128)
-    lanes: int | None = Field(default=None, ge=1, le=16)
-    directions: list[Literal["in", "out"]] | None = Field(default=None, min_length=1)
-    retention_class: Literal[1, 2] | None = None
+    """An admin's change to a checkpoint: only the fields given change. Ranges are checked by the service,
+    which answers in Chinese; `change_reason` (why, for the audit log) is required there too."""
+
+    name: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    lanes: int | None = None
+    directions: list[str] | None = None
+    defence_line: str | None = None  # 防线 class: city (市界) or county (县界/城区)
+    retention_class: int | None = None
     active: bool | None = None
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=1000)  # why the checkpoint stands there
+    change_reason: str | None = None  # why it is changed now: recorded in the audit log
 
 
 class AreaUpload(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from checkpoint.core.errors import InvalidInput, NotFound
 from checkpoint.sites.geometry import check_polygon
 from checkpoint.sites.models import Area, Checkpoint, Feed, RoadEdge
-from checkpoint.sites.schemas import CheckpointUpdate, Feature, FeatureCollection
+from checkpoint.sites.schemas import Feature, FeatureCollection
 
 AREA_KINDS = ("city", "district", "centre")
 
@@ -72,14 +72,6 @@ def get_checkpoint(session: Session, code: str) -> Checkpoint:
     if checkpoint is None:
         raise UnknownCheckpoint(f"checkpoint {code!r} does not exist")
     return checkpoint
-
-
-def update_checkpoint(session: Session, checkpoint: Checkpoint, change: CheckpointUpdate) -> list[str]:
-    fields = change.model_dump(exclude_none=True)
-    for name, value in fields.items():
-        setattr(checkpoint, name, value)
-    session.flush()
-    return sorted(fields)
 
 
 def feed_counts(session: Session) -> dict[int, int]:

@@ -56,6 +56,7 @@ class RoadNetwork:
     _anchors: dict[int, _Anchor] = field(default_factory=dict)
     _trees: dict[int, SearchTree] = field(default_factory=dict)
     _routes: dict[tuple[int, int], Route] = field(default_factory=dict)
+    _metres: dict[tuple[int, int], float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _projection: LocalProjection = field(init=False)
 
@@ -88,31 +89,54 @@ class RoadNetwork:
             self._tree(checkpoint_id)
 
     def distance_m(self, from_id: int, to_id: int) -> float:
-        return self.route(from_id, to_id).distance_m
+        """The shortest road distance alone, without drawing the path (套牌's limits ask it for every pair)."""
+        key = (from_id, to_id)
+        if (found := self._metres.get(key)) is None:
+            if (route := self._routes.get(key)) is not None:
+                found = route.distance_m
+            else:
+                least = self._least(from_id, to_id)
+                found = least[0] if least is not None else self._straight(from_id, to_id).distance_m
+            self._metres[key] = found
+        return found
 
-    def _compute_route(self, from_id: int, to_id: int) -> Route:
+    def _straight(self, from_id: int, to_id: int) -> Route:
         start, end = self.checkpoints.get(from_id), self.checkpoints.get(to_id)
         if start is None or end is None:
             raise KeyError(f"unknown checkpoint {from_id if start is None else to_id}")
+        return Route(haversine_m((start.lon, start.lat), (end.lon, end.lat)),
+                     ((start.lon, start.lat), (end.lon, end.lat)), False)
+
+    def _least(self, from_id: int, to_id: int) -> tuple[float, int | None] | None:
+        """(metres, the junction the path enters b's edge from; None along one edge), or None off the road."""
         if from_id == to_id:
-            return Route(0.0, ((start.lon, start.lat),), True)
-        straight = Route(haversine_m((start.lon, start.lat), (end.lon, end.lat)),
-                         ((start.lon, start.lat), (end.lon, end.lat)), False)
+            return (0.0, None) if from_id in self.checkpoints else None
         a, b = self._anchors.get(from_id), self._anchors.get(to_id)
         if a is None or b is None:
-            return straight
-        best: tuple[float, list[LonLat]] | None = None
+            return None
+        best: tuple[float, int | None] | None = None
         if a.edge.id == b.edge.id and (not a.edge.oneway or b.offset_m >= a.offset_m):
-            best = (abs(b.offset_m - a.offset_m), self._partial(a.edge, a.offset_m, b.offset_m))
+            best = (abs(b.offset_m - a.offset_m), None)
         tree = self._tree(from_id)
         for node, into_b in ((b.edge.source, b.offset_m), (b.edge.target, b.edge.length_m - b.offset_m)):
             if node == b.edge.target and b.edge.oneway:
                 continue
             if node in tree.cost and (best is None or tree.cost[node] + into_b < best[0]):
-                best = (tree.cost[node] + into_b, self._path_coords(tree, node, a, b))
-        if best is None:
+                best = (tree.cost[node] + into_b, node)
+        return best
+
+    def _compute_route(self, from_id: int, to_id: int) -> Route:
+        straight = self._straight(from_id, to_id)
+        if from_id == to_id:
+            return Route(0.0, straight.coords[:1], True)
+        least = self._least(from_id, to_id)
+        if least is None:
             return straight
-        return Route(best[0], tuple(best[1]), True)
+        a, b = self._anchors[from_id], self._anchors[to_id]
+        metres, last_node = least
+        if last_node is None:
+            return Route(metres, tuple(self._partial(a.edge, a.offset_m, b.offset_m)), True)
+        return Route(metres, tuple(self._path_coords(self._tree(from_id), last_node, a, b)), True)
 
     def _tree(self, from_id: int) -> SearchTree:
         """Dijkstra from a checkpoint (leaving its edge at either end) to every reachable node."""

@@ -81,14 +81,42 @@ def test_planner_redraws_a_centre_area_and_it_is_audited(client: TestClient, aut
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "area.update")) is not None
 
 
-def test_admin_edits_a_checkpoint(client: TestClient, auth_headers: Headers) -> None:
+def test_admin_edits_a_checkpoint(client: TestClient, auth_headers: Headers, session: Session) -> None:
     headers = auth_headers("admin")
-    response = client.patch("/api/v1/checkpoints/HZ-441324-01", json={"lanes": 6, "retention_class": 2},
-                            headers=headers)
-    assert response.status_code == 200
-    assert response.json()["properties"]["lanes"] == 6
-    bad = client.patch("/api/v1/checkpoints/HZ-441324-01", json={"retention_class": 3}, headers=headers)
-    assert bad.status_code == 422 and "retention_class" in bad.json()["detail"]
+    url = "/api/v1/checkpoints/HZ-441324-01"
+    before = client.get(url, headers=headers).json()
+    lon, lat = before["geometry"]["coordinates"]
+    change = {"name": "龙门测试卡口", "lat": lat + 0.01, "lon": lon + 0.01, "lanes": 6, "defence_line": "county",
+              "retention_class": 2, "active": False, "change_reason": "设备迁移至路口东侧 (moved east)"}
+    response = client.patch(url, json=change, headers=headers)
+    assert response.status_code == 200, response.text
+    edited = response.json()
+    assert {k: edited["properties"][k] for k in ("name", "lanes", "defence_line", "retention_class", "active")} == {
+        "name": "龙门测试卡口", "lanes": 6, "defence_line": "county", "retention_class": 2, "active": False}
+    assert edited["geometry"]["coordinates"] == [lon + 0.01, lat + 0.01]
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "checkpoint.update")
+                            .order_by(AuditEntry.id.desc())).first()
+    assert entry is not None and entry.target == "HZ-441324-01" and entry.reason == change["change_reason"]
+    assert entry.detail["changed"]["lanes"] == [before["properties"]["lanes"], 6]
+    assert entry.detail["changed"]["name"] == [before["properties"]["name"], "龙门测试卡口"]
+    assert "edge_id" in entry.detail["changed"] or edited["properties"]["edge_id"] == before["properties"]["edge_id"]
+
+
+def test_checkpoint_edits_refused_with_a_chinese_reason(client: TestClient, auth_headers: Headers) -> None:
+    headers = auth_headers("admin")
+    url = "/api/v1/checkpoints/HZ-441324-01"
+    reason = {"change_reason": "核对现场 (site check)"}
+    refusals = [({"lanes": 6}, "修改原因"), ({"retention_class": 3} | reason, "保存类别"),
+                ({"lanes": 40} | reason, "车道数"), ({"name": "  "} | reason, "卡口名称"),
+                ({"defence_line": "ring"} | reason, "防线类别"), ({"lat": 23.1} | reason, "同时给出"),
+                ({"lat": 39.9, "lon": 116.4} | reason, "不在"), (reason, "没有要修改"),
+                ({"directions": ["up"]} | reason, "方向")]
+    for body, words in refusals:
+        response = client.patch(url, json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert words in response.json()["detail"], (body, response.json())
+    assert client.patch(url, json={"lanes": 3} | reason, headers=auth_headers("planner")).status_code == 403
+    assert client.patch("/api/v1/checkpoints/HZ-NOPE", json={"lanes": 3} | reason, headers=headers).status_code == 404
 
 
 def test_planner_imports_an_osm_extract_and_checkpoints_resnap(client: TestClient, auth_headers: Headers,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,20 +62,36 @@ def cjk_font() -> Path | None:
     return next((path for path in CJK_FONTS if path.exists()), None)
 
 
-def render_plate(text: str, font_path: Path, size: tuple[int, int] = (188, 48)) -> Image:
-    """A blue plate with white characters drawn in a CJK font (synthetic, not a real plate face)."""
+# GA 36 plate faces as (background, characters) in RGB
+PLATE_FACES = {"blue": ((20, 70, 190), (245, 245, 245)), "yellow": ((240, 190, 20), (20, 20, 20)),
+               "green": ((120, 210, 140), (20, 20, 20)), "white": ((240, 240, 240), (20, 20, 20)),
+               "black": ((20, 20, 20), (245, 245, 245))}
+
+
+@lru_cache(maxsize=8)
+def _font(font_path: Path, pixels: int) -> Any:
+    """Loading a CJK font takes a millisecond or more: once per path and size."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(font_path), pixels)
+
+
+def render_plate(text: str, font_path: Path, size: tuple[int, int] = (188, 48), face: str = "blue") -> Image:
+    """A plate (`face`: a PLATE_FACES colour, blue by default) with its characters drawn in a CJK font
+    (synthetic, not a real plate face)."""
     from PIL import Image as PilImage
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
     width, height = size
-    plate = PilImage.new("RGB", (width, height), (20, 70, 190))
+    background, ink = PLATE_FACES.get(face, PLATE_FACES["blue"])
+    plate = PilImage.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(plate)
-    draw.rectangle((2, 2, width - 3, height - 3), outline=(235, 235, 235), width=2)
-    font = ImageFont.truetype(str(font_path), int(height * 0.72))
+    draw.rectangle((2, 2, width - 3, height - 3), outline=ink, width=2)
     step = (width - 16) / len(text)
+    font = _font(font_path, int(min(height * 0.72, step * 1.3)))  # eight-character green plates: smaller
     for index, char in enumerate(text):
-        left = 8 + index * step + (step * 0.35 if index >= 2 else 0.0) * 0.3
-        draw.text((left, height * 0.08), char, font=font, fill=(245, 245, 245))
+        centre = 8 + (index + 0.5) * step + (step * 0.35 if index >= 2 else 0.0) * 0.3
+        draw.text((centre, height / 2), char, font=font, fill=ink, anchor="mm")  # centred: nothing clipped
     return cv2.cvtColor(np.asarray(plate, dtype=np.uint8), cv2.COLOR_RGB2BGR).astype(np.uint8)
 
 

@@ -5,6 +5,7 @@ import { api, el } from "./api.js";
 const PAGES = [
   { path: "map", title: "地图 Map", roles: [], load: () => import("./pages/map.js") },
   { path: "users", title: "用户 Users", roles: ["admin", "security_admin"], load: () => import("./pages/users.js") },
+  { path: "checkpoints", title: "卡口管理 Checkpoints", roles: ["admin"], load: () => import("./pages/checkpoints.js") },
   { path: "audit", title: "审计 Audit", roles: ["auditor"], load: () => import("./pages/audit.js") },
   { path: "devices", title: "设备 Devices", roles: ["admin"], load: () => import("./pages/devices.js") },
   { path: "dead-letters", title: "死信 Dead letters", roles: ["admin"], load: () => import("./pages/dead_letters.js") },
