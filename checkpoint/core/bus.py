@@ -16,9 +16,9 @@ SOCKET_TIMEOUT_S = 30.0
 
 def redis_client(url: str) -> Redis:
     """The one way a process opens its Redis client: text replies, health checks and timeouts."""
+    tcp = {} if url.startswith("unix:") else {"socket_keepalive": True}  # (a local socket has no keepalive)
     return Redis.from_url(url, decode_responses=True, health_check_interval=30,
-                          socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S,
-                          socket_keepalive=True)
+                          socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S, **tcp)
 
 
 class Bus:

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -59,3 +60,18 @@ def test_a_postgresql_connect_to_a_silent_server_gives_up(silent_port: int) -> N
         conn.execute(text("SELECT 1"))
     assert time.monotonic() - started < 15  # connect_timeout 5 s (libpq may try twice: IPv4 and SSL off)
     engine.dispose()
+
+
+def test_a_redis_call_over_a_silent_local_socket_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded default speaks over a unix socket: the same client, with what such a socket takes."""
+    monkeypatch.setattr(bus_module, "SOCKET_TIMEOUT_S", 0.5)
+    path = tmp_path / "silent.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(4)
+    try:
+        client = bus_module.redis_client(f"unix://{path}")
+        with pytest.raises(redis.exceptions.TimeoutError):
+            client.ping()
+    finally:
+        server.close()
