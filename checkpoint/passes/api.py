@@ -13,8 +13,10 @@ from checkpoint.core.deps import SessionDep, SettingsDep, require_roles
 from checkpoint.core.models import Role, User
 from checkpoint.passes import service
 from checkpoint.passes.schemas import PassPublic
+from checkpoint.passes.search_api import router as search_router
 
 router = APIRouter()
+router.include_router(search_router)
 
 PassViewer = Annotated[User, Depends(require_roles(Role.dispatcher, Role.investigator, Role.admin))]
 
