@@ -14,14 +14,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import psycopg2.errors
 import sqlalchemy.exc
 from sqlalchemy import ARRAY, Integer, Select, String, any_, bindparam, func, literal, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from checkpoint.core.errors import InvalidInput
+from checkpoint.passes import plate_wildcard
 from checkpoint.passes.models import Pass
 from checkpoint.passes.schemas import PassHit, PassSearchPage
 from checkpoint.sites.models import Area, Checkpoint
@@ -161,24 +162,9 @@ def _checkpoint_ids(session: Session, query: PassFilter) -> tuple[int, ...] | No
     return tuple(sorted(ids))
 
 
-WILDCARD_SQL = text("""
-SELECT DISTINCT plate FROM pass
-WHERE captured_at >= :start AND captured_at < :end AND plate LIKE :like
-  AND (CAST(:ids AS int[]) IS NULL OR checkpoint_id = ANY(:ids))
-LIMIT :limit
-""")
-
-
-def like_pattern(pattern: str) -> str:
-    """A validated wildcard pattern (`?` one character, `*` any run) as SQL LIKE."""
-    return pattern.replace("\\", "\\\\").replace("_", r"\_").replace("%", r"\%").replace("?", "_").replace("*", "%")
-
-
 def _wildcard_plates(session: Session, pattern: str, start: datetime, end: datetime,
                      ids: tuple[int, ...] | None) -> list[str]:
-    found = list(session.scalars(WILDCARD_SQL, {"start": start, "end": end, "like": like_pattern(pattern),
-                                                "ids": list(ids) if ids is not None else None,
-                                                "limit": MAX_WILDCARD_PLATES + 1}))
+    found = plate_wildcard.matching_plates(session, pattern, start, end, ids, MAX_WILDCARD_PLATES + 1)
     if len(found) > MAX_WILDCARD_PLATES:
         raise InvalidInput(f"模式 {pattern} 在此时段匹配超过 {MAX_WILDCARD_PLATES} 个号牌，请补充已知字符或缩小范围"
                            f" (the pattern matches more than {MAX_WILDCARD_PLATES} plates)")
@@ -203,12 +189,25 @@ def _where(resolved: ResolvedFilter) -> Select[Pass]:
     return stmt
 
 
-def _ordered(stmt: Select[Pass], sort: Sort) -> Select[Pass]:
+def _ordered(resolved: ResolvedFilter, sort: Sort, columns: Sequence[str] | None = None) -> Select[Any]:
+    """The hits in `sort` order (whole passes, or the named columns).
+
+    With a plate set, its passes are first read through the plate index (a materialised CTE), then
+    sorted: otherwise the planner walks the window's captured_at index newest first, filtering for
+    the plates, and a wildcard's few thousand hits can cost a scan of the whole week.
+    """
+    stmt = _where(resolved)
+    hits: Any = Pass
+    if resolved.plates is not None:
+        hits = aliased(Pass, stmt.cte("hits").prefix_with("MATERIALIZED"))
+        stmt = select(hits)
+    if columns is not None:
+        stmt = stmt.with_only_columns(*[getattr(hits, name) for name in columns])
     if sort == "time_asc":
-        return stmt.order_by(Pass.captured_at, Pass.id)
+        return stmt.order_by(hits.captured_at, hits.id)
     if sort == "plate":
-        return stmt.order_by(Pass.plate, Pass.captured_at.desc(), Pass.id)
-    return stmt.order_by(Pass.captured_at.desc(), Pass.id)
+        return stmt.order_by(hits.plate, hits.captured_at.desc(), hits.id)
+    return stmt.order_by(hits.captured_at.desc(), hits.id)
 
 
 def search_page(session: Session, resolved: ResolvedFilter, *, sort: Sort, page: int, page_size: int,
@@ -221,7 +220,7 @@ def search_page(session: Session, resolved: ResolvedFilter, *, sort: Sort, page:
     with bounded(session, PAGE_TIMEOUT_MS):
         capped = stmt.with_only_columns(literal(1)).limit(COUNT_CAP + 1).subquery()  # index-only where it can
         total = session.scalar(select(func.count()).select_from(capped)) or 0
-        rows = list(session.scalars(_ordered(stmt, sort).offset(offset).limit(page_size))) if total else []
+        rows = list(session.scalars(_ordered(resolved, sort).offset(offset).limit(page_size))) if total else []
     return PassSearchPage(total=min(total, COUNT_CAP), total_exact=total <= COUNT_CAP, page=page,
                           page_size=page_size, plates=list(resolved.plates) if resolved.plates is not None else None,
                           items=[hit(row, names) for row in rows])
@@ -242,15 +241,14 @@ def checkpoint_names(session: Session) -> dict[int, Checkpoint]:
     return {checkpoint.id: checkpoint for checkpoint in session.scalars(select(Checkpoint))}
 
 
-EXPORT_COLUMNS = (Pass.id, Pass.captured_at, Pass.plate, Pass.plate_colour, Pass.plate_type, Pass.checkpoint_id,
-                  Pass.lane, Pass.direction, Pass.speed_kmh, Pass.vehicle_colour, Pass.vehicle_type,
-                  Pass.vehicle_brand)
+EXPORT_COLUMNS = ("id", "captured_at", "plate", "plate_colour", "plate_type", "checkpoint_id", "lane", "direction",
+                  "speed_kmh", "vehicle_colour", "vehicle_type", "vehicle_brand")
 
 
 def export_rows(session: Session, resolved: ResolvedFilter, *, sort: Sort, limit: int = COUNT_CAP,
                 batch: int = 5_000) -> Iterator[Sequence[object]]:
     """The hits as plain rows (EXPORT_COLUMNS), fetched from a server-side cursor in batches."""
-    stmt = _ordered(_where(resolved), sort).with_only_columns(*EXPORT_COLUMNS).limit(limit)
+    stmt = _ordered(resolved, sort, EXPORT_COLUMNS).limit(limit)
     with bounded(session, EXPORT_TIMEOUT_MS):
         result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
         for partition in result.partitions():

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import AuditEntry
-from checkpoint.passes import partitions, store
+from checkpoint.passes import partitions, plate_wildcard, store
 from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Area, Checkpoint
 from checkpoint.sites.service import checkpoints_in_area
@@ -153,3 +153,24 @@ def test_search_and_export_are_audited_with_reason_and_query(client: TestClient,
     assert exported.action == "pass.export.csv" and exported.target == "粤LA2345" and exported.reason == REASON
     refused = client.get(f"{URL}/export", params=window(reason="  "), headers=headers)
     assert refused.status_code == 422 and "事由" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("pattern", ["粤LA2?45", "粤LA2*", "?LA2345", "粤L??345", "粤L?2*", "*2345", "粤L*45",
+                                     "粤LA2?4?"])
+def test_wildcards_read_from_the_index_find_what_a_scan_finds(session: Session, stored: list[Checkpoint],
+                                                               pattern: str) -> None:
+    start, end = DAY, DAY + timedelta(days=2)
+    reference = set(session.scalars(plate_wildcard.SCAN_SQL, {"start": start, "end": end, "ids": None, "limit": 100,
+                                                              "like": plate_wildcard.like_pattern(pattern)}))
+    assert plate_wildcard.code_point_order(session)  # the test database is C.UTF-8: the index path is taken
+    found = plate_wildcard.matching_plates(session, pattern, start, end, None, 100)
+    assert sorted(found) == sorted(reference) and len(found) == len(set(found))
+
+
+def test_which_patterns_narrow_the_plate_index() -> None:
+    assert plate_wildcard.prefixes("粤LA23*") == (["粤LA23"], False)
+    plates, whole = plate_wildcard.prefixes("粤L?2345") or ([], False)
+    assert whole and len(plates) == len(plate_wildcard.ALPHABET) and "粤LK2345" in plates
+    assert plate_wildcard.prefixes("粤L*2345") is None  # known start 粤L: most of the city, scanned
+    assert plate_wildcard.prefixes("粤L??3*") is None  # two unknowns before the run: too many ranges
+    assert len((plate_wildcard.prefixes("粤L?23*") or ([], False))[0]) == len(plate_wildcard.ALPHABET)
