@@ -5,8 +5,9 @@ prefixes (`粤L?2345` → 粤LA2345, 粤LB2345, ...; `粤LA23*` → 粤LA23): wh
 with `plate = ANY(...)`, prefixes as ranges [prefix, prefix+1) of the index, a few thousand rows
 instead of the whole window. That needs an index ordered by code point (collation C or C.UTF-8)
 and at least MIN_PREFIX known characters in that start; otherwise the window is scanned with LIKE.
-Spelled-out `?` covers plate characters (provinces, A-Z, 0-9, the special marks): a read with
-another character in that place is found by the scan only.
+A `*` with only the end known (粤L*2345) is spelled out at the plate lengths, 7 and 8, as whole
+plates. Spelled-out characters are plate characters (provinces, A-Z, 0-9, the special marks): a
+read with another character there, or of another length, is found by the scan only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from checkpoint.passes.models import Pass
 ALPHABET = PROVINCES + DIGITS + ascii_uppercase + TAIL_MARKS + EMBASSY + EMERGENCY
 MAX_PLATES = 6_000  # whole plates looked up one by one (two `?` in a fixed-length pattern)
 MAX_RANGES = 100  # prefix ranges in one query (one `?` before the `*`)
+PLATE_LENGTHS = (7, 8)  # what a `*` can stretch to when the pattern is spelled out as whole plates
 MIN_PREFIX = 4  # known characters in the start; fewer (粤LA*) cover too much of the city: scan instead
 CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}
 
@@ -61,6 +63,24 @@ def prefixes(pattern: str) -> tuple[list[str], bool] | None:
     return found, False
 
 
+def narrowing(pattern: str) -> tuple[list[str], bool] | None:
+    """`prefixes`, or else, for a pattern with one `*` and its known characters at the end (粤L*2345),
+    the pattern at each plate length with the `*` spelled out: whole plates (粤LA2345 ... 粤LZZ2345)."""
+    found = prefixes(pattern)
+    if found is not None or pattern.count("*") != 1:
+        return found
+    plates: list[str] = []
+    for length in PLATE_LENGTHS:
+        fill = length - (len(pattern) - 1)
+        if fill < 0:
+            continue
+        spelled = prefixes(pattern.replace("*", "?" * fill))
+        if spelled is None or not spelled[1] or len(plates) + len(spelled[0]) > MAX_PLATES:
+            return None
+        plates += spelled[0]
+    return (plates, True) if plates else None
+
+
 def code_point_order(session: Session) -> bool:
     """Whether the database sorts text by code point, so a prefix is one range of the plate index."""
     collation = session.scalar(text("SELECT datcollate FROM pg_database WHERE datname = current_database()"))
@@ -71,7 +91,7 @@ def matching_plates(session: Session, pattern: str, start: datetime, end: dateti
                     limit: int) -> list[str]:
     """Distinct plates seen in [start, end) (at `ids`, if given) that match `pattern`, at most `limit`."""
     like = like_pattern(pattern)
-    narrowed = prefixes(pattern) if code_point_order(session) else None
+    narrowed = narrowing(pattern) if code_point_order(session) else None
     if narrowed is None:
         return list(session.scalars(SCAN_SQL, {"start": start, "end": end, "like": like,
                                                "ids": list(ids) if ids is not None else None, "limit": limit}))

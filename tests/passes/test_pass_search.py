@@ -156,7 +156,7 @@ def test_search_and_export_are_audited_with_reason_and_query(client: TestClient,
 
 
 @pytest.mark.parametrize("pattern", ["粤LA2?45", "粤LA2*", "?LA2345", "粤L??345", "粤L?2*", "*2345", "粤L*45",
-                                     "粤LA2?4?"])
+                                     "粤LA2?4?", "粤L*2345", "粤L*234S"])
 def test_wildcards_read_from_the_index_find_what_a_scan_finds(session: Session, stored: list[Checkpoint],
                                                                pattern: str) -> None:
     start, end = DAY, DAY + timedelta(days=2)
@@ -174,3 +174,7 @@ def test_which_patterns_narrow_the_plate_index() -> None:
     assert plate_wildcard.prefixes("粤L*2345") is None  # known start 粤L: most of the city, scanned
     assert plate_wildcard.prefixes("粤L??3*") is None  # two unknowns before the run: too many ranges
     assert len((plate_wildcard.prefixes("粤L?23*") or ([], False))[0]) == len(plate_wildcard.ALPHABET)
+    spelled, whole = plate_wildcard.narrowing("粤L*2345") or ([], False)  # 7 and 8 characters, spelled out
+    assert whole and len(spelled) == len(plate_wildcard.ALPHABET) * (1 + len(plate_wildcard.ALPHABET))
+    assert "粤LK2345" in spelled and "粤LD92345" in spelled
+    assert plate_wildcard.narrowing("*2345") is None and plate_wildcard.narrowing("粤L*23*") is None
