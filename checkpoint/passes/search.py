@@ -10,7 +10,7 @@ watchlist, a layer above it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 import psycopg2.errors
 import sqlalchemy.exc
-from sqlalchemy import ARRAY, Integer, Select, String, any_, bindparam, func, literal, select, text
+from sqlalchemy import ARRAY, ColumnElement, Integer, Select, String, any_, bindparam, cast, func, literal, select, text
 from sqlalchemy.orm import Session, aliased
 
 from checkpoint.core.errors import InvalidInput
@@ -189,8 +189,9 @@ def _where(resolved: ResolvedFilter) -> Select[Pass]:
     return stmt
 
 
-def _ordered(resolved: ResolvedFilter, sort: Sort, columns: Sequence[str] | None = None) -> Select[Any]:
-    """The hits in `sort` order (whole passes, or the named columns).
+def _ordered(resolved: ResolvedFilter, sort: Sort,
+             columns: Callable[[Any], Sequence[ColumnElement[Any]]] | None = None) -> Select[Any]:
+    """The hits in `sort` order: whole passes, or the `columns` made of the hits and their checkpoint.
 
     With a plate set, its passes are first read through the plate index (a materialised CTE), then
     sorted: otherwise the planner walks the window's captured_at index newest first, filtering for
@@ -202,7 +203,7 @@ def _ordered(resolved: ResolvedFilter, sort: Sort, columns: Sequence[str] | None
         hits = aliased(Pass, stmt.cte("hits").prefix_with("MATERIALIZED"))
         stmt = select(hits)
     if columns is not None:
-        stmt = stmt.with_only_columns(*[getattr(hits, name) for name in columns])
+        stmt = stmt.with_only_columns(*columns(hits)).outerjoin(Checkpoint, Checkpoint.id == hits.checkpoint_id)
     if sort == "time_asc":
         return stmt.order_by(hits.captured_at, hits.id)
     if sort == "plate":
@@ -241,14 +242,24 @@ def checkpoint_names(session: Session) -> dict[int, Checkpoint]:
     return {checkpoint.id: checkpoint for checkpoint in session.scalars(select(Checkpoint))}
 
 
-EXPORT_COLUMNS = ("id", "captured_at", "plate", "plate_colour", "plate_type", "checkpoint_id", "lane", "direction",
-                  "speed_kmh", "vehicle_colour", "vehicle_type", "vehicle_brand")
+def export_columns(timezone: str) -> Callable[[Any], list[ColumnElement[Any]]]:
+    """The CSV's columns, formatted by PostgreSQL (local time, checkpoint code and name, the id as text):
+    formatting 100,000 rows in Python took longer than reading them."""
+
+    def columns(hits: Any) -> list[ColumnElement[Any]]:
+        local = func.to_char(func.timezone(timezone, hits.captured_at), "YYYY-MM-DD HH24:MI:SS")
+        return [local, hits.plate, hits.plate_colour, hits.plate_type,
+                func.coalesce(Checkpoint.code, cast(hits.checkpoint_id, String)), func.coalesce(Checkpoint.name, ""),
+                func.coalesce(Checkpoint.district_name, ""), hits.lane, hits.direction, hits.speed_kmh,
+                hits.vehicle_colour, hits.vehicle_type, hits.vehicle_brand, cast(hits.id, String)]
+
+    return columns
 
 
-def export_rows(session: Session, resolved: ResolvedFilter, *, sort: Sort, limit: int = COUNT_CAP,
+def export_rows(session: Session, resolved: ResolvedFilter, *, sort: Sort, timezone: str, limit: int = COUNT_CAP,
                 batch: int = 5_000) -> Iterator[Sequence[object]]:
-    """The hits as plain rows (EXPORT_COLUMNS), fetched from a server-side cursor in batches."""
-    stmt = _ordered(resolved, sort, EXPORT_COLUMNS).limit(limit)
+    """The hits as CSV-ready rows (export_columns), fetched from a server-side cursor in batches."""
+    stmt = _ordered(resolved, sort, export_columns(timezone)).limit(limit)
     with bounded(session, EXPORT_TIMEOUT_MS):
         result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
         for partition in result.partitions():
