@@ -21,6 +21,7 @@ import json
 import random
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,7 +37,10 @@ LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no daylight saving
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 COLUMNS = ("id", "captured_at", "plate", "plate_colour", "plate_type", "confidence", "checkpoint_id", "lane",
-           "direction", "lat", "lon", "image_path", "received_at")
+           "direction", "lat", "lon", "image_path", "received_at", "vehicle_colour", "vehicle_type")
+# A vehicle keeps its colour and type (drawn from its plate, so every day's load agrees); 过车查询 filters on them.
+VEHICLE_COLOURS = ("white",) * 5 + ("black",) * 3 + ("silver", "grey", "grey", "red", "blue", "yellow", "green")
+VEHICLE_TYPES = ("car",) * 6 + ("suv",) * 3 + ("mpv", "van", "bus", "truck", "truck", "pickup")
 
 THROUGH_BY_HOUR = [2, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 6, 6, 7, 7, 7, 7, 6, 5, 4, 3, 3, 2]  # local hours
 THROUGH_PREFIXES = ("粤A", "粤B", "粤S", "粤E", "湘A", "赣B", "闽D", "桂A")
@@ -245,8 +249,10 @@ def copy_day(engine: Engine, sites: Sites, rows: Iterator[PassRow]) -> int:
     now = datetime.now(UTC).isoformat()
     for pass_id, at, plate, colour, kind, checkpoint in rows:
         lat, lon = sites.where[checkpoint]
+        drawn = zlib.crc32(plate.encode())
         buffer.write(f"{pass_id}\t{at.isoformat()}\t{plate}\t{colour}\t{kind}\t0.95\t{checkpoint}\t1\tin\t"
-                     f"{lat}\t{lon}\tsynthetic/{pass_id}.jpg\t{now}\n")
+                     f"{lat}\t{lon}\tsynthetic/{pass_id}.jpg\t{now}\t{VEHICLE_COLOURS[drawn % len(VEHICLE_COLOURS)]}\t"
+                     f"{VEHICLE_TYPES[(drawn >> 8) % len(VEHICLE_TYPES)]}\n")
         count += 1
     buffer.seek(0)
     raw = engine.raw_connection()

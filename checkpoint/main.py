@@ -18,7 +18,7 @@ from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
 from checkpoint.trajectory.api import router as trajectory_router
 from checkpoint.watchlist.api import router as watchlist_router
-from checkpoint.watchlist.plate_search import plates_matching
+from checkpoint.watchlist.plate_search import WatchlistPlateRules, plates_matching
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -33,6 +33,7 @@ def create_app() -> FastAPI:
     app.include_router(watchlist_router, prefix=API_PREFIX)
     app.include_router(viid_router)  # GA/T 1400 devices call /VIID/... at the root, as the standard names it
     app.state.fuzzy_plate_search = plates_matching  # read by trajectory's fuzzy_plate_search dependency
+    app.state.plate_rules = WatchlistPlateRules()  # read by 过车查询 (passes.search_api.plate_rules)
     _mount_docs(app)
     _mount_console(app)
     return app

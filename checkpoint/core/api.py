@@ -37,9 +37,10 @@ def read_audit(
     until: datetime | None = None,
     before_id: int | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
+    target: str | None = Query(default=None, max_length=256, description="part of the target: a plate, watch:17"),
 ) -> list[AuditEntryPublic]:
     rows = audit.search(session, action=action, actor=actor, since=since, until=until,
-                        before_id=before_id, limit=limit)
+                        before_id=before_id, limit=limit, target=target)
     return [AuditEntryPublic.model_validate(row) for row in rows]
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from checkpoint.core.api import VERSION
 from checkpoint.core.api import router as core_router
+from checkpoint.core.audit_api import router as audit_router
 from checkpoint.core.dead_letters_api import router as dead_letters_router
 from checkpoint.core.errors import install_error_handlers, problem_response
 from checkpoint.core.problem_zh import validation_detail, validation_message
@@ -33,5 +34,6 @@ def create_base_app() -> FastAPI:
         return response
 
     app.include_router(core_router, prefix=API_PREFIX)
+    app.include_router(audit_router, prefix=API_PREFIX)
     app.include_router(dead_letters_router, prefix=API_PREFIX)
     return app

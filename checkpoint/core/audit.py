@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import AuditEntry, User
@@ -46,21 +46,32 @@ def search(
     *,
     action: str | None = None,
     actor: str | None = None,
+    target: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditEntry]:
     """Newest first; `before_id` pages back through older rows."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    query = filtered(action=action, actor=actor, target=target, since=since, until=until).limit(limit)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))
+
+
+def filtered(*, action: str | None = None, actor: str | None = None, target: str | None = None,
+             since: datetime | None = None, until: datetime | None = None) -> Select[AuditEntry]:
+    """Rows newest first: `action` is a prefix (`watch.` for every watch change), `actor` a user name,
+    `target` a part of the target (a plate, `watch:17`), [since, until) the time range."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if action:
-        query = query.where(AuditEntry.action.startswith(action))
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     if actor:
         query = query.where(AuditEntry.actor_name == actor)
+    if target:
+        query = query.where(AuditEntry.target.contains(target, autoescape=True))
     if since:
         query = query.where(AuditEntry.at >= since)
     if until:
         query = query.where(AuditEntry.at < until)
-    if before_id:
-        query = query.where(AuditEntry.id < before_id)
-    return list(session.scalars(query))
+    return query

@@ -45,9 +45,10 @@ def recent_passes(session: Session, now: datetime, *, checkpoint_code: str | Non
     ]
 
 
-def image_file(session: Session, data_dir: Path, pass_id: uuid.UUID, kind: str) -> Path:
-    """The JPEG of a stored pass: `scene` (whole frame) or `plate` (crop)."""
-    row = session.execute(select(Pass.image_path, Pass.plate_image_path).where(Pass.id == pass_id)).first()
+def image_file(session: Session, data_dir: Path, pass_id: uuid.UUID, kind: str) -> tuple[Path, str]:
+    """The JPEG of a stored pass, `scene` (whole frame) or `plate` (crop), and the pass's plate (for the audit)."""
+    row = session.execute(select(Pass.image_path, Pass.plate_image_path, Pass.plate)
+                          .where(Pass.id == pass_id)).first()
     if row is None:
         raise PassNotFound(f"pass {pass_id} is not stored (or has expired)")
     relpath = row[0] if kind == "scene" else row[1]
@@ -56,4 +57,4 @@ def image_file(session: Session, data_dir: Path, pass_id: uuid.UUID, kind: str) 
     path = (data_dir / relpath).resolve()
     if not path.is_relative_to(data_dir.resolve()) or not path.is_file():
         raise ImageNotFound(f"the {kind} image of pass {pass_id} is no longer on disk")
-    return path
+    return path, row[2]

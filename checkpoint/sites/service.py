@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,13 @@ def get_area(session: Session, code: str) -> Area:
     if area is None:
         raise UnknownArea(f"area {code!r} does not exist")
     return area
+
+
+def checkpoints_in_area(session: Session, code: str) -> list[Checkpoint]:
+    """The checkpoints inside (or on the edge of) an area's polygon, by code."""
+    polygon = shape(get_area(session, code).geometry)
+    return [checkpoint for checkpoint in list_checkpoints(session)
+            if polygon.covers(Point(checkpoint.lon, checkpoint.lat))]
 
 
 def update_area(session: Session, area: Area, geometry: dict[str, Any], name: str | None) -> Area:

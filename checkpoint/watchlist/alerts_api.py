@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from checkpoint.core.deps import BusDep, SessionDep, SettingsDep, require_roles
+from checkpoint.core import audit
+from checkpoint.core.deps import BusDep, SessionDep, SettingsDep, client_ip, require_roles
 from checkpoint.core.errors import NotFound
 from checkpoint.core.models import Role, User
 from checkpoint.core.users import get as get_user
@@ -76,13 +77,16 @@ def act_on_alert(alert_id: int, body: AlertAction, dispatcher: Dispatcher, sessi
 
 @router.get("/alerts/{alert_id}/images/{kind}", response_class=FileResponse)
 def alert_image(alert_id: int, kind: Literal["scene", "plate", "last_scene", "last_plate"], dispatcher: Dispatcher,
-                session: SessionDep, settings: SettingsDep) -> FileResponse:
+                request: Request, session: SessionDep, settings: SettingsDep) -> FileResponse:
     """An alert's own copy of its pass image (kept after the pass itself has expired), in scope only: the
-    first hit's (scene, plate) or the latest repeat's (last_scene, last_plate)."""
+    first hit's (scene, plate) or the latest repeat's (last_scene, last_plate). Each view is audited."""
     alert = alerts.get_alert(session, alerts.scope_of(session, dispatcher.id), alert_id)
     path = alert_image_file(settings.data_dir, getattr(alert, IMAGE_COLUMNS[kind]))
     if path is None:
         raise AlertImageNotFound(f"预警 {alert_id} 没有这张图片 alert {alert_id} has no {kind} image")
+    audit.record(session, dispatcher, "alert.image.view", target=alert.plate, client_ip=client_ip(request),
+                 detail={"alert_id": alert_id, "kind": kind})
+    session.commit()
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 

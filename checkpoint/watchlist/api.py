@@ -9,6 +9,7 @@ then bring the Redis index up to the database's version. If Redis is unreachable
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from checkpoint.core import audit
 from checkpoint.core.deps import BusDep, SessionDep, client_ip, require_roles
 from checkpoint.core.models import Role, User
+from checkpoint.passes.search import check_reason
 from checkpoint.watchlist import index, service
 from checkpoint.watchlist.alerts_api import router as alerts_router
 from checkpoint.watchlist.index_status import index_status, notice_after_change
@@ -28,9 +30,9 @@ from checkpoint.watchlist.schemas import (
     Decision,
     IndexStatus,
     Preview,
+    PreviewRequest,
     WatchChanged,
     WatchCreate,
-    WatchPattern,
     WatchPublic,
 )
 
@@ -66,11 +68,28 @@ def submit_watch(entry_id: int, officer: Officer, session: SessionDep) -> WatchE
 
 
 @router.post("/watches/{entry_id}/approve", response_model=WatchChanged)
-def approve_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep, bus: BusDep) -> WatchChanged:
+def approve_watch(entry_id: int, body: Decision, officer: Approver, request: Request, session: SessionDep,
+                  bus: BusDep) -> WatchChanged:
     """An approver (not the requester, nor an account of theirs) puts the watch in force on every matcher."""
-    entry = service.approve_watch(session, officer, service.get_watch(session, entry_id), body.reason)
+    entry = _decide(service.approve_watch, "approve", entry_id, body, officer, request, session)
     session.commit()
     return _changed(entry, bus, session)
+
+
+Decide = Callable[[Session, User, WatchEntry, str], WatchEntry]
+
+
+def _decide(decide: Decide, step: str, entry_id: int, body: Decision, officer: User, request: Request,
+            session: Session) -> WatchEntry:
+    """Apply a supervisor's decision; a four-eyes refusal is audited too (who tried to decide what)."""
+    entry = service.get_watch(session, entry_id)
+    try:
+        return decide(session, officer, entry, body.reason)
+    except service.FourEyes as refused:  # raised before the entry is touched: only the audit row is written
+        audit.record(session, officer, f"watch.{step}.refused", target=f"watch:{entry_id}",
+                     reason=body.reason or None, client_ip=client_ip(request), detail={"why": str(refused)})
+        session.commit()
+        raise
 
 
 def _changed(entry: WatchEntry, bus: Redis, session: Session) -> WatchChanged:
@@ -81,8 +100,9 @@ def _changed(entry: WatchEntry, bus: Redis, session: Session) -> WatchChanged:
 
 
 @router.post("/watches/{entry_id}/reject", response_model=WatchPublic)
-def reject_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep) -> WatchEntry:
-    entry = service.reject_watch(session, officer, service.get_watch(session, entry_id), body.reason)
+def reject_watch(entry_id: int, body: Decision, officer: Approver, request: Request,
+                 session: SessionDep) -> WatchEntry:
+    entry = _decide(service.reject_watch, "reject", entry_id, body, officer, request, session)
     session.commit()
     return entry
 
@@ -96,9 +116,10 @@ def request_withdrawal(entry_id: int, body: Decision, user: WatchReader, session
 
 
 @router.post("/watches/{entry_id}/withdraw", response_model=WatchChanged)
-def withdraw_watch(entry_id: int, body: Decision, officer: Approver, session: SessionDep, bus: BusDep) -> WatchChanged:
+def withdraw_watch(entry_id: int, body: Decision, officer: Approver, request: Request, session: SessionDep,
+                   bus: BusDep) -> WatchChanged:
     """An approver approves the pending withdrawal (asked for by someone else)."""
-    entry = service.withdraw_watch(session, officer, service.get_watch(session, entry_id), body.reason)
+    entry = _decide(service.withdraw_watch, "withdraw", entry_id, body, officer, request, session)
     session.commit()
     return _changed(entry, bus, session)
 
@@ -110,13 +131,17 @@ def read_index_status(_officer: WatchReader, session: SessionDep, bus: BusDep) -
 
 
 @router.post("/preview", response_model=Preview)
-def preview_watch(body: WatchPattern, officer: Officer, request: Request, session: SessionDep,
+def preview_watch(body: PreviewRequest, officer: Officer, request: Request, session: SessionDep,
                   days: int = 30) -> Preview:
-    """The passes of the last `days` days the pattern would have matched (a plate search: audited)."""
+    """The passes of the last `days` days the pattern would have matched: a plate search, so it states
+    a reason and the audit row names the pattern searched."""
+    stated = check_reason(body.reason)
     pattern = parse_pattern(body.match_mode, body.pattern, body.strictness)
     result = preview(session, pattern, body.plate_colour, days=min(max(days, 1), 30))
-    audit.record(session, officer, "watch.preview", target=pattern.mode.value, client_ip=client_ip(request),
-                 detail={"matched": result.matched})
+    audit.record(session, officer, "watch.preview", target=pattern.text, reason=stated, client_ip=client_ip(request),
+                 detail={"mode": pattern.mode.value, "strictness": pattern.strictness.value,
+                         "plate_colour": body.plate_colour, "days": result.days, "matched": result.matched,
+                         "plates": sorted({found.plate for found in result.passes})[:50]})
     session.commit()
     return result
 

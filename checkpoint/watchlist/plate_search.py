@@ -67,3 +67,14 @@ def plates_matching(session: Session, plate: str, strictness: str = Strictness.s
     candidates = sorted(candidate_reads(watched, Strictness(strictness)))
     seen = session.scalars(SEEN_SQL, {"candidates": candidates, "start": start, "end": end})
     return [watched] + sorted(set(seen) - {watched})
+
+
+class WatchlistPlateRules:
+    """The watchlist's pattern rules for 过车查询 (passes.search.PlateRules), handed over by the app factory."""
+
+    def pattern(self, mode: str, text: str, strictness: str) -> str:
+        return parse_pattern(MatchMode(mode), text, Strictness(strictness)).text
+
+    def fuzzy_plates(self, session: Session, plate: str, strictness: str, start: datetime,
+                     end: datetime) -> list[str]:
+        return plates_matching(session, plate, strictness, start, end)

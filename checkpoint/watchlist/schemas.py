@@ -21,6 +21,12 @@ class WatchPattern(BaseModel):
     plate_colour: PlateColour | None = None
 
 
+class PreviewRequest(WatchPattern):
+    """A preview is a plate search: its reason is required (checked in the route, with a Chinese answer)."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 class WatchCreate(WatchPattern):
     category: Category
     reason: str = Field(min_length=2, max_length=2000)

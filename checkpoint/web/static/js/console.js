@@ -12,6 +12,7 @@ const PAGES = [
   { path: "coverage", title: "覆盖 Coverage", roles: ["planner"], load: () => import("./pages/coverage.js") },
   { path: "trajectory", title: "轨迹 Trajectory", roles: ["investigator"], load: () => import("./pages/trajectory.js") },
   { path: "analyses", title: "研判 Analyses", roles: ["investigator"], load: () => import("./pages/analyses.js") },
+  { path: "search", title: "过车查询 Search", roles: ["investigator", "dispatcher", "admin"], load: () => import("./pages/pass_search.js") },
   { path: "passes", title: "过车 Passes", roles: ["dispatcher", "investigator", "admin"], load: () => import("./pages/passes.js") },
   { path: "watchlist", title: "布控 Watchlist", roles: ["officer", "approver"], load: () => import("./pages/watchlist.js") },
   { path: "alerts", title: "预警 Alerts", roles: ["dispatcher"], load: () => import("./pages/alerts.js") },

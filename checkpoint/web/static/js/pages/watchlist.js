@@ -107,7 +107,7 @@ export async function render(root, { user, config }) {
   document.getElementById("watch-preview-button").addEventListener("click", async () => {
     try {
       const b = body();
-      const result = await api("/watchlist/preview", { json: { pattern: b.pattern, match_mode: b.match_mode, strictness: b.strictness, plate_colour: b.plate_colour } });
+      const result = await api("/watchlist/preview", { json: { pattern: b.pattern, match_mode: b.match_mode, strictness: b.strictness, plate_colour: b.plate_colour, reason: b.reason } });
       previewTable.replaceChildren(el("caption", {}, `${result.matched} 次 passes`),
         el("tr", {}, ["时间 time", "号牌 plate", "卡口 checkpoint", "原因 why"].map((h) => el("th", {}, h))),
         ...result.passes.map((p) => el("tr", {}, el("td", {}, formatTime(p.captured_at, config.timezone)),
