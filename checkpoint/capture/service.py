@@ -34,6 +34,7 @@ from checkpoint.core.errors import (
 from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.passes import images
+from checkpoint.passes.models import PLATE_MAX_CHARS
 from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 
@@ -272,6 +273,9 @@ def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime, *, re
     plate = normalize_plate(push.plate_no)
     if not plate:
         raise PassRefused(f"plate_no {push.plate_no!r} has no letters or digits")
+    if len(plate) > PLATE_MAX_CHARS:  # NFKC can grow text (㍿ -> 4 letters): the pass table would refuse it later
+        raise PassRefused(f"号牌号码规范化后超过 {PLATE_MAX_CHARS} 个字符 (plate_no {push.plate_no!r} normalises to "
+                          f"{len(plate)} characters, more than {PLATE_MAX_CHARS})")
     return plate
 
 

@@ -12,6 +12,8 @@ from checkpoint.core.api import VERSION
 from checkpoint.core.api import router as core_router
 from checkpoint.core.dead_letters_api import router as dead_letters_router
 from checkpoint.core.errors import install_error_handlers, problem_response
+from checkpoint.core.input_guard import InputGuardMiddleware, install_input_errors
+from checkpoint.core.limits import BodyLimitMiddleware
 
 API_PREFIX = "/api/v1"
 
@@ -24,6 +26,9 @@ def _describe(error: dict[str, Any]) -> str:
 def create_base_app() -> FastAPI:
     app = FastAPI(title="Checkpoint", version=VERSION, docs_url=None, openapi_url=None, redoc_url=None)
     install_error_handlers(app)
+    install_input_errors(app)
+    app.add_middleware(InputGuardMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # added last: outermost, before anything reads the body
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

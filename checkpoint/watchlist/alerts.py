@@ -28,6 +28,7 @@ from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
 from checkpoint.watchlist.models import AlertEvent, AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
+from checkpoint.watchlist.scope_check import check_dispatcher_scope
 
 log = logging.getLogger(__name__)
 ALERTS_STREAM = "checkpoint:alerts"
@@ -171,6 +172,7 @@ def scope_of(session: Session, user_id: int) -> DispatcherScope:
 
 
 def set_scope(session: Session, admin: User, target: User, change: ScopeUpdate) -> DispatcherScope:
+    check_dispatcher_scope(session, target, change.districts, change.checkpoint_ids)
     scope = session.get(DispatcherScope, target.id)
     if scope is None:
         scope = DispatcherScope(user_id=target.id)
