@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from checkpoint.capture.video.cli import app as capture_app
 from checkpoint.core.config import get_settings
 from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
+from checkpoint.core.metrics import MULTIPROC_ENV, prepare_multiprocess
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.coverage.cli import app as coverage_app
 from checkpoint.dead_letters_cli import app as dead_letters_app
@@ -51,6 +53,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
 
     setup_logging()
     settings = get_settings()
+    if not os.environ.get(MULTIPROC_ENV):  # the LPR and API processes started below count into files there
+        prepare_multiprocess(settings.data_dir / "metrics")
     host, port = host or settings.host, port or settings.port
     started = time.monotonic()
     # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown: turn both into a normal exit so

@@ -10,8 +10,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 
 from checkpoint.capture.api import router as capture_router
+from checkpoint.capture.metrics import device_metrics
 from checkpoint.core.app import API_PREFIX, create_base_app
 from checkpoint.core.deps import CurrentUser
+from checkpoint.core.metrics import register_live
 from checkpoint.coverage.api import router as coverage_router
 from checkpoint.passes.api import router as passes_router
 from checkpoint.sites.api import router as sites_router
@@ -30,6 +32,7 @@ def create_app() -> FastAPI:
     app.include_router(capture_router, prefix=API_PREFIX)
     app.include_router(passes_router, prefix=API_PREFIX)
     app.include_router(watchlist_router, prefix=API_PREFIX)
+    register_live("devices", device_metrics)
     app.state.fuzzy_plate_search = plates_matching  # read by trajectory's fuzzy_plate_search dependency
     _mount_docs(app)
     _mount_console(app)

@@ -31,6 +31,7 @@ from checkpoint.core.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from checkpoint.core.metrics import PASSES_IN
 from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.passes import images
@@ -349,6 +350,7 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
             plate_image_path=paths.get("plate"), source="smart",
         )
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        PASSES_IN.labels("smart").inc()
     except BaseException:
         if push.record_id is None:  # a numbered record's files are kept for its retry (a concurrent
             images.remove_images(data_dir, created)  # exact retry may already refer to them)
