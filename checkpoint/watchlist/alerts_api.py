@@ -103,7 +103,7 @@ def my_scope(dispatcher: Dispatcher, session: SessionDep) -> ScopePublic:
     return _scope_public(alerts.scope_of(session, dispatcher.id))
 
 
-@router.put("/scopes/{user_id}", response_model=ScopePublic)
+@router.put("/scopes/{user_id:int}", response_model=ScopePublic)
 def set_scope(user_id: int, body: ScopeUpdate, admin: Admin, session: SessionDep) -> ScopePublic:
     """Which districts or checkpoints a dispatcher receives alerts for (admin)."""
     scope = alerts.set_scope(session, admin, get_user(session, user_id), body)

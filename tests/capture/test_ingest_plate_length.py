@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import service
-from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import READS_STREAM
 from checkpoint.lpr import normalize_plate
 from checkpoint.passes.models import PLATE_MAX_CHARS
-from checkpoint.sites.models import Checkpoint
-from tests.capture.helpers import push_body
+from tests.capture.helpers import push_body, register_device
 
 
 @pytest.fixture
-def device_key(session: Session) -> Iterator[tuple[str, str]]:
-    checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
-    assert checkpoint is not None
-    registered, key = service.register_device(
-        session, DeviceCreate(code=f"DEV-{datetime.now(UTC):%H%M%S%f}", checkpoint=checkpoint.code))
-    yield registered.code, key
+def device_key(session: Session) -> tuple[str, str]:
+    return register_device(session)
 
 
 def test_a_plate_that_normalises_past_its_length_is_a_422(client: TestClient, bus: redis_lib.Redis,

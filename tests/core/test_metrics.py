@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
@@ -12,13 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checkpoint.capture import service
 from checkpoint.capture.models import Device
-from checkpoint.capture.schemas import DeviceCreate
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.db import Database
-from checkpoint.sites.models import Checkpoint
-from tests.capture.helpers import push_body
+from tests.capture.helpers import push_body, register_device
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -33,12 +28,8 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def device_key(session: Session) -> Iterator[tuple[str, str]]:
-    checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
-    assert checkpoint is not None
-    registered, key = service.register_device(
-        session, DeviceCreate(code=f"DEV-{datetime.now(UTC):%H%M%S%f}", checkpoint=checkpoint.code))
-    yield registered.code, key
+def device_key(session: Session) -> tuple[str, str]:
+    return register_device(session)
 
 
 def test_metrics_count_requests_passes_lag_and_devices(client: TestClient, bus: redis_lib.Redis,
