@@ -127,6 +127,35 @@ def demo(
     _serve(host, port, demo=True, video_feeds=video_feeds)
 
 
+@app.command("backup")
+def backup_command(destination: Annotated[Path, typer.Argument(help="folder to write the backup folder into")]
+                   ) -> None:
+    """Back up the database (one consistent snapshot) and the images, with a manifest to verify a restore."""
+    from checkpoint.backup import backup
+    from checkpoint.runtime import running_system
+
+    settings = get_settings()
+    with running_system(settings, prepare=False, redis=False) as system:
+        folder = backup(system.database_url, settings.data_dir, destination)
+    typer.echo(f"backup written to {folder}")
+
+
+@app.command("restore")
+def restore_command(folder: Annotated[Path, typer.Argument(help="a folder written by `checkpoint backup`")]) -> None:
+    """Restore a backup into the configured, EMPTY database and the data directory, then verify it."""
+    from checkpoint.backup import restore
+    from checkpoint.runtime import running_system
+
+    settings = get_settings()
+    with running_system(settings, prepare=False, redis=False) as system:
+        try:
+            verified = restore(system.database_url, settings.data_dir, folder)
+        except DomainError as exc:
+            typer.echo(f"restore refused: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"restored and verified: {verified.counts}, {verified.images} images")
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done at every start)."""

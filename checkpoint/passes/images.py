@@ -51,7 +51,7 @@ def check_jpeg(what: str, raw: bytes) -> bytes:
         raise NotAJpeg(f"{what}: not a JPEG (no FF D8 FF start of image)")
     size = image_size(raw)  # from the header: a small file may declare a picture too large to decode
     if size is None:
-        raise NotAJpeg(f"{what}: 读不到 JPEG 的尺寸 (no frame header in the JPEG)")
+        raise NotAJpeg(f"{what}: 读不到 JPEG 的尺寸 (the JPEG does not decode: no frame header)")
     if size[0] * size[1] > MAX_IMAGE_PIXELS or min(size) < 1:
         raise NotAJpeg(f"{what}: 图片尺寸 {size[0]}x{size[1]} 超出限制 (more than {MAX_IMAGE_PIXELS} pixels, "
                        "or empty)")
