@@ -52,7 +52,8 @@ def serve(port: int, limits: bool) -> None:
 
     app = create_app()
     if not limits:
-        app.user_middleware = [item for item in app.user_middleware if item.cls is not BodyLimitMiddleware]
+        app.user_middleware = [item for item in app.user_middleware
+                               if getattr(item.cls, "__name__", "") != BodyLimitMiddleware.__name__]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

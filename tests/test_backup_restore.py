@@ -102,7 +102,7 @@ def test_a_backup_restores_into_an_empty_database_and_verifies(engine: Engine, s
             assert restored_watch is not None and restored_watch.pattern == plate
             restored_alert = session.get(HitAlert, alert_id)
             assert restored_alert is not None and restored_alert.entry_id == watch_id
-            assert session.scalar(select(func.count()).select_from(AuditEntry)) >= 1
+            assert (session.scalar(select(func.count()).select_from(AuditEntry)) or 0) >= 1
         assert (target_dir / relpath).read_bytes() == photo
         with pytest.raises(Conflict, match="not empty"):  # a second restore would mix two histories
             restore(empty_database, target_dir, folder)

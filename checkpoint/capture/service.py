@@ -128,8 +128,12 @@ def register_device(session: Session, body: DeviceCreate) -> tuple[Device, str]:
     return device, api_key
 
 
-def list_devices(session: Session) -> list[Device]:
-    return list(session.scalars(select(Device).order_by(Device.id)))
+def list_devices(session: Session, after_id: int | None = None, limit: int = 500) -> list[Device]:
+    """One page in id order; `after_id` is the last id of the previous page."""
+    query = select(Device).order_by(Device.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Device.id > after_id)
+    return list(session.scalars(query))
 
 
 def set_device_active(session: Session, device_id: int, active: bool) -> Device:

@@ -115,7 +115,7 @@ def _is_json(scope: Scope) -> bool:
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
     """The whole body (BodyLimitMiddleware, outside this one, bounds it); more=False after a disconnect."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -35,6 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SLOW_REQUEST_S = 5.0  # a request slower than this is logged (a structured line) besides being counted
+STREAM_ROUTE = "/api/v1/watchlist/alerts/stream"  # open for hours by design: never "slow"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 HTTP_SECONDS = Histogram("checkpoint_http_request_duration_seconds", "HTTP request latency by route template",
@@ -96,7 +98,7 @@ def render() -> tuple[bytes, str]:
     in_files = values.ValueClass.__name__ == "MmapedValue"
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # the library is untyped here
         counted = generate_latest(registry)
     if not in_files:
         counted += generate_latest(REGISTRY)
@@ -125,8 +127,15 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            HTTP_SECONDS.labels(scope["method"], route_template(scope), str(status)).observe(
-                time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            HTTP_SECONDS.labels(scope["method"], route, str(status)).observe(seconds)
+            if status >= 500 or (seconds > SLOW_REQUEST_S and route != STREAM_ROUTE):
+                client = scope.get("client")
+                log.warning("http.failed" if status >= 500 else "http.slow",
+                            extra={"method": scope["method"], "route": route, "path": scope["path"],
+                                   "status": status, "seconds": round(seconds, 3),
+                                   "client": client[0] if client else None})
 
 
 def route_template(scope: Scope) -> str:
