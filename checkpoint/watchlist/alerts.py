@@ -191,8 +191,10 @@ def in_scope(scope: DispatcherScope, district: str, checkpoint_id: int) -> bool:
 
 
 def list_alerts(session: Session, scope: DispatcherScope, limit: int = 100,
-                open_only: bool = False) -> list[HitAlert]:
+                open_only: bool = False, before_id: int | None = None) -> list[HitAlert]:
     query = select(HitAlert).order_by(HitAlert.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(HitAlert.id < before_id)
     if not scope.whole_network:
         query = query.where(HitAlert.district.in_(scope.districts) | HitAlert.checkpoint_id.in_(scope.checkpoint_ids))
     if open_only:

@@ -8,11 +8,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from checkpoint.core.models import User
+from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.sites.models import Checkpoint
-from tests.watchlist.conftest import headers_for, random_plate
+from checkpoint.watchlist import alerts
+from checkpoint.watchlist.alerts import Hit
+from checkpoint.watchlist.models import DispatcherScope
+from tests.watchlist.conftest import WatchMaker, headers_for, pass_event, random_plate
 
 WATCHES = "/api/v1/watchlist/watches"
 SCOPES = "/api/v1/watchlist/scopes"
+ALERTS = "/api/v1/watchlist/alerts"
 
 
 def register(client: TestClient, officer: User) -> int:
@@ -88,3 +93,21 @@ def test_a_watch_scope_with_an_id_past_int4_is_a_422(client: TestClient, officer
             "scope_checkpoint_ids": [99999999999]}
     response = client.post(WATCHES, json=body, headers=headers_for(officer))
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+
+
+def test_alerts_are_listed_in_pages(client: TestClient, session: Session, make_user: Callable[..., User],
+                                    active_watch: WatchMaker, checkpoints: list[Checkpoint]) -> None:
+    watch = active_watch(random_plate())
+    raised = []
+    for _ in range(3):
+        hit = Hit(pass_event(random_plate(), checkpoints[0]), int(str(watch["id"])), "exact", checkpoints[0].district)
+        raised.append(alerts.record_hit(session, hit, WatchlistSettings()).alert.id)
+    session.flush()
+    dispatcher = make_user("dispatcher")
+    session.add(DispatcherScope(user_id=dispatcher.id, whole_network=True, districts=[], checkpoint_ids=[]))
+    session.flush()
+    newest = client.get(ALERTS, params={"limit": 2}, headers=headers_for(dispatcher)).json()
+    assert [alert["id"] for alert in newest] == sorted(raised, reverse=True)[:2]
+    older = client.get(ALERTS, params={"limit": 2, "before_id": newest[-1]["id"]}, headers=headers_for(dispatcher))
+    assert older.json()[0]["id"] == min(raised)
+    assert client.get(ALERTS, params={"limit": 0}, headers=headers_for(dispatcher)).status_code == 422
