@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -68,3 +72,18 @@ def test_metrics_answer_while_redis_is_down(client: TestClient, bus: redis_lib.R
     finally:
         Bus.client = saved
     assert response.status_code == 200 and "checkpoint_stream_lag" not in response.text
+
+
+def test_counts_of_worker_processes_are_summed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LPR process counts into the multiprocess folder; /metrics adds it to this process's own counts."""
+    from checkpoint.core import metrics
+
+    folder = tmp_path / "metrics"
+    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(folder))  # first: the variable is removed again after the test
+    metrics.prepare_multiprocess(folder)
+    own = sample(metrics.render()[0].decode(), "checkpoint_passes_in_total", source="snapshot")
+    child = "from checkpoint.core.metrics import PASSES_IN; PASSES_IN.labels('snapshot').inc(3)"
+    subprocess.run([sys.executable, "-c", child], check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert list(folder.glob("*.db"))  # the child wrote its values there
+    assert sample(metrics.render()[0].decode(), "checkpoint_passes_in_total", source="snapshot") == own + 3
