@@ -19,6 +19,8 @@ from checkpoint.core.db import Database
 from checkpoint.core.logging import setup_logging
 from checkpoint.runtime import System, WorkerNeedsServers
 
+WORKER_HEALTHCHECK_S = 30
+
 
 def serve_api_processes(system: System, host: str, port: int, processes: int) -> None:
     """Serve the API from `processes` uvicorn worker processes on one socket, until SIGINT or SIGTERM."""
@@ -26,7 +28,9 @@ def serve_api_processes(system: System, host: str, port: int, processes: int) ->
     os.environ["CHECKPOINT_REDIS_URL"] = system.redis_url
     config = uvicorn.Config(f"{__name__}:api_process_app", factory=True, host=host, port=port, workers=processes,
                             log_config=None, access_log=False,
-                            timeout_graceful_shutdown=3)  # live alert streams never end by themselves
+                            timeout_graceful_shutdown=3,  # live alert streams never end by themselves
+                            # uvicorn kills a process that takes 5 s to import the app: a loaded machine does
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     Multiprocess(config, sockets=[config.bind_socket()]).run()  # returns once its processes have stopped
 
 
