@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from checkpoint.capture.video.cli import app as capture_app
 from checkpoint.core.config import get_settings
 from checkpoint.core.errors import DomainError
 from checkpoint.core.logging import setup_logging
+from checkpoint.core.metrics import MULTIPROC_ENV, prepare_multiprocess
 from checkpoint.core.migrate import current_revision, upgrade
 from checkpoint.coverage.cli import app as coverage_app
 from checkpoint.dead_letters_cli import app as dead_letters_app
@@ -63,6 +65,8 @@ def _serve(host: str | None, port: int | None, demo: bool = False, video_feeds: 
 
     setup_logging()
     settings = get_settings()
+    if not os.environ.get(MULTIPROC_ENV):  # the LPR and API processes started below count into files there
+        prepare_multiprocess(settings.data_dir / "metrics")
     host, port = host or settings.host, port or settings.port
     started = time.monotonic()
     # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown: turn both into a normal exit so
@@ -140,6 +144,35 @@ def demo(
 ) -> None:
     """Run the whole system with generated traffic, demo users and a watch that hits within a minute."""
     _serve(host, port, demo=True, video_feeds=video_feeds)
+
+
+@app.command("backup")
+def backup_command(destination: Annotated[Path, typer.Argument(help="folder to write the backup folder into")]
+                   ) -> None:
+    """Back up the database (one consistent snapshot) and the images, with a manifest to verify a restore."""
+    from checkpoint.backup import backup
+    from checkpoint.runtime import running_system
+
+    settings = get_settings()
+    with running_system(settings, prepare=False, redis=False) as system:
+        folder = backup(system.database_url, settings.data_dir, destination)
+    typer.echo(f"backup written to {folder}")
+
+
+@app.command("restore")
+def restore_command(folder: Annotated[Path, typer.Argument(help="a folder written by `checkpoint backup`")]) -> None:
+    """Restore a backup into the configured, EMPTY database and the data directory, then verify it."""
+    from checkpoint.backup import restore
+    from checkpoint.runtime import running_system
+
+    settings = get_settings()
+    with running_system(settings, prepare=False, redis=False) as system:
+        try:
+            verified = restore(system.database_url, settings.data_dir, folder)
+        except DomainError as exc:
+            typer.echo(f"restore refused: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"restored and verified: {verified.counts}, {verified.images} images")
 
 
 @app.command()

@@ -19,6 +19,8 @@ from checkpoint.core.db import Database
 from checkpoint.core.logging import setup_logging
 from checkpoint.runtime import System, WorkerNeedsServers
 
+WORKER_HEALTHCHECK_S = 30
+
 
 def serve_api_processes(system: System, host: str, port: int, processes: int) -> None:
     """Serve the API from `processes` uvicorn worker processes on one socket, until SIGINT or SIGTERM."""
@@ -28,7 +30,9 @@ def serve_api_processes(system: System, host: str, port: int, processes: int) ->
                             log_config=None, access_log=False,
                             timeout_graceful_shutdown=3,  # live alert streams never end by themselves
                             ssl_certfile=system.settings.tls_files()[0],
-                            ssl_keyfile=system.settings.tls_files()[1])
+                            ssl_keyfile=system.settings.tls_files()[1],
+                            # uvicorn kills a process that takes 5 s to import the app: a loaded machine does
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     Multiprocess(config, sockets=[config.bind_socket()]).run()  # returns once its processes have stopped
 
 

@@ -34,6 +34,7 @@ from checkpoint.capture.viid.service import directory as viid_directory
 from checkpoint.core import audit
 from checkpoint.core.db import Database, utcnow
 from checkpoint.core.deps import AdminUser, BusDep, SessionDep, SettingsDep, client_ip, require_roles
+from checkpoint.core.limits import DbId
 from checkpoint.core.models import Role, User
 
 router = APIRouter()
@@ -125,8 +126,10 @@ def push_snapshot(
 
 
 @router.get("/devices", response_model=list[DevicePublic], tags=["devices"])
-def list_devices(_admin: AdminUser, session: SessionDep) -> list[DevicePublic]:
-    return [DevicePublic.model_validate(device) for device in service.list_devices(session)]
+def list_devices(_admin: AdminUser, session: SessionDep,
+                 after_id: Annotated[DbId | None, Query(description="the last id of the previous page")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> list[DevicePublic]:
+    return [DevicePublic.model_validate(device) for device in service.list_devices(session, after_id, limit)]
 
 
 @router.post("/devices", response_model=DeviceRegistered, status_code=201, tags=["devices"])

@@ -32,9 +32,11 @@ from checkpoint.core.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from checkpoint.core.metrics import PASSES_IN
 from checkpoint.core.settings_groups import RetentionSettings
 from checkpoint.lpr import PlateColour, normalize_plate, plate_type_of
 from checkpoint.passes import images
+from checkpoint.passes.models import PLATE_MAX_CHARS
 from checkpoint.passes.record import CapturedPass
 from checkpoint.sites.models import Checkpoint
 
@@ -155,8 +157,12 @@ def new_device(checkpoint: Checkpoint, body: DeviceCreate, digest_realm: str) ->
     return device, api_key
 
 
-def list_devices(session: Session) -> list[Device]:
-    return list(session.scalars(select(Device).order_by(Device.id)))
+def list_devices(session: Session, after_id: int | None = None, limit: int = 500) -> list[Device]:
+    """One page in id order; `after_id` is the last id of the previous page."""
+    query = select(Device).order_by(Device.id).limit(limit)
+    if after_id is not None:
+        query = query.where(Device.id > after_id)
+    return list(session.scalars(query))
 
 
 def set_device_active(session: Session, device_id: int, active: bool) -> Device:
@@ -301,6 +307,9 @@ def check_push(device: AuthenticatedDevice, push: PassPush, now: datetime, *, re
     plate = normalize_plate(push.plate_no)
     if not plate:
         raise PassRefused(f"plate_no {push.plate_no!r} has no letters or digits")
+    if len(plate) > PLATE_MAX_CHARS:  # NFKC can grow text (㍿ -> 4 letters): the pass table would refuse it later
+        raise PassRefused(f"号牌号码规范化后超过 {PLATE_MAX_CHARS} 个字符 (plate_no {push.plate_no!r} normalises to "
+                          f"{len(plate)} characters, more than {PLATE_MAX_CHARS})")
     return plate
 
 
@@ -386,6 +395,7 @@ def accept_push(bus: Redis, device: AuthenticatedDevice, push: PassPush, data_di
             vehicle_brand=vehicle.brand if vehicle else None,
         )
         bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        PASSES_IN.labels("smart").inc()
     except BaseException:
         if push.record_id is None:  # a numbered record's files are kept for its retry (a concurrent
             images.remove_images(data_dir, created)  # exact retry may already refer to them)

@@ -30,6 +30,7 @@ from redis import Redis
 
 from checkpoint.capture.snapshots import SNAPSHOTS_STREAM, QueuedSnapshot
 from checkpoint.core.bus import READS_STREAM, Fields, Message, redis_client
+from checkpoint.core.metrics import LPR_SECONDS, PASSES_IN
 from checkpoint.core.settings_groups import CaptureSettings
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.core.supervisor import Supervisor
@@ -42,7 +43,9 @@ from checkpoint.lpr import (
     make_plate_engine,
     normalize_plate,
 )
+from checkpoint.lpr.images import decode_image
 from checkpoint.passes import images
+from checkpoint.passes.images import MAX_IMAGE_PIXELS
 from checkpoint.passes.record import CapturedPass
 
 log = logging.getLogger(__name__)
@@ -130,7 +133,7 @@ class SnapshotReader:
         except (KeyError, ValueError) as exc:
             self.stream.dead_letter(msg_id, raw, f"malformed snapshot: {exc!r}")
             return None
-        image: Any = cv2.imread(str(self.data_dir / snapshot.image_path), cv2.IMREAD_COLOR)
+        image = self._load(snapshot.image_path)
         if image is None:
             self.counts.missing_image += 1
             self.bus.xack(SNAPSHOTS_STREAM, GROUP, msg_id)
@@ -145,12 +148,22 @@ class SnapshotReader:
         pipe.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
         pipe.xack(SNAPSHOTS_STREAM, GROUP, msg_id)
         pipe.execute()
+        PASSES_IN.labels("snapshot").inc()
         self.counts.passes += 1
         return captured
 
+    def _load(self, relpath: str) -> np.ndarray[Any, np.dtype[np.uint8]] | None:
+        """The stored JPEG as BGR; its size is checked from the header before decoding (None: gone or refused)."""
+        try:
+            return decode_image((self.data_dir / relpath).read_bytes(), name=relpath, max_pixels=MAX_IMAGE_PIXELS)
+        except (OSError, ImageError) as exc:
+            log.warning("snapshot.image_unreadable", extra={"path": relpath, "error": str(exc)})
+            return None
+
     def _best_read(self, image: np.ndarray[Any, np.dtype[np.uint8]]) -> PlateRead | None:
         try:
-            reads = self.engine.read(image)
+            with LPR_SECONDS.labels("snapshot").time():
+                reads = self.engine.read(image)
         except ImageError:
             reads = []
         valid = [read for read in reads if is_valid_plate(normalize_plate(read.text))]

@@ -23,12 +23,14 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = MAX_PIXE
         raise ImageError(f"{name}: empty file")
     if len(data) > MAX_FILE_BYTES:
         raise ImageError(f"{name}: file of {len(data)} bytes is too large")
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    header_ok, width, height = _peek_size(buffer)
-    reduction = jpeg_reduction(width, height, max_pixels) if header_ok and data[:2] == b"\xff\xd8" else 1
-    if header_ok and width * height > max_pixels * reduction**2:
+    size = image_size(data)
+    if size is None and data[:2] in (b"\xff\xd8", b"\x89P"):
+        raise ImageError(f"{name}: a JPEG or PNG whose size cannot be read from its header")
+    width, height = size or (0, 0)
+    reduction = jpeg_reduction(width, height, max_pixels) if size and data[:2] == b"\xff\xd8" else 1
+    if width * height > max_pixels * reduction**2:
         raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
-    decoded = cv2.imdecode(buffer, REDUCED_FLAGS[reduction])
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), REDUCED_FLAGS[reduction])
     if decoded is None:
         raise ImageError(f"{name}: not a readable image")
     return to_bgr(decoded, name=name, max_pixels=max_pixels)
@@ -98,22 +100,33 @@ def _flatten_alpha(image: Image) -> Image:
     return flattened
 
 
-def _peek_size(buffer: npt.NDArray[np.uint8]) -> tuple[bool, int, int]:
-    """Width and height from a PNG or JPEG header, so huge pictures are refused before decoding."""
-    data = buffer.tobytes()[:65536]
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return True, int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data[:2] == b"\xff\xd8":
-        offset = 2
-        while offset + 9 < len(data):
-            if data[offset] != 0xFF:
-                offset += 1
-                continue
-            marker = data[offset + 1]
-            length = int.from_bytes(data[offset + 2 : offset + 4], "big")
-            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                height = int.from_bytes(data[offset + 5 : offset + 7], "big")
-                width = int.from_bytes(data[offset + 7 : offset + 9], "big")
-                return True, width, height
-            offset += 2 + length
-    return False, 0, 0
+SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, read without decoding; None when none is found.
+
+    A 2 MB JPEG can declare 12000x12000 pixels (430 MB once decoded): callers refuse by this size
+    first. A JPEG's segments are skipped by their lengths up to its frame header, however long the
+    EXIF before it.
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    offset = 2
+    while offset + 9 < len(data):
+        if data[offset] != 0xFF:
+            return None  # not at a marker: a corrupt header
+        marker = data[offset + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # fill byte, or a marker with no length
+            offset += 1 if marker == 0xFF else 2
+            continue
+        if marker in SOF_MARKERS:
+            height = int.from_bytes(data[offset + 5 : offset + 7], "big")
+            width = int.from_bytes(data[offset + 7 : offset + 9], "big")
+            return width, height
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        offset += 2 + int.from_bytes(data[offset + 2 : offset + 4], "big")
+    return None

@@ -21,10 +21,12 @@ import cv2
 import numpy as np
 
 from checkpoint.core.errors import InvalidInput
+from checkpoint.lpr.images import image_size
 
 IMAGES_DIR = "images"
 JPEG_MAGIC = b"\xff\xd8\xff"
 MAX_IMAGE_BYTES = 3_000_000
+MAX_IMAGE_PIXELS = 7680 * 4320  # an 8K frame: no checkpoint camera sends more; a 12000x12000 JPEG is 2 MB
 CONTENT_HASH_CHARS = 12  # 48 bits of sha256: a pass has at most a few images
 
 
@@ -47,6 +49,12 @@ def check_jpeg(what: str, raw: bytes) -> bytes:
         raise NotAJpeg(f"{what}: {len(raw)} bytes, more than {MAX_IMAGE_BYTES}")
     if not raw.startswith(JPEG_MAGIC):
         raise NotAJpeg(f"{what}: not a JPEG (no FF D8 FF start of image)")
+    size = image_size(raw)  # from the header: a small file may declare a picture too large to decode
+    if size is None:
+        raise NotAJpeg(f"{what}: 读不到 JPEG 的尺寸 (the JPEG does not decode: no frame header)")
+    if size[0] * size[1] > MAX_IMAGE_PIXELS or min(size) < 1:
+        raise NotAJpeg(f"{what}: 图片尺寸 {size[0]}x{size[1]} 超出限制 (more than {MAX_IMAGE_PIXELS} pixels, "
+                       "or empty)")
     # Decoding at 1/8 scale walks the whole entropy-coded stream at a fraction of the cost.
     decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
     if decoded is None or decoded.size == 0:

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from checkpoint.core.db import Base, UtcDateTime, utcnow
 
+PLATE_MAX_CHARS = 16  # the longest normalised plate a pass holds: ingest refuses longer ones (never 202 then lost)
+
 
 class Pass(Base):
     """Partitioned by RANGE(captured_at), one partition a day, so retention drops whole days."""
@@ -27,7 +29,7 @@ class Pass(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # the pass id: idempotent writes
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16))
+    plate: Mapped[str] = mapped_column(String(PLATE_MAX_CHARS))
     plate_colour: Mapped[str] = mapped_column(String(16), default="unknown")
     plate_type: Mapped[str] = mapped_column(String(32), default="unknown")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)

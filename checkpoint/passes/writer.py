@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from checkpoint.core.bus import PASSES_STREAM, READS_STREAM, Fields, Message, send_packed
 from checkpoint.core.faults import fault_point
+from checkpoint.core.metrics import PASSES_STORED
 from checkpoint.core.stream_trim import PeriodicTrim
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes import partitions, store
@@ -236,6 +237,7 @@ class PassWriter:
             try:
                 self.stats.inserted += store.insert_copy_text(raw, data, len(rows))
                 conn.commit()
+                PASSES_STORED.inc(len(rows))
                 fault_point("writer.after_commit")
                 return rows, []
             except (psycopg2.DataError, psycopg2.IntegrityError):
@@ -243,6 +245,7 @@ class PassWriter:
                 conn.execute(text("SELECT 1"))
             done = self._store_one_by_one(raw, rows, suffixes)
             conn.commit()
+            PASSES_STORED.inc(len(done[0]))
             fault_point("writer.after_commit")
             return done
 

@@ -53,8 +53,8 @@ def _window(start: datetime, end: datetime) -> dict[str, str]:
 @router.get("/clones", response_model=Found[CloneSuspect])
 def find_clones(user: Investigator, request: Request, session: SessionDep, settings: SettingsDep, reason: Reason,
                 start: Start, end: End,
-                max_speed_kmh: Annotated[float, Query(gt=0, le=400)] = 160,
-                min_distance_m: Annotated[float, Query(ge=0)] = 2000,
+                max_speed_kmh: Annotated[float, Query(ge=1, le=400)] = 160,
+                min_distance_m: Annotated[float, Query(ge=0, le=2_000_000)] = 2000,
                 same_time_s: Annotated[float, Query(ge=0, le=3600)] = 300, limit: Limit = 500) -> Found[CloneSuspect]:
     """套牌: the same plate where one vehicle cannot be, or read with another colour or type at once."""
     query = _window(start, end) | {"max_speed_kmh": max_speed_kmh, "min_distance_m": min_distance_m,

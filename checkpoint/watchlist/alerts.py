@@ -29,6 +29,7 @@ from checkpoint.watchlist.alert_images import keep_image
 from checkpoint.watchlist.lifecycle import STEP_BY_ACTION
 from checkpoint.watchlist.models import AlertEvent, AlertStatus, DispatcherScope, HitAlert, WatchHit
 from checkpoint.watchlist.schemas import AlertPublic, ScopeUpdate, UnitStats
+from checkpoint.watchlist.scope_check import check_dispatcher_scope
 
 log = logging.getLogger(__name__)
 ALERTS_STREAM = "checkpoint:alerts"
@@ -236,6 +237,7 @@ def scope_of(session: Session, user_id: int) -> DispatcherScope:
 
 
 def set_scope(session: Session, admin: User, target: User, change: ScopeUpdate) -> DispatcherScope:
+    check_dispatcher_scope(session, target, change.districts, change.checkpoint_ids)
     scope = session.get(DispatcherScope, target.id)
     if scope is None:
         scope = DispatcherScope(user_id=target.id)
@@ -254,8 +256,10 @@ def in_scope(scope: DispatcherScope, district: str, checkpoint_id: int) -> bool:
 
 
 def list_alerts(session: Session, scope: DispatcherScope, limit: int = 100,
-                open_only: bool = False) -> list[HitAlert]:
+                open_only: bool = False, before_id: int | None = None) -> list[HitAlert]:
     query = select(HitAlert).order_by(HitAlert.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(HitAlert.id < before_id)
     if not scope.whole_network:
         query = query.where(HitAlert.district.in_(scope.districts) | HitAlert.checkpoint_id.in_(scope.checkpoint_ids))
     if open_only:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from checkpoint.core import audit
 from checkpoint.core.deps import BusDep, SessionDep, SettingsDep, client_ip, require_roles
 from checkpoint.core.errors import NotFound
+from checkpoint.core.limits import DbId
 from checkpoint.core.models import Role, User
 from checkpoint.core.users import get as get_user
 from checkpoint.watchlist import alerts, webhook
@@ -43,9 +44,11 @@ class AlertImageNotFound(NotFound):
 
 @router.get("/alerts", response_model=list[AlertPublic])
 def list_alerts(dispatcher: Dispatcher, session: SessionDep, open_only: bool = False,
-                limit: int = 100) -> list[HitAlert]:
-    """The newest alerts at checkpoints in the dispatcher's scope."""
-    return alerts.list_alerts(session, alerts.scope_of(session, dispatcher.id), min(max(limit, 1), 500), open_only)
+                limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                before_id: Annotated[DbId | None, Query(description="the last id of the previous page")] = None,
+                ) -> list[HitAlert]:
+    """The newest alerts at checkpoints in the dispatcher's scope, one page."""
+    return alerts.list_alerts(session, alerts.scope_of(session, dispatcher.id), limit, open_only, before_id)
 
 
 @router.get("/alerts/stream")
@@ -108,7 +111,7 @@ def my_scope(dispatcher: Dispatcher, session: SessionDep) -> ScopePublic:
     return _scope_public(alerts.scope_of(session, dispatcher.id))
 
 
-@router.put("/scopes/{user_id}", response_model=ScopePublic)
+@router.put("/scopes/{user_id:int}", response_model=ScopePublic)
 def set_scope(user_id: int, body: ScopeUpdate, admin: Admin, session: SessionDep) -> ScopePublic:
     """Which districts or checkpoints a dispatcher receives alerts for (admin)."""
     scope = alerts.set_scope(session, admin, get_user(session, user_id), body)

@@ -12,18 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from redis import Redis
 from sqlalchemy.orm import Session
 
 from checkpoint.core import audit
 from checkpoint.core.deps import BusDep, SessionDep, client_ip, require_roles
+from checkpoint.core.limits import DbId
 from checkpoint.core.models import Role, User
 from checkpoint.passes.search import check_reason
-from checkpoint.watchlist import index, service
+from checkpoint.watchlist import index, service, visibility
 from checkpoint.watchlist.alerts_api import router as alerts_router
 from checkpoint.watchlist.index_status import index_status, notice_after_change
-from checkpoint.watchlist.models import WatchEntry
+from checkpoint.watchlist.models import WatchEntry, WatchStatus
 from checkpoint.watchlist.plates import parse_pattern
 from checkpoint.watchlist.preview import preview
 from checkpoint.watchlist.schemas import (
@@ -51,13 +52,20 @@ def create_watch(body: WatchCreate, officer: Officer, request: Request, session:
 
 
 @router.get("/watches", response_model=list[WatchPublic])
-def list_watches(_officer: WatchReader, session: SessionDep, status: str | None = None) -> list[WatchEntry]:
-    return service.list_watches(session, status)
+def list_watches(reader: WatchReader, session: SessionDep, status: WatchStatus | None = None,
+                 before_id: Annotated[DbId | None, Query(description="the last id of the previous page")] = None,
+                 limit: Annotated[int, Query(ge=1, le=visibility.MAX_PAGE)] = visibility.DEFAULT_PAGE,
+                 ) -> list[WatchEntry]:
+    """Newest first, one page: an officer's own and their unit's watches; admins and approvers all."""
+    return visibility.list_visible(session, reader, status=status, before_id=before_id, limit=limit)
 
 
 @router.get("/watches/{entry_id}", response_model=WatchPublic)
-def read_watch(entry_id: int, _officer: WatchReader, session: SessionDep) -> WatchEntry:
-    return service.get_watch(session, entry_id)
+def read_watch(entry_id: int, reader: WatchReader, session: SessionDep) -> WatchEntry:
+    entry = service.get_watch(session, entry_id)
+    if not visibility.may_see(session, reader, entry):
+        raise service.WatchNotFound(f"watch {entry_id} does not exist")  # not 403: its existence is not told
+    return entry
 
 
 @router.post("/watches/{entry_id}/submit", response_model=WatchPublic)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.db import utcnow
 from checkpoint.core.faults import fault_point
+from checkpoint.core.metrics import ALERTS_DELIVERED
 from checkpoint.watchlist.alerts import (
     ALERTS_STREAM,
     ALERTS_STREAM_MAXLEN,
@@ -75,6 +76,7 @@ def publish_numbered(session: Session, bus: Redis, batch: int = 500) -> list[int
     for event in events:
         pipe.xadd(ALERTS_STREAM, event_fields(event), maxlen=ALERTS_STREAM_MAXLEN, approximate=True)
     pipe.execute()
+    ALERTS_DELIVERED.labels("stream").inc(len(events))
     fault_point("relay.after_publish")
     ids = [event.id for event in events]
     session.execute(update(AlertEvent).where(AlertEvent.id.in_(ids)).values(published_at=utcnow()))

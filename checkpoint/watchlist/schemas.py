@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from checkpoint.core.limits import DbId
 from checkpoint.watchlist.plates import MatchMode, Strictness
 
 Category = Literal["stolen", "case_related", "cloned_plate", "fugitive", "unlicensed", "traffic_violation", "other"]
@@ -33,8 +34,8 @@ class WatchCreate(WatchPattern):
     case_number: str | None = Field(default=None, max_length=64)
     priority: int = Field(default=2, ge=1, le=3)
     scope_kind: Literal["network", "districts", "checkpoints"] = "network"
-    scope_districts: list[str] = Field(default_factory=list)
-    scope_checkpoint_ids: list[int] = Field(default_factory=list)
+    scope_districts: list[str] = Field(default_factory=list, max_length=200)
+    scope_checkpoint_ids: list[DbId] = Field(default_factory=list, max_length=5000)
     valid_from: datetime | None = None  # default: now
     valid_to: datetime | None = None  # default: 30 days after valid_from
     submit: bool = True  # straight to pending approval; False keeps a draft
@@ -165,8 +166,8 @@ class AlertAction(BaseModel):
 
 class ScopeUpdate(BaseModel):
     whole_network: bool = False
-    districts: list[str] = Field(default_factory=list)
-    checkpoint_ids: list[int] = Field(default_factory=list)
+    districts: list[str] = Field(default_factory=list, max_length=200)
+    checkpoint_ids: list[DbId] = Field(default_factory=list, max_length=5000)
 
 
 class ScopePublic(ScopeUpdate):

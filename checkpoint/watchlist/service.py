@@ -21,11 +21,11 @@ from checkpoint.core.db import utcnow
 from checkpoint.core.duties import SeparationOfDuties, check_second_person
 from checkpoint.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from checkpoint.core.models import Role, User
-from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist.change_log import record_change
 from checkpoint.watchlist.models import WatchEntry, WatchStatus
 from checkpoint.watchlist.plates import MatchMode, Pattern, Strictness, parse_pattern
 from checkpoint.watchlist.schemas import WatchCreate
+from checkpoint.watchlist.scope_check import check_checkpoints, check_districts
 
 DEFAULT_VALIDITY = timedelta(days=30)
 MAX_VALIDITY = timedelta(days=366)
@@ -73,17 +73,11 @@ def _check_scope(session: Session, data: WatchCreate) -> None:
     if data.scope_kind == "districts":
         if not data.scope_districts:
             raise InvalidInput("a district scope needs at least one district")
-        known = set(session.scalars(select(Checkpoint.district).distinct()))
-        unknown = sorted(set(data.scope_districts) - known)
-        if unknown:
-            raise InvalidInput(f"unknown district(s): {', '.join(unknown)}")
+        check_districts(session, data.scope_districts)
     if data.scope_kind == "checkpoints":
         if not data.scope_checkpoint_ids:
             raise InvalidInput("a checkpoint scope needs at least one checkpoint")
-        found = set(session.scalars(select(Checkpoint.id).where(Checkpoint.id.in_(data.scope_checkpoint_ids))))
-        missing = sorted(set(data.scope_checkpoint_ids) - found)
-        if missing:
-            raise InvalidInput(f"unknown checkpoint id(s): {', '.join(map(str, missing))}")
+        check_checkpoints(session, data.scope_checkpoint_ids)
 
 
 def _validity(data: WatchCreate, now: datetime) -> tuple[datetime, datetime]:

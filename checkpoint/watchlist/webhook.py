@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.db import utcnow
+from checkpoint.core.metrics import ALERTS_DELIVERED
 from checkpoint.watchlist.models import HitAlert, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class WebhookOutbox:
         delivery.last_attempt_at, delivery.last_status = now, status
         if status is not None and 200 <= status < 300:
             delivery.delivered_at, delivery.last_error = now, None
+            ALERTS_DELIVERED.labels("webhook").inc()
             log.info("watchlist.webhook_delivered", extra={"delivery_id": delivery.id, "alert_id": delivery.alert_id})
             return
         delivery.last_error = error or f"HTTP {status}"

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoint.core.bus import PASSES_STREAM
 from checkpoint.core.faults import fault_point
+from checkpoint.core.metrics import ALERTS_RAISED
 from checkpoint.core.settings_groups import WatchlistSettings
 from checkpoint.core.streams import Batch, StreamConsumer
 from checkpoint.passes.record import PassEvent
@@ -230,6 +231,8 @@ class Matcher:
                     webhook.enqueue(session, recorded.alert, event.body)
                 told.append((recorded.alert.id, recorded.alert.entry_id, recorded.kind))
             session.commit()
+        for _alert_id, _entry_id, kind in told:
+            ALERTS_RAISED.labels(kind).inc()
         fault_point("matcher.after_commit")
         if self.outbox is not None:
             self.outbox.wake.set()

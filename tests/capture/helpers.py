@@ -9,6 +9,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from checkpoint.passes.record import CapturedPass
 
@@ -62,3 +64,16 @@ def entries(bus: Any, stream: str) -> list[tuple[str, dict[str, str]]]:
     """A stream's entries as plain strings (the bus decodes responses; the redis stubs do not know it)."""
     found: list[tuple[str, dict[str, str]]] = bus.xrange(stream)
     return found
+
+
+def register_device(session: Session) -> tuple[str, str]:
+    """(code, API key) of a smart camera at the first checkpoint, registered in the test's transaction."""
+    from checkpoint.capture import service
+    from checkpoint.capture.schemas import DeviceCreate
+    from checkpoint.sites.models import Checkpoint
+
+    checkpoint = session.scalars(select(Checkpoint).order_by(Checkpoint.id)).first()
+    assert checkpoint is not None
+    registered, key = service.register_device(
+        session, DeviceCreate(code=f"DEV-{datetime.now(UTC):%H%M%S%f}", checkpoint=checkpoint.code))
+    return registered.code, key

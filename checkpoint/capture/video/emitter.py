@@ -18,6 +18,7 @@ from redis import Redis
 from checkpoint.capture.video.config import FeedConfig
 from checkpoint.capture.video.tracker import Track
 from checkpoint.core.bus import READS_STREAM
+from checkpoint.core.metrics import PASSES_IN
 from checkpoint.lpr import fuse_reads, is_valid_plate, normalize_plate
 from checkpoint.passes import images
 from checkpoint.passes.record import CapturedPass
@@ -78,6 +79,7 @@ class PassEmitter:
         captured = replace(captured, image_path=scene_path if scene_path in written else None,
                            plate_image_path=plate_path if plate_path in written else None)
         self.bus.xadd(READS_STREAM, captured.to_fields())  # type: ignore[arg-type]  # redis stubs want a wider dict
+        PASSES_IN.labels("video").inc()
         self.counts.passes += 1
         self.counts.latencies_s.append(time.monotonic() - track.best_frame.decoded_monotonic)
         return captured

@@ -18,6 +18,7 @@ from checkpoint.capture.video.motion import MotionGate
 from checkpoint.capture.video.reader import Frame, FrameReader
 from checkpoint.capture.video.status import FeedStatusWriter
 from checkpoint.capture.video.tracker import PlateTracker, Track
+from checkpoint.core.metrics import LPR_SECONDS
 from checkpoint.lpr import ImageError, PlateEngine
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,12 @@ class FeedWorker:
         self.status.health.processed += 1
         image = frame.image  # YUV -> BGR here, outside the lock the process's other feeds wait on
         try:
-            if self.engine_lock is not None:
-                with self.engine_lock:
+            with LPR_SECONDS.labels("video").time():
+                if self.engine_lock is not None:
+                    with self.engine_lock:
+                        reads = self.engine.read(image, roi)
+                else:
                     reads = self.engine.read(image, roi)
-            else:
-                reads = self.engine.read(image, roi)
         except ImageError as exc:
             self.status.health.last_error = str(exc)
             return

@@ -48,8 +48,9 @@ def find_clones(session: Session, start: datetime, end: datetime, *, max_speed_k
     With the default limits and the site's `timezone`, summarised days are read from
     trajectory_clone_pair and only the rest of the window from the pass table.
     """
-    if max_speed_kmh <= 0 or same_time_s < 0 or min_distance_m < 0:
-        raise InvalidInput("speed must be positive, distances and times not negative")
+    if max_speed_kmh < 1 or same_time_s < 0 or min_distance_m < 0:  # under 1 km/h times overflow a timedelta
+        raise InvalidInput("速度至少 1 km/h，距离和时间不能为负 "
+                           "(speed at least 1 km/h, distances and times not negative)")
     limits = travel_limits(road_network(session), max_speed_kmh, min_distance_m, same_time_s)
     defaults = (max_speed_kmh, min_distance_m, same_time_s) == (DEFAULT_MAX_SPEED_KMH, DEFAULT_MIN_DISTANCE_M,
                                                                  DEFAULT_SAME_TIME_S)
