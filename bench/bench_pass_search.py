@@ -30,11 +30,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bench.traffic_db import BENCH_DB, bench_engine
-from checkpoint.core import users
+from checkpoint.core import login_sessions, users
 from checkpoint.core.config import Settings, get_settings
 from checkpoint.core.db import Database
 from checkpoint.core.models import User
-from checkpoint.core.security import issue_token
 from checkpoint.main import create_app
 from checkpoint.passes.partitions import partition_name
 from checkpoint.sites.models import Checkpoint
@@ -62,7 +61,9 @@ def investigator_token(session: Session, settings: Settings) -> str:
         user = users.create(session, username="bench_investigator", password="bench-only-password-1",
                             roles=["investigator"])
         session.commit()
-    return issue_token(settings.resolved_secret_key(), user.id, user.token_version, 3600)[0]
+    token, _ = login_sessions.open_session(session, user, settings.resolved_secret_key(), 3600)  # a real login
+    session.commit()
+    return token
 
 
 def timed_get(client: TestClient, headers: dict[str, str], params: dict[str, Any]) -> tuple[float, dict[str, Any]]:

@@ -41,11 +41,10 @@ from bench.pushing import PacedPusher
 from bench.scratch import ScratchDatabase
 from checkpoint.capture import registry
 from checkpoint.capture.service import RECORD_NAMESPACE
-from checkpoint.core import users
+from checkpoint.core import login_sessions, users
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
 from checkpoint.core.digest import authorization_header
-from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 
@@ -178,8 +177,8 @@ def main() -> None:
         with Database.sessions() as session:
             checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.id)))[:120]
             admin = users.create(session, username="bench-admin", password=secrets.token_urlsafe(12), roles=["admin"])
+            token, _ = login_sessions.open_session(session, admin, secret, 3600)  # a real login
             session.commit()
-            token, _ = issue_token(secret, admin.id, admin.token_version, 3600)
         bus = redis_server.client()
         port = _free_port()
         env = {**os.environ, "CHECKPOINT_DATABASE_URL": url, "CHECKPOINT_REDIS_URL": redis_server.url,

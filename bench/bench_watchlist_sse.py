@@ -40,11 +40,10 @@ from sqlalchemy import make_url, select
 
 from bench.bench_watchlist import event, make_specs, realistic_plate
 from bench.scratch import ScratchDatabase
-from checkpoint.core import users
+from checkpoint.core import login_sessions, users
 from checkpoint.core.bus import PASSES_STREAM, Bus
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
-from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 from checkpoint.watchlist import index
@@ -204,7 +203,9 @@ def main() -> None:
                                       "bench-matcher"], env=env),
                     subprocess.Popen([sys.executable, "-m", "checkpoint.watchlist.cli", "relay"], env=env)]
         wait_for_port(port)
-        token, _ = issue_token(settings.resolved_secret_key(), dispatcher.id, dispatcher.token_version, 3600)
+        with Database.sessions() as db:  # a real login of the dispatcher (a bare token names no session)
+            token, _ = login_sessions.open_session(db, db.merge(dispatcher), settings.resolved_secret_key(), 3600)
+            db.commit()
         arrivals: dict[str, float] = {}
         ready = threading.Event()
         threading.Thread(target=listen, args=(port, token, arrivals, ready, stop), daemon=True).start()

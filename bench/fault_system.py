@@ -32,12 +32,11 @@ from bench.fault_service import ROOT, Service
 from bench.waiting import wait_for
 from checkpoint.capture import service as capture_service
 from checkpoint.capture.schemas import DeviceCreate
-from checkpoint.core import users
+from checkpoint.core import login_sessions, users
 from checkpoint.core.config import Settings
 from checkpoint.core.db import Database
 from checkpoint.core.postgres_process import PostgresServer
 from checkpoint.core.redis_process import RedisServer, free_port
-from checkpoint.core.security import issue_token
 from checkpoint.runtime import prepare_database
 from checkpoint.sites.models import Checkpoint
 
@@ -179,8 +178,8 @@ class System:
             if "dispatcher" in roles:
                 session.add(DispatcherScope(user_id=user.id, whole_network=whole_network, districts=[],
                                             checkpoint_ids=[]))
+            token, _ = login_sessions.open_session(session, user, self.secret_key, 24 * 3600)  # a real login
             session.commit()
-            token, _ = issue_token(self.secret_key, user.id, user.token_version, 24 * 3600)
             return user.id, token
 
     def register_devices(self, count: int, kind: str = "smart", lanes: int = 4) -> list[DeviceKey]:

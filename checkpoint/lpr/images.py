@@ -27,9 +27,10 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = MAX_PIXE
     if size is None and data[:2] in (b"\xff\xd8", b"\x89P"):
         raise ImageError(f"{name}: a JPEG or PNG whose size cannot be read from its header")
     width, height = size or (0, 0)
-    reduction = jpeg_reduction(width, height, max_pixels) if size and data[:2] == b"\xff\xd8" else 1
-    if width * height > max_pixels * reduction**2:
+    if width * height > max_pixels:  # refused from its header, before any decoding (issue 20)
         raise ImageError(f"{name}: {width}x{height} image is larger than {max_pixels} pixels")
+    # within the limit but large (a 12 MP photo): a JPEG is decoded at 1/2..1/8 size (issue 18)
+    reduction = jpeg_reduction(width, height, max_pixels) if size and data[:2] == b"\xff\xd8" else 1
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), REDUCED_FLAGS[reduction])
     if decoded is None:
         raise ImageError(f"{name}: not a readable image")

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from checkpoint.core import audit
 from checkpoint.core.models import AuditEntry, User
-from checkpoint.core.security import issue_token
-from tests.conftest import TEST_SECRET
+from tests.conftest import token_for
 
 
 def headers_for(user: User) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(TEST_SECRET, user.id, user.token_version, 600)[0]}"}
+    return {"Authorization": f"Bearer {token_for(user)}"}
 
 
 def test_filters_and_csv_export(client: TestClient, session: Session, make_user: Callable[..., User]) -> None:

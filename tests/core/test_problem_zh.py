@@ -63,7 +63,7 @@ def test_wrong_password_lockout_and_unknown_route_in_chinese(client: TestClient,
     assert locked.status_code == 429
     assert str(problem(locked)["detail"]).startswith("登录失败次数过多，请 ")
     nowhere = client.get("/api/v1/no-such-page")
-    assert nowhere.status_code == 404 and str(problem(nowhere)["detail"]).startswith("找不到要访问的内容")
+    assert nowhere.status_code == 404 and str(problem(nowhere)["detail"]).startswith("没有这个地址")
 
 
 def test_a_domain_error_keeps_its_english_behind_the_chinese(client: TestClient,

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from checkpoint.core.models import Role, User
-from checkpoint.core.security import issue_token
-from tests.conftest import TEST_SECRET
+from tests.conftest import token_for
 
 FUZZ_SECONDS = int(os.environ.get("CHECKPOINT_FUZZ_SECONDS", "60"))
 NEVER_ENDING = "^/api/v1/watchlist/alerts/stream$"
@@ -25,8 +24,11 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 def test_the_live_app_meets_its_schema_under_fuzzing(live_server: str, committed_user: Callable[..., User],
                                                      tmp_path: Path) -> None:
-    user = committed_user(*[role.value for role in Role])
-    token, _ = issue_token(TEST_SECRET, user.id, user.token_version, 3600)
+    # every working role and the system admin (the other administrators and the approver are separate
+    # people: core/duties.py refuses one account holding them together)
+    separate = {Role.security_admin, Role.auditor, Role.approver}
+    user = committed_user(*[role.value for role in Role if role not in separate])
+    token = token_for(user, ttl_s=3600)
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     command = [st, "--config-file", str(CONFIG), "run", f"{live_server}/api/v1/openapi.json", "--checks", "all",
                "-H", f"Authorization: Bearer {token}", "--exclude-path-regex", NEVER_ENDING,
