@@ -177,7 +177,7 @@ def main() -> None:
             requester = users.create(session, username="bench-officer", password="Bench-password-1",
                                      roles=["officer"])
             approver = users.create(session, username="bench-supervisor", password="Bench-password-1",
-                                    roles=["officer", "admin"])
+                                    roles=["officer", "approver"])
             dispatcher = users.create(session, username="bench-dispatcher", password="Bench-password-1",
                                       roles=["dispatcher"])
             session.add(DispatcherScope(user_id=dispatcher.id, whole_network=True, districts=[], checkpoint_ids=[]))

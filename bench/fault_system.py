@@ -214,14 +214,20 @@ class System:
         return int(entry["id"])
 
     def decide_watch(self, entry_id: int, decision: str) -> tuple[int, Any]:
-        """A second (supervising) officer approves or withdraws the watch: (status, body) as answered."""
+        """A second (supervising) officer approves or withdraws the watch: (status, body) as answered. A
+        withdrawal is asked for by the officer first (request, then an approver's approval)."""
+        if decision == "withdraw":
+            status, body = self.http("POST", f"/api/v1/watchlist/watches/{entry_id}/withdraw-request",
+                                     {"reason": "演练 drill"}, self._watch_tokens()[0])
+            if status != 200:
+                return status, body
         return self.http("POST", f"/api/v1/watchlist/watches/{entry_id}/{decision}", {"reason": "演练 drill"},
                          self._watch_tokens()[1])
 
     def _watch_tokens(self) -> tuple[str, str]:
         """(officer, supervisor) bearer tokens, made once: four eyes need two people."""
         if self.watch_tokens is None:
-            self.watch_tokens = (self.user_token("officer")[1], self.user_token("officer", "admin")[1])
+            self.watch_tokens = (self.user_token("officer")[1], self.user_token("officer", "approver")[1])
         return self.watch_tokens
 
     # --- faults ---------------------------------------------------------------------------------
