@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from checkpoint.capture import health_report
 from checkpoint.core.db import utcnow
@@ -19,11 +20,21 @@ router = APIRouter(tags=["devices"])
 HealthViewer = Annotated[User, Depends(require_roles(Role.admin, Role.dispatcher, Role.planner))]
 
 
+def iso_time_only(value: object) -> object:
+    """A window end written as a time (ISO 8601), never a bare number pydantic would read as epoch seconds."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?[0-9.eE]+\s*", value):
+        raise ValueError("须为 ISO 8601 时间，如 2026-12-08T10:00:00+08:00 (an ISO 8601 time)")
+    return value
+
+
+WindowTime = Annotated[AwareDatetime, BeforeValidator(iso_time_only)]
+
+
 @router.get("/devices/health")
 def devices_health(
     _user: HealthViewer, session: SessionDep, bus: BusDep, settings: SettingsDep,
-    since: Annotated[AwareDatetime | None, Query(description="window start (default: 24 h before until)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="window end (default: now)")] = None,
+    since: Annotated[WindowTime | None, Query(description="window start (default: 24 h before until)")] = None,
+    until: Annotated[WindowTime | None, Query(description="window end (default: now)")] = None,
 ) -> dict[str, Any]:
     """Every camera's state and rates over the window, the rates per checkpoint, district and network, the
     plan's thresholds, and the outages still open."""

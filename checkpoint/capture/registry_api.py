@@ -106,7 +106,7 @@ def add_feed(body: FeedCreate, admin: AdminUser, request: Request, session: Sess
     return _public(feed, code)
 
 
-@router.patch("/feeds/{feed_id}", response_model=FeedPublic)
+@router.patch("/feeds/{feed_id:int}", response_model=FeedPublic)  # (not /feeds/status: a 405 there)
 def update_feed(feed_id: int, body: FeedUpdate, admin: AdminUser, request: Request,
                 session: SessionDep) -> FeedPublic:
     """Enable, disable or repoint a feed; capture follows within seconds."""

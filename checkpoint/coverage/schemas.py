@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from checkpoint.coverage.reading import Reading
 
@@ -40,7 +40,7 @@ class WhatIf(BaseModel):
     moved: list[MovedCheckpoint] = Field(default_factory=list, max_length=500)
     areas: list[RedrawnArea] = Field(default_factory=list, max_length=50)
     criticality: bool = True
-    core_depth_m: float = Field(default=0.0, ge=0, le=50_000,
+    core_depth_m: StrictFloat = Field(default=0.0, ge=0, le=50_000,
                                 description="routes must reach junctions this deep inside; 0: any junction inside")
 
 
