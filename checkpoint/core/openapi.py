@@ -2,7 +2,7 @@
 
 FastAPI documents a route's success and its 422 (as application/json, while ours is a problem).
 Every route can also answer 400 (an unreadable body), 401, 403, 404, 409, 413 (body limits,
-core/limits.py), 422 and 503 (PostgreSQL or Redis away, core/errors.py), all as
+core/limits.py), 422, 429 (login lockout) and 503 (PostgreSQL or Redis away, core/errors.py), all as
 application/problem+json (RFC 9457); routes answering files or streams name their media types.
 Strings in requests are declared without control characters, which core/input_guard.py refuses.
 Clients and the schema fuzzer (tests/core/test_schema_fuzz.py) hold the app to this.
@@ -36,6 +36,7 @@ ERROR_STATUSES = {
     "409": "conflicts with the current state",
     "413": "the body is larger than this route accepts",
     "422": "invalid input: the detail says which and why",
+    "429": "too many tries (failed logins): wait as the detail says",
     "503": "PostgreSQL or Redis is unavailable: retry after Retry-After seconds",
 }
 # tab, LF and CR are allowed in JSON strings (a multi-line reason); nothing below space in a URL
@@ -83,12 +84,17 @@ def complete(schema: dict[str, Any], success_media: MediaTable) -> dict[str, Any
 
 
 def _forbid_controls(node: Any, pattern: str) -> None:
-    """Give every free-text string under `node` the pattern the input guard enforces."""
+    """Give every free-text string under `node` the pattern the input guard enforces; a date-time also
+    takes Unix seconds (pydantic reads a number as one, and the schema says what the app accepts)."""
     if isinstance(node, list):
         for item in node:
             _forbid_controls(item, pattern)
         return
     if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and node.get("format") == "date-time":
+        node["anyOf"] = [{"type": "string", "format": "date-time"}, {"type": "number"}]
+        del node["type"], node["format"]
         return
     if node.get("type") == "string" and not ({"pattern", "format", "enum", "const"} & node.keys()):
         node["pattern"] = pattern

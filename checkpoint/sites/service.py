@@ -74,7 +74,7 @@ def list_checkpoints(session: Session, district: str | None = None, active_only:
 def get_checkpoint(session: Session, code: str) -> Checkpoint:
     """A checkpoint by its code (e.g. HZ-441302-01) or numeric id."""
     query = select(Checkpoint).where(Checkpoint.code == code)
-    if code.isdigit():
+    if code.isascii() and code.isdigit():  # "²".isdigit() is true, and int() refuses it
         query = select(Checkpoint).where((Checkpoint.code == code) | (Checkpoint.id == int(code)))
     checkpoint = session.scalar(query)
     if checkpoint is None:

@@ -118,3 +118,9 @@ def test_a_wrong_method_is_a_405_problem_with_allow(client: TestClient) -> None:
 def test_an_id_past_int4_is_a_4xx_not_a_500(client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
     response = client.get("/api/v1/watchlist/watches/99999999999", headers=auth_headers("officer"))
     assert_problem(response, 404)
+
+
+def test_a_superscript_digit_code_is_a_404_not_a_500(client: TestClient,
+                                                     auth_headers: Callable[..., dict[str, str]]) -> None:
+    """Found by the schema fuzzer: "²".isdigit() is true, and int("²") raised."""
+    assert_problem(client.get("/api/v1/checkpoints/%C2%B2", headers=auth_headers("admin")), 404)
