@@ -8,7 +8,6 @@ their own tests (tests/watchlist).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,10 +22,7 @@ FUZZ_SECONDS = int(os.environ.get("CHECKPOINT_FUZZ_SECONDS", "60"))
 # /VIID is GA/T 1400's own protocol (ResponseStatusObject answers, not problems), tested by
 # tests/capture/test_viid.py with a client written from the standard.
 NEVER_ENDING = "^(/api/v1/watchlist/alerts/stream|/api/v1/auth/(logout|password)|/VIID/.*)$"
-# The fuzzing user must stay logged in: logging out, or changing its own account, ends its token.
-ENDS_THE_SESSION = ("POST /api/v1/auth/logout", "PATCH /api/v1/users/{user_id}")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-AST_BUG = "SystemError: AST constructor recursion depth mismatch"
 
 
 def test_the_live_app_meets_its_schema_under_fuzzing(live_server: str, committed_user: Callable[..., User],
@@ -39,26 +35,10 @@ def test_the_live_app_meets_its_schema_under_fuzzing(live_server: str, committed
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     command = [st, "--config-file", str(CONFIG), "run", f"{live_server}/api/v1/openapi.json", "--checks", "all",
                "-H", f"Authorization: Bearer {token}", "--exclude-path-regex", NEVER_ENDING,
-               *[option for name in ENDS_THE_SESSION for option in ("--exclude-name", name)],
-               "--exclude-checks", "negative_data_rejection",  # see schemathesis.toml: lax coercions, a follow-up
                "--max-time", str(FUZZ_SECONDS), "--workers", "2", "--request-timeout", "20",
                "--suppress-health-check", "all", "--report", "junit", "--report-dir", str(tmp_path)]
     run = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_SECONDS + 120, check=False,
                          env={**os.environ, "NO_COLOR": "1"})
-    output = run.stdout + run.stderr
-    (tmp_path / "output.txt").write_text(output)
-    print(output[output.find("SUMMARY"):])  # shown with -s: operations, phases, cases generated
-    assert "Failures:" not in output, output[-20000:]  # no 5xx, no undeclared status or type, no schema violation
-    assert run.returncode == 0 or only_the_fuzzers_own_crash(output), output[-20000:]
-
-
-def only_the_fuzzers_own_crash(output: str) -> bool:
-    """True when every error the run reports is CPython 3.11.7's ast.parse bug inside hypothesis.
-
-    Hypothesis describes a lambda by parsing its source; deep in a GeoJSON schema's recursion CPython
-    3.11.7 raises "SystemError: AST constructor recursion depth mismatch" (fixed in later CPython
-    releases). It ends that one generator, not a request: the app's answers were all checked.
-    """
-    errors = output.split("= ERRORS =", 1)[1].split("= WARNINGS =", 1)[0] if "= ERRORS =" in output else ""
-    blocks = [block for block in re.split(r"\n_{3,} [A-Z]+ \S+ _{3,}\n", errors)[1:] if block.strip()]
-    return bool(blocks) and all(AST_BUG in block for block in blocks)
+    (tmp_path / "output.txt").write_text(run.stdout + run.stderr)
+    print(run.stdout[run.stdout.find("SUMMARY"):])  # shown with -s: operations, phases, cases generated
+    assert run.returncode == 0, f"{tmp_path / 'output.txt'}\n" + run.stdout[-20000:] + run.stderr[-4000:]
